@@ -1,0 +1,1 @@
+"""Data warehouse for China's 12345 government service hotlines."""

@@ -1,0 +1,92 @@
+"""The canonical shape of rows in the lake: field names, types and enumerations.
+
+Every reader maps its source onto these fields; dbt reads nothing else. Values of enumerated
+fields are stored as the English codes below; reports translate them back to Chinese.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Entity(StrEnum):
+    TICKETS = "tickets"
+    TEST_CALLS = "test_calls"
+
+
+CHANNELS: Final = ("phone", "web", "wechat", "app", "sms", "other")
+REQUEST_TYPES: Final = ("consult", "help", "complaint", "report", "suggestion", "praise", "other")
+STATUSES: Final = ("open", "closed", "withdrawn")
+SATISFACTIONS: Final = ("satisfied", "basically_satisfied", "dissatisfied", "unrated")
+
+# Field -> DuckDB type, in lake column order. Kinds tell the ingestion how to parse the text.
+TICKET_FIELDS: Final[dict[str, str]] = {
+    "city_code": "VARCHAR",
+    "ticket_id": "VARCHAR",
+    "received_at": "TIMESTAMP",
+    "channel": "VARCHAR",
+    "request_type": "VARCHAR",
+    "category": "VARCHAR",
+    "district": "VARCHAR",
+    "title": "VARCHAR",
+    "content": "VARCHAR",
+    "caller_key": "VARCHAR",
+    "caller_name_key": "VARCHAR",
+    "direct_resolved": "BOOLEAN",
+    "dispatched_at": "TIMESTAMP",
+    "department": "VARCHAR",
+    "responded_at": "TIMESTAMP",
+    "due_at": "TIMESTAMP",
+    "closed_at": "TIMESTAMP",
+    "status": "VARCHAR",
+    "resolved": "BOOLEAN",
+    "satisfaction": "VARCHAR",
+}
+
+TEST_CALL_FIELDS: Final[dict[str, str]] = {
+    "city_code": "VARCHAR",
+    "year": "INTEGER",
+    "call_id": "VARCHAR",
+    "called_at": "TIMESTAMP",
+    "scenario": "VARCHAR",
+    "connected": "BOOLEAN",
+    "seconds_to_human": "DOUBLE",
+    "etiquette_score": "DOUBLE",
+    "communication_score": "DOUBLE",
+    "resolution_score": "DOUBLE",
+    "evaluator_id": "VARCHAR",
+}
+
+# Source fields that carry personal data and never reach the lake in clear text.
+# caller_phone -> caller_key and caller_name -> caller_name_key (keyed hashes).
+PSEUDONYMISED_FIELDS: Final[dict[str, str]] = {
+    "caller_phone": "caller_key",
+    "caller_name": "caller_name_key",
+}
+# Free-text fields in which phone and ID-card numbers are masked.
+MASKED_TEXT_FIELDS: Final = ("title", "content")
+
+REQUIRED_FIELDS: Final[dict[Entity, tuple[str, ...]]] = {
+    Entity.TICKETS: ("city_code", "ticket_id", "received_at"),
+    Entity.TEST_CALLS: ("city_code", "year", "call_id", "connected"),
+}
+
+ENUM_VALUES: Final[dict[str, tuple[str, ...]]] = {
+    "channel": CHANNELS,
+    "request_type": REQUEST_TYPES,
+    "status": STATUSES,
+    "satisfaction": SATISFACTIONS,
+}
+
+LINEAGE_FIELDS: Final[dict[str, str]] = {
+    "source_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "file_sha256": "VARCHAR",
+    "source_row": "BIGINT",
+    "ingested_at": "TIMESTAMP",
+}
+
+
+def fields_of(entity: Entity) -> dict[str, str]:
+    return TICKET_FIELDS if entity is Entity.TICKETS else TEST_CALL_FIELDS

@@ -1,0 +1,1 @@
+"""Dagster definitions by role: assets, checks, resources and the dbt project."""

@@ -1,0 +1,38 @@
+"""The dbt project as Dagster sees it. Its manifest must exist before the assets import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, data_root
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+# The dbt of this interpreter's environment, not whichever one is first on PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+
+def dbt_environment() -> dict[str, str]:
+    """The environment dbt runs in: the profile and sources read the data root from it."""
+    return {**os.environ, DATA_ROOT_ENV: str(data_root())}
+
+
+def prepare_manifest(project: DbtProject) -> None:
+    """Parse the dbt project when its manifest is missing (a fresh clone, a cleaned target)."""
+    if project.manifest_path.exists():
+        return
+    subprocess.run(
+        [str(DBT_EXECUTABLE), "parse", "--quiet", "--project-dir", str(project.project_dir),
+         "--profiles-dir", str(project.profiles_dir)],
+        check=True,
+        env=dbt_environment(),
+        cwd=project.project_dir,
+    )
+
+
+hotline_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+prepare_manifest(hotline_dbt_project)

@@ -1,0 +1,1 @@
+"""Ingestion: landing files -> canonical Parquet in the lake, with rejects and a manifest."""

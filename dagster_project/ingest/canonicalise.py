@@ -1,0 +1,183 @@
+"""Map a file's text cells onto the canonical fields, typed, in one pass of DuckDB SQL.
+
+Each row either becomes canonical or is rejected with the first reason found: a reason code, the
+canonical field, and the raw value. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dagster_project.canonical import (
+    ENUM_VALUES,
+    MASKED_TEXT_FIELDS,
+    PSEUDONYMISED_FIELDS,
+    REQUIRED_FIELDS,
+    fields_of,
+)
+from dagster_project.ingest.pseudonymise import hmac_sha256_sql, mask_numbers_sql
+from dagster_project.ingest.readers import quote_identifier
+from dagster_project.sources import SourceConfig
+
+_FULL_WIDTH = "０１２３４５６７８９：－／．　"
+_HALF_WIDTH = "0123456789:-/. "
+_PADDING = " \\t\\r\\n　"  # spaces, tabs, newlines and the ideographic space
+
+# Excel serial day numbers between 1954 and 2119: anything else is not a plausible export date.
+_EXCEL_SERIAL_RANGE = (20000, 80000)
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """How one canonical field is computed from the cleaned source text."""
+
+    field: str
+    value_sql: str
+    # Condition that the source had a value but it could not be made canonical.
+    invalid_sql: str | None
+    invalid_reason: str | None
+    source_column: str | None
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(_sql_string(v) for v in values) + "]"
+
+
+def cleaned_text_sql(column: str) -> str:
+    """Trim padding, turn full-width digits and separators into ASCII, empty -> NULL."""
+    return (
+        f"nullif(trim(translate({quote_identifier(column)}, '{_FULL_WIDTH}', '{_HALF_WIDTH}'), "
+        f"e'{_PADDING}'), '')"
+    )
+
+
+def timestamp_sql(text: str, formats: tuple[str, ...]) -> str:
+    low, high = _EXCEL_SERIAL_RANGE
+    serial = (
+        f"CASE WHEN regexp_full_match({text}, '\\d{{5}}(\\.\\d+)?') "
+        f"AND CAST({text} AS DOUBLE) BETWEEN {low} AND {high} "
+        f"THEN TIMESTAMP '1899-12-30' + to_microseconds("
+        f"CAST(round(CAST({text} AS DOUBLE) * 86400) AS BIGINT) * 1000000) END"
+    )
+    return f"coalesce(try_strptime({text}, {_sql_list(formats)}), {serial})"
+
+
+def _boolean_sql(text: str, config: SourceConfig) -> str:
+    return (
+        f"CASE WHEN {text} IN ({', '.join(map(_sql_string, config.true_values))}) THEN true "
+        f"WHEN {text} IN ({', '.join(map(_sql_string, config.false_values))}) THEN false END"
+    )
+
+
+def _enum_sql(field: str, text: str, config: SourceConfig) -> tuple[str, str]:
+    """The code for a source value, and the fallback for values the mapping does not know."""
+    codes = ENUM_VALUES[field]
+    mapping = config.value_map.get(field, {})
+    whens = " ".join(
+        f"WHEN {text} = {_sql_string(k)} THEN {_sql_string(v)}" for k, v in mapping.items()
+    )
+    # Unknown values become 'other' where the field has it, unless the source is strict.
+    fallback = "'other'" if "other" in codes and not config.strict_values else "NULL"
+    known = f"WHEN {text} IN ({', '.join(map(_sql_string, codes))}) THEN {text}"
+    return f"CASE {whens} {known} ELSE {fallback} END", fallback
+
+
+def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> list[FieldPlan]:
+    """One plan per canonical field of the source's entity, in lake column order."""
+    present = set(headers)
+    source_of: dict[str, str] = {}
+    for header, field in config.column_map.items():
+        if header in present and field not in source_of:
+            source_of[field] = header
+    plans: list[FieldPlan] = []
+    for field, sql_type in fields_of(config.entity).items():
+        if field == "city_code" and config.city_code is not None:
+            plans.append(FieldPlan(field, _sql_string(config.city_code), None, None, None))
+            continue
+        hashed_from = next((s for s, t in PSEUDONYMISED_FIELDS.items() if t == field), None)
+        column = source_of.get(hashed_from or field)
+        if column is None:
+            plans.append(FieldPlan(field, f"CAST(NULL AS {sql_type})", None, None, None))
+            continue
+        text = f"t_{headers.index(column)}"
+        plans.append(_plan_one(field, sql_type, text, column, hashed_from, config, key))
+    return plans
+
+
+def _plan_one(
+    field: str,
+    sql_type: str,
+    text: str,
+    column: str,
+    hashed_from: str | None,
+    config: SourceConfig,
+    key: bytes,
+) -> FieldPlan:
+    if hashed_from == "caller_phone":
+        digits = f"nullif(regexp_replace({text}, '\\D', '', 'g'), '')"
+        national = (
+            f"CASE WHEN length({digits}) = 13 AND {digits} LIKE '861%' "
+            f"THEN {digits}[3:] ELSE {digits} END"
+        )
+        return FieldPlan(field, hmac_sha256_sql(national, key), None, None, column)
+    if hashed_from is not None:
+        return FieldPlan(field, hmac_sha256_sql(text, key), None, None, column)
+    if field in ENUM_VALUES:
+        value, fallback = _enum_sql(field, text, config)
+        invalid = f"{text} IS NOT NULL AND ({value}) IS NULL" if fallback == "NULL" else None
+        return FieldPlan(field, value, invalid, "unknown_value" if invalid else None, column)
+    if field in MASKED_TEXT_FIELDS:
+        return FieldPlan(field, mask_numbers_sql(text), None, None, column)
+    if field == "city_code":
+        value = f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END"
+        return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL",
+                         "invalid_city_code", column)
+    parsers = {
+        "TIMESTAMP": (timestamp_sql(text, config.timestamp_formats), "unparseable_timestamp"),
+        "BOOLEAN": (_boolean_sql(text, config), "unparseable_boolean"),
+        "DOUBLE": (f"try_cast({text} AS DOUBLE)", "unparseable_number"),
+        "INTEGER": (f"try_cast({text} AS INTEGER)", "unparseable_number"),
+    }
+    if sql_type in parsers:
+        value, reason = parsers[sql_type]
+        return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL", reason, column)
+    return FieldPlan(field, text, None, None, column)
+
+
+def canonical_select_sql(
+    config: SourceConfig, headers: tuple[str, ...], raw_table: str, key: bytes
+) -> tuple[str, list[FieldPlan]]:
+    """SQL selecting every canonical field plus `reject_reason`, `reject_field`,
+    `reject_value` (NULL for rows that are fine) from the raw table."""
+    plans = plan_fields(config, headers, key)
+    cleaned = ", ".join(
+        f"{cleaned_text_sql(h)} AS t_{i}" for i, h in enumerate(headers)
+    )
+    text_of = {p.field: f"t_{headers.index(p.source_column)}" for p in plans if p.source_column}
+    checks: list[tuple[str, str, str, str]] = []  # condition, reason, field, raw value
+    for field in REQUIRED_FIELDS[config.entity]:
+        plan = next(p for p in plans if p.field == field)
+        if plan.source_column is not None:
+            checks.append((f"{text_of[field]} IS NULL", "missing_required", field, "NULL"))
+    for plan in plans:
+        if plan.invalid_sql and plan.invalid_reason:
+            checks.append((plan.invalid_sql, plan.invalid_reason, plan.field, text_of[plan.field]))
+    if checks:
+        reason = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(r)}" for c, r, _, _ in checks)
+        field = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(f)}" for c, _, f, _ in checks)
+        value = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, _, _, v in checks)
+        reject = f"{reason} END AS reject_reason, {field} END AS reject_field, " \
+                 f"{value} END AS reject_value"
+    else:
+        reject = ("NULL::VARCHAR AS reject_reason, NULL::VARCHAR AS reject_field, "
+                  "NULL::VARCHAR AS reject_value")
+    fields = ", ".join(f"{p.value_sql} AS {p.field}" for p in plans)
+    sql = (
+        f"WITH cleaned AS (SELECT source_row, {cleaned} FROM {raw_table}) "
+        f"SELECT source_row, {fields}, {reject} FROM cleaned"
+    )
+    return sql, plans

@@ -1,0 +1,114 @@
+"""The lake's layout, atomic Parquet writes and the file manifest.
+
+    lake/raw/<entity>/source=<id>/<sha256>.parquet    canonical rows of one landing file
+    lake/rejects/source=<id>/<sha256>.parquet          rows that could not be made canonical
+    lake/manifest/source=<id>/<sha256>.parquet         one row: the file's status and counts
+
+A file becomes visible only by an atomic rename after it is complete, and the manifest row is
+written last, so a reader never sees a half-written file or counts for rows it cannot find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dagster_project.canonical import Entity
+
+FileStatus = Literal["loaded", "failed"]
+
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("source_id", pa.string()),
+        ("entity", pa.string()),
+        ("source_file", pa.string()),
+        ("file_sha256", pa.string()),
+        ("file_bytes", pa.int64()),
+        ("status", pa.string()),
+        ("rows_read", pa.int64()),
+        ("rows_written", pa.int64()),
+        ("rows_rejected", pa.int64()),
+        ("footer_rows", pa.int64()),
+        ("missing_columns", pa.string()),
+        ("error", pa.string()),
+        ("ingested_at", pa.timestamp("us")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What happened to one landing file."""
+
+    source_id: str
+    entity: str
+    source_file: str
+    file_sha256: str
+    file_bytes: int
+    status: FileStatus
+    rows_read: int
+    rows_written: int
+    rows_rejected: int
+    footer_rows: int
+    missing_columns: str | None
+    error: str | None
+    ingested_at: dt.datetime
+
+
+class Lake:
+    """Paths and writes under one lake directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def data_file(self, entity: Entity, source_id: str, sha256: str) -> Path:
+        return self.root / "raw" / entity.value / f"source={source_id}" / f"{sha256}.parquet"
+
+    def rejects_file(self, source_id: str, sha256: str) -> Path:
+        return self.root / "rejects" / f"source={source_id}" / f"{sha256}.parquet"
+
+    def manifest_file(self, source_id: str, sha256: str) -> Path:
+        return self.root / "manifest" / f"source={source_id}" / f"{sha256}.parquet"
+
+    def staging_dir(self) -> Path:
+        """Scratch space on the lake's own disk, so that renames out of it are atomic."""
+        path = self.root / "_staging"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def read_manifest_entry(self, source_id: str, sha256: str) -> ManifestEntry | None:
+        path = self.manifest_file(source_id, sha256)
+        if not path.exists():
+            return None
+        row = pq.read_table(path).to_pylist()[0]
+        return ManifestEntry(**row)
+
+    def write_manifest_entry(self, entry: ManifestEntry) -> None:
+        table = pa.Table.from_pylist([asdict(entry)], schema=MANIFEST_SCHEMA)
+        target = self.manifest_file(entry.source_id, entry.file_sha256)
+        staged = self.staging_dir() / f"manifest-{entry.file_sha256}.parquet"
+        pq.write_table(table, staged)
+        publish(staged, target)
+
+
+def publish(staged: Path, target: Path) -> None:
+    """Move a complete file into place atomically (same file system), durable on return."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with staged.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(staged, target)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,58 @@
+"""Where the project's data lives: one root directory for landing, lake, warehouse and site.
+
+`HOTLINE_DATA_ROOT` points a deployment (or a test) at its own disk; by default the data lives in
+the git-ignored `data/` folder of the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+DATA_ROOT_ENV = "HOTLINE_DATA_ROOT"
+SOURCES_DIR_ENV = "HOTLINE_SOURCES_DIR"
+
+
+class DataPaths(BaseModel):
+    """The folders of one data root, one per stage of the flow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        """What senders deliver, one folder per source id; never modified."""
+        return self.root / "landing"
+
+    @property
+    def lake(self) -> Path:
+        """Canonical Parquet files, rejects and the file manifest."""
+        return self.root / "lake"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def site(self) -> Path:
+        """The rendered report, one folder per year."""
+        return self.root / "site"
+
+
+def data_root() -> Path:
+    return Path(os.environ.get(DATA_ROOT_ENV) or PROJECT_ROOT / "data").resolve()
+
+
+def data_paths() -> DataPaths:
+    return DataPaths(root=data_root())
+
+
+def sources_dir() -> Path:
+    """The directory of source configuration YAML files."""
+    return Path(os.environ.get(SOURCES_DIR_ENV) or PACKAGE_ROOT / "config" / "sources").resolve()

@@ -1,0 +1,165 @@
+"""Source configurations: one YAML file per sending system, validated when loaded.
+
+A source says where its files are, how to read them and how its columns and values map onto the
+canonical fields of `canonical.py`. Onboarding a city means adding one such file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dagster_project import standard_export
+from dagster_project.canonical import (
+    ENUM_VALUES,
+    PSEUDONYMISED_FIELDS,
+    REQUIRED_FIELDS,
+    Entity,
+    fields_of,
+)
+
+DEFAULT_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+)
+DEFAULT_TRUE_VALUES = ("是", "Y", "y", "yes", "true", "True", "TRUE", "1", "已解决", "接通")
+DEFAULT_FALSE_VALUES = ("否", "N", "n", "no", "false", "False", "FALSE", "0", "未解决", "未接通")
+
+SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+CityCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+
+
+class SourceConfigError(ValueError):
+    """A source configuration file is missing, unreadable or invalid."""
+
+
+class SourceConfig(BaseModel):
+    """How to read the files of one sending system (a city hotline or the evaluator)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: SourceId
+    name: str = Field(min_length=1, description="Human name of the sender, e.g. 北京12345")
+    entity: Entity
+    city_code: CityCode | None = Field(
+        default=None, description="GB/T 2260 code of the hotline's city (tickets only)"
+    )
+    file_pattern: str = Field(default="*", description="glob under landing/<source_id>/")
+    format: Literal["csv", "xlsx"]
+    layout: Literal["standard", "custom"] = Field(
+        default="custom",
+        description="'standard' takes columns and values from the project's standard export",
+    )
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"
+    skip_rows: int = Field(default=0, ge=0, description="title rows above the header row")
+    footer_prefix: str | None = Field(
+        default="合计", description="rows whose first cell starts with this are totals, not data"
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="source header -> canonical field"
+    )
+    timestamp_formats: tuple[str, ...] = DEFAULT_TIMESTAMP_FORMATS
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="canonical field -> {source value: canonical value}"
+    )
+    strict_values: bool = Field(
+        default=False,
+        description="reject rows whose enumerated value is unmapped instead of mapping to 'other'",
+    )
+    true_values: tuple[str, ...] = DEFAULT_TRUE_VALUES
+    false_values: tuple[str, ...] = DEFAULT_FALSE_VALUES
+
+    @model_validator(mode="after")
+    def _check_against_canonical(self) -> Self:
+        if self.layout == "standard" and self.entity is not Entity.TICKETS:
+            raise ValueError("layout 'standard' is the work-order export: entity must be tickets")
+        if self.entity is Entity.TICKETS and self.city_code is None:
+            raise ValueError("city_code is required for a tickets source")
+        allowed = set(fields_of(self.entity)) - set(PSEUDONYMISED_FIELDS.values())
+        if self.entity is Entity.TICKETS:
+            allowed = (allowed | set(PSEUDONYMISED_FIELDS)) - {"city_code"}
+        for header, field in self.columns.items():
+            if field not in allowed:
+                raise ValueError(
+                    f"columns.{header}: '{field}' is not a canonical {self.entity} field; "
+                    f"use one of {sorted(allowed)}"
+                )
+        mapped = set(self.column_map.values())
+        if self.entity is Entity.TICKETS:
+            mapped.add("city_code")
+        missing = [f for f in REQUIRED_FIELDS[self.entity] if f not in mapped]
+        if missing:
+            raise ValueError(f"columns: no source column is mapped to required field(s) {missing}")
+        for field, mapping in self.values.items():
+            if field not in ENUM_VALUES:
+                raise ValueError(f"values.{field}: only {sorted(ENUM_VALUES)} take value maps")
+            bad = sorted(set(mapping.values()) - set(ENUM_VALUES[field]))
+            if bad:
+                raise ValueError(
+                    f"values.{field}: {bad} not among the canonical codes {ENUM_VALUES[field]}"
+                )
+        return self
+
+    @property
+    def column_map(self) -> dict[str, str]:
+        """Source header -> canonical field, the standard export's defaults included."""
+        if self.layout == "standard":
+            return {**standard_export.COLUMNS, **self.columns}
+        return dict(self.columns)
+
+    @property
+    def value_map(self) -> dict[str, dict[str, str]]:
+        """Canonical field -> {source value: canonical code}, standard defaults included."""
+        base = standard_export.VALUES if self.layout == "standard" else {}
+        merged = {field: dict(mapping) for field, mapping in base.items()}
+        for field, mapping in self.values.items():
+            merged.setdefault(field, {}).update(mapping)
+        return merged
+
+    def landing_files(self, landing_root: Path) -> list[Path]:
+        """Files of this source present in landing, in a stable order."""
+        folder = landing_root / self.source_id
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.glob(self.file_pattern) if p.is_file())
+
+
+def load_source_config(path: Path) -> SourceConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SourceConfigError(f"{path}: cannot read the source configuration: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SourceConfigError(f"{path}: expected a mapping of keys, found {type(raw).__name__}")
+    try:
+        config = SourceConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SourceConfigError(f"{path}: invalid source configuration: {problems}") from exc
+    if config.source_id != path.stem:
+        raise SourceConfigError(
+            f"{path}: key 'source_id' is '{config.source_id}' but the file is named "
+            f"'{path.name}'; name the file <source_id>.yaml"
+        )
+    return config
+
+
+def load_source_configs(directory: Path) -> list[SourceConfig]:
+    """All source configurations in a directory, sorted by source id."""
+    if not directory.is_dir():
+        raise SourceConfigError(f"{directory}: source configuration directory does not exist")
+    configs = [load_source_config(p) for p in sorted(directory.glob("*.yaml"))]
+    return sorted(configs, key=lambda c: c.source_id)
+

@@ -1,0 +1,122 @@
+-- The monitoring index per hotline and year, from the evaluator's test calls (HOTLINE.md,
+-- "Indicators"). Weights and thresholds are vars in dbt_project.yml.
+{%- set weights = var('monitoring_weights') %}
+{%- set full_s = var('time_to_human_full_score_seconds') %}
+{%- set zero_s = var('time_to_human_zero_score_seconds') %}
+{%- set classes = var('line_class_thresholds') %}
+
+with calls as (
+
+    select * from {{ ref('fct_test_calls') }}
+
+),
+
+cities as (
+
+    select * from {{ ref('dim_city') }}
+
+),
+
+per_hotline as (
+
+    select
+        evaluation_year as year,
+        city_code,
+        count(*) as call_count,
+        count(*) filter (where is_connected) as connected_call_count,
+        avg(seconds_to_human) as mean_seconds_to_human,
+        avg(etiquette_score) as mean_etiquette,
+        avg(communication_score) as mean_communication,
+        avg(resolution_score) as mean_resolution
+
+    from calls
+    group by evaluation_year, city_code
+
+),
+
+-- A hotline with no connected call scores 0 on the four call-quality indicators.
+scored as (
+
+    select
+        year,
+        city_code,
+        call_count,
+        connected_call_count,
+        cast(connected_call_count as double) / call_count as connect_rate,
+        mean_seconds_to_human,
+        round(100.0 * connected_call_count / call_count, 6) as connect_score,
+        round(case
+            when mean_seconds_to_human is null then 0
+            else greatest(0, least(100,
+                100.0 * ({{ zero_s }} - mean_seconds_to_human) / ({{ zero_s }} - {{ full_s }})))
+        end, 6) as time_to_human_score,
+        round(coalesce(mean_etiquette, 0), 6) as etiquette_score,
+        round(coalesce(mean_communication, 0), 6) as communication_score,
+        round(coalesce(mean_resolution, 0), 6) as resolution_score
+
+    from per_hotline
+
+),
+
+totalled as (
+
+    select
+        *,
+        round(
+            {{ weights['connect'] }} * connect_score
+            + {{ weights['time_to_human'] }} * time_to_human_score
+            + {{ weights['etiquette'] }} * etiquette_score
+            + {{ weights['communication'] }} * communication_score
+            + {{ weights['resolution'] }} * resolution_score,
+            6
+        ) as total_score
+
+    from scored
+
+),
+
+ranked as (
+
+    select
+        *,
+        cast(row_number() over (
+            partition by year
+            order by total_score desc, connect_score desc, resolution_score desc, city_code
+        ) as integer) as national_rank,
+        case
+            when connect_rate >= {{ classes['hot_min_connect_rate'] }} then '热线'
+            when connect_rate >= {{ classes['warm_min_connect_rate'] }} then '温线'
+            when connect_rate > 0 then '冷线'
+            else '死线'
+        end as line_class
+
+    from totalled
+
+)
+
+select
+    ranked.year,
+    ranked.city_code,
+    cities.hotline_name,
+    cities.region,
+    ranked.call_count,
+    ranked.connected_call_count,
+    ranked.connect_rate,
+    ranked.mean_seconds_to_human,
+    ranked.connect_score,
+    ranked.time_to_human_score,
+    ranked.etiquette_score,
+    ranked.communication_score,
+    ranked.resolution_score,
+    ranked.total_score,
+    ranked.national_rank,
+    ranked.line_class,
+    round(ranked.total_score - previous.total_score, 6) as total_score_change,
+    previous.national_rank - ranked.national_rank as rank_change,
+    round(ranked.connect_score - ranked.resolution_score, 6) as hollow_heat_gap
+
+from ranked
+left join cities on ranked.city_code = cities.city_code
+left join ranked as previous
+    on previous.city_code = ranked.city_code
+    and previous.year = ranked.year - 1

@@ -1,0 +1,22 @@
+with source as (
+
+    select * from {{ source('lake', 'manifest') }}
+
+)
+
+select
+    source_id,
+    entity,
+    source_file,
+    file_sha256,
+    file_bytes,
+    status as file_status,
+    rows_read,
+    rows_written,
+    rows_rejected,
+    footer_rows,
+    missing_columns,
+    error as error_message,
+    ingested_at
+
+from source

@@ -1,0 +1,17 @@
+with source as (
+
+    select * from {{ source('lake', 'rejects') }}
+
+)
+
+select
+    source_id,
+    source_file,
+    file_sha256,
+    source_row,
+    reason as reject_reason,
+    field as rejected_field,
+    raw_value,
+    ingested_at
+
+from source
