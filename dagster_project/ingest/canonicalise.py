@@ -19,8 +19,15 @@ from dagster_project.ingest.pseudonymise import hmac_sha256_sql, mask_numbers_sq
 from dagster_project.ingest.readers import quote_identifier
 from dagster_project.sources import SourceConfig
 
-_FULL_WIDTH = "０１２３４５６７８９：－／．　"
-_HALF_WIDTH = "0123456789:-/. "
+# Full-width forms U+FF01..U+FF5E are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
+_FULL_WIDTH_ASCII = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F)) + "\u3000"
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+_FULL_WIDTH_DIGITS = "０１２３４５６７８９"
+# Text fields that are codes rather than prose: compared and joined on, so made plain ASCII.
+_ASCII_TEXT_FIELDS = frozenset(
+    {"ticket_id", "call_id", "city_code", "evaluator_id", *ENUM_VALUES,
+     *PSEUDONYMISED_FIELDS.values()}
+)
 _PADDING = " \\t\\r\\n　"  # spaces, tabs, newlines and the ideographic space
 
 # Excel serial day numbers between 1954 and 2119: anything else is not a plausible export date.
@@ -48,11 +55,18 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
 
 
 def cleaned_text_sql(column: str) -> str:
-    """Trim padding, turn full-width digits and separators into ASCII, empty -> NULL."""
-    return (
-        f"nullif(trim(translate({quote_identifier(column)}, '{_FULL_WIDTH}', '{_HALF_WIDTH}'), "
-        f"e'{_PADDING}'), '')"
-    )
+    """Trim padding (tabs, newlines, ideographic spaces); empty -> NULL."""
+    return f"nullif(trim({quote_identifier(column)}, e'{_PADDING}'), '')"
+
+
+def _ascii_sql(text: str) -> str:
+    """Codes, ids, times and numbers: full-width letters, digits and signs become ASCII."""
+    return f"translate({text}, {_sql_string(_FULL_WIDTH_ASCII)}, {_sql_string(_ASCII)})"
+
+
+def _digits_sql(text: str) -> str:
+    """Free text keeps its Chinese punctuation; only digits become ASCII, so masks see them."""
+    return f"translate({text}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
 
 
 def timestamp_sql(text: str, formats: tuple[str, ...]) -> str:
@@ -104,6 +118,8 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
             plans.append(FieldPlan(field, f"CAST(NULL AS {sql_type})", None, None, None))
             continue
         text = f"t_{headers.index(column)}"
+        if sql_type != "VARCHAR" or field in _ASCII_TEXT_FIELDS:
+            text = _ascii_sql(text)
         plans.append(_plan_one(field, sql_type, text, column, hashed_from, config, key))
     return plans
 
@@ -131,7 +147,7 @@ def _plan_one(
         invalid = f"{text} IS NOT NULL AND ({value}) IS NULL" if fallback == "NULL" else None
         return FieldPlan(field, value, invalid, "unknown_value" if invalid else None, column)
     if field in MASKED_TEXT_FIELDS:
-        return FieldPlan(field, mask_numbers_sql(text), None, None, column)
+        return FieldPlan(field, mask_numbers_sql(_digits_sql(text)), None, None, column)
     if field == "city_code":
         value = f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END"
         return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL",

@@ -1,6 +1,5 @@
 """Landing -> lake: every configured source's files become canonical Parquet."""
 
-from __future__ import annotations
 
 import dagster as dg
 

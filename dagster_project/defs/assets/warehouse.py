@@ -1,6 +1,5 @@
 """Lake -> warehouse: the dbt project builds and tests every model (the only writer)."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any

@@ -1,6 +1,5 @@
 """Great Expectations suites as Dagster asset checks; an ERROR failure blocks the report."""
 
-from __future__ import annotations
 
 import dagster as dg
 import duckdb

@@ -1,0 +1,39 @@
+# Two commands do all set-up: `make demo` and `make test` each create .venv from the lock file
+# when it is missing or older than the lock, then do their job.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
+
+.PHONY: demo test lint ui lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -qq --requirement requirements.lock
+	$(BIN)/pip install -qq --no-deps --editable .
+	$(BIN)/python -c "import dagster, dbt, great_expectations, dagster_project"
+	rm -rf dbt/target
+	cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hotline demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+ui: $(STAMP)
+	$(BIN)/hotline ui
+
+# Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) dbt/target dbt/logs
