@@ -8,28 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dagster_project.pipeline import run_everything
 from dagster_project.settings import DATA_ROOT_ENV, data_paths, data_root
-
-
-def _run_all_assets() -> bool:
-    """Materialise the whole graph in this process: ingest -> dbt -> checks -> report."""
-    import dagster as dg
-
-    from dagster_project.definitions import defs
-
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data.evaluation  # type: ignore[union-attr]
-            if not evaluation.passed:
-                print(f"check failed: {evaluation.check_name} on "
-                      f"{evaluation.asset_key.to_user_string()}", file=sys.stderr)
-    return result.success
 
 
 def _latest_report(site: Path) -> Path | None:
@@ -40,14 +20,16 @@ def _latest_report(site: Path) -> Path | None:
 def command_demo(args: argparse.Namespace) -> int:
     from dagster_project.demo.generator import generate_demo
 
-    os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
     paths = data_paths()
     print(f"data root: {paths.root}")
     summary = generate_demo(paths.landing, seed=args.seed, total_tickets=args.tickets)
     print(f"demo exports written to {paths.landing} ({summary.total_tickets:,} tickets)")
     print("callers are hashed with the public demo key: set HOTLINE_PSEUDONYMISATION_KEY "
           "for real data")
-    if not _run_all_assets():
+    run = run_everything()
+    for check in run.failed_checks:
+        print(f"check failed: {check}", file=sys.stderr)
+    if not run.success or "annual_report" not in run.materialized:
         print("the pipeline did not finish: see the messages above", file=sys.stderr)
         return 1
     report = _latest_report(paths.site)

@@ -58,8 +58,8 @@ class SuiteOutcome:
         return [e for e in self.expectations if not e.success]
 
 
-def load_suite_definition(name: str, directory: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
-    path = directory / f"{name}.json"
+def load_suite_definition(name: str, directory: Path | None = None) -> dict[str, Any]:
+    path = (directory or EXPECTATIONS_DIR) / f"{name}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -67,7 +67,7 @@ def load_suite_definition(name: str, directory: Path = EXPECTATIONS_DIR) -> dict
 
 
 def validate_frame(
-    frame: pd.DataFrame, name: str, directory: Path = EXPECTATIONS_DIR
+    frame: pd.DataFrame, name: str, directory: Path | None = None
 ) -> SuiteOutcome:
     """Validate a frame against the suite `expectations/<name>.json`."""
     import great_expectations as gx  # heavy import, paid only when a check runs

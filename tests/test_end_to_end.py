@@ -1,0 +1,194 @@
+"""The whole graph on a small generated dataset, checked against independent computations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from dagster_project import quality
+from dagster_project.demo.generator import generate_demo
+from dagster_project.pipeline import PipelineRun, run_everything
+from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
+
+# A mobile number standing alone, not a run of digits inside a longer id.
+MOBILE = re.compile(r"(?:^|[^0-9])1[3-9][0-9]{9}(?:[^0-9]|$)")
+GENERATED_AT = re.compile(r"生成时间 [0-9: -]+")
+
+
+class Demo:
+    def __init__(self, paths: DataPaths, first: PipelineRun) -> None:
+        self.paths = paths
+        self.first = first
+
+    def warehouse(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.paths.warehouse), read_only=True)
+
+    def report(self, year: int = 2019) -> str:
+        return (self.paths.site / str(year) / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    root = tmp_path_factory.mktemp("e2e")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_ROOT_ENV, str(root))
+        paths = DataPaths(root=root)
+        generate_demo(paths.landing, seed=11, total_tickets=6000)
+        yield Demo(paths, run_everything(log_level="WARNING"))
+
+
+def test_pipeline_materialises_everything(demo: Demo) -> None:
+    assert demo.first.success
+    assert demo.first.failed_checks == []
+    for asset in ("lake/tickets", "fct_tickets", "monitoring_hotline_year", "annual_report"):
+        assert asset in demo.first.materialized
+
+
+def independent_ranking(lake: Path, year: int) -> list[tuple[str, float]]:
+    """The monitoring ranking computed from the lake's test calls, formula by formula."""
+    settings = yaml.safe_load((PROJECT_ROOT / "dbt" / "dbt_project.yml").read_text())["vars"]
+    weights = settings["monitoring_weights"]
+    rows = duckdb.sql(f"""
+        SELECT city_code, count(*) AS calls, count(*) FILTER (WHERE connected) AS connected,
+               avg(seconds_to_human) FILTER (WHERE connected),
+               avg(etiquette_score) FILTER (WHERE connected),
+               avg(communication_score) FILTER (WHERE connected),
+               avg(resolution_score) FILTER (WHERE connected)
+        FROM read_parquet('{lake}/raw/test_calls/*/*.parquet')
+        WHERE year = {year} GROUP BY city_code
+    """).fetchall()
+    scored = []
+    for city, calls, connected, seconds, etiquette, communication, resolution in rows:
+        connect = 100 * connected / calls
+        if seconds is None:
+            time_to_human = 0.0
+        else:
+            time_to_human = min(100.0, max(0.0, 100 * (120 - seconds) / (120 - 15)))
+        total = (weights["connect"] * connect + weights["time_to_human"] * time_to_human
+                 + weights["etiquette"] * (etiquette or 0)
+                 + weights["communication"] * (communication or 0)
+                 + weights["resolution"] * (resolution or 0))
+        scored.append((city, total, connect, resolution or 0))
+    scored.sort(key=lambda r: (-round(r[1], 6), -round(r[2], 6), -round(r[3], 6), r[0]))
+    return [(city, total) for city, total, _, _ in scored]
+
+
+def test_ranking_equals_an_independent_computation(demo: Demo) -> None:
+    expected = independent_ranking(demo.paths.lake, 2019)
+    with demo.warehouse() as con:
+        mart = con.execute(
+            "SELECT city_code, total_score FROM monitoring_hotline_year "
+            "WHERE year = 2019 ORDER BY national_rank"
+        ).fetchall()
+    assert len(mart) >= 30
+    assert [c for c, _ in mart] == [c for c, _ in expected]
+    for (_, got), (_, want) in zip(mart, expected, strict=True):
+        assert got == pytest.approx(want, abs=1e-4)
+    table = demo.report().split('id="ranking-table"')[1]
+    assert re.findall(r'data-city-code="(\d{6})"', table) == [c for c, _ in expected]
+
+
+def test_ticket_volume_equals_distinct_tickets_in_the_lake(demo: Demo) -> None:
+    expected = dict(
+        ((city, year), count) for city, year, count in duckdb.sql(f"""
+            SELECT city_code, year(received_at), count(DISTINCT ticket_id)
+            FROM read_parquet('{demo.paths.lake}/raw/tickets/*/*.parquet') GROUP BY ALL
+        """).fetchall()
+    )
+    with demo.warehouse() as con:
+        got = {(c, y): n for c, y, n in con.execute(
+            "SELECT city_code, year, ticket_count FROM kpi_city_year").fetchall()}
+    assert got == expected
+    assert len(got) >= 12  # six cities, two years
+
+
+def data_rows_of_csv(path: Path, encoding: str, title_rows: int) -> int:
+    text = path.read_bytes().decode(encoding)
+    records = list(csv.reader(io.StringIO(text)))[title_rows + 1:]
+    return sum(1 for r in records if r and not r[0].strip().startswith("合计"))
+
+
+def test_every_landing_row_is_accounted_for(demo: Demo) -> None:
+    with demo.warehouse() as con:
+        files = {f: (read, written, rejected) for f, read, written, rejected in con.execute(
+            "SELECT source_file, rows_read, rows_written, rows_rejected FROM file_reconciliation"
+        ).fetchall()}
+    assert len(files) == len(list(demo.paths.landing.rglob("*.*")))
+    for read, written, rejected in files.values():
+        assert read == written + rejected
+    beijing = next(demo.paths.landing.glob("beijing_12345/*2019*.csv"))
+    assert files[f"beijing_12345/{beijing.name}"][0] == data_rows_of_csv(beijing, "utf-8", 0)
+    haikou = next(demo.paths.landing.glob("haikou_12345/*2019*.csv"))
+    assert files[f"haikou_12345/{haikou.name}"][0] == data_rows_of_csv(haikou, "gbk", 2)
+    assert sum(rejected for _, _, rejected in files.values()) > 0
+
+
+def test_no_phone_number_reaches_marts_or_report(demo: Demo) -> None:
+    with demo.warehouse() as con:
+        text_columns = con.execute("""
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE data_type = 'VARCHAR' AND table_name IN (
+                SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE')
+        """).fetchall()
+        assert text_columns
+        for table, column in text_columns:
+            hits = con.execute(
+                f'SELECT count(*) FROM "{table}" WHERE regexp_matches("{column}", ?)',
+                [MOBILE.pattern],
+            ).fetchone()
+            assert hits == (0,), f"{table}.{column}"
+    for page in demo.paths.site.rglob("*.html"):
+        assert not MOBILE.search(page.read_text(encoding="utf-8")), page
+
+
+def test_report_is_self_contained(demo: Demo) -> None:
+    html = demo.report()
+    assert '<html lang="zh-CN">' in html
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
+    assert urls <= {"http://www.w3.org/2000/svg"}
+    assert "<script" not in html and "<link" not in html
+    assert "<svg" in html
+    with demo.warehouse() as con:
+        top_ten = [n for (n,) in con.execute(
+            "SELECT hotline_name FROM monitoring_hotline_year WHERE year = 2019 "
+            "AND national_rank <= 10 ORDER BY national_rank").fetchall()]
+    block = html.split('id="top-ten"')[1].split("</section>")[0]
+    assert re.findall(r"<li>([^（<]+)（", block) == top_ten
+
+
+def test_rerun_is_idempotent_and_renders_the_same_report(demo: Demo) -> None:
+    before = {p: GENERATED_AT.sub("", p.read_text(encoding="utf-8"))
+              for p in demo.paths.site.rglob("*.html")}
+    lake_files = sorted(demo.paths.lake.rglob("*.parquet"))
+    second = run_everything(log_level="WARNING")
+    assert second.success
+    assert sorted(demo.paths.lake.rglob("*.parquet")) == lake_files
+    after = {p: GENERATED_AT.sub("", p.read_text(encoding="utf-8"))
+             for p in demo.paths.site.rglob("*.html")}
+    assert after == before
+
+
+def test_failing_error_check_blocks_the_report(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = json.loads((quality.EXPECTATIONS_DIR / "monitoring_hotline_year.json").read_text())
+    suite["expectations"].append({
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {"column": "total_score", "min_value": 0, "max_value": 1},
+    })
+    (tmp_path / "monitoring_hotline_year.json").write_text(json.dumps(suite))
+    monkeypatch.setattr(quality, "EXPECTATIONS_DIR", tmp_path)
+    report = demo.paths.site / "2019" / "index.html"
+    stamp = report.stat().st_mtime_ns
+    blocked = run_everything(log_level="WARNING")
+    assert "monitoring_hotline_year:ge_monitoring_hotline_year" in blocked.failed_checks
+    assert "annual_report" not in blocked.materialized
+    assert report.stat().st_mtime_ns == stamp
