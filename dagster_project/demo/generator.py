@@ -1,0 +1,1240 @@
+"""Deterministic, vectorised demo landing data: six cities' work-order exports and D3 test calls.
+
+Everything is built column-wise with numpy and pyarrow compute (no Python loop over tickets), so
+the same code scales from a few thousand to millions of tickets. The same seed gives
+byte-identical files. Dirt is injected at the rates defined in the "Dirt" block below; the
+layouts and the dirt are described in docs/demo-data.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import xlsxwriter
+
+from dagster_project import standard_export
+from dagster_project.canonical import CHANNELS, REQUEST_TYPES, SATISFACTIONS, STATUSES
+
+YEARS: Final = (2018, 2019)
+DEFAULT_SEED: Final = 2019
+DEFAULT_TOTAL_TICKETS: Final = 150_000
+DEFAULT_CITIES_CSV: Final = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "cities.csv"
+
+# ---------------------------------------------------------------------------------------------
+# Dirt: share of the work-order rows of every file that carries each defect. The one place
+# where the rates live; docs/demo-data.md and the tests refer to these names.
+# ---------------------------------------------------------------------------------------------
+EMPTY_TICKET_ID_RATE: Final = 0.001
+BAD_RECEIVED_AT_RATE: Final = 0.001  # 受理时间 text that no timestamp format parses
+CLOSED_BEFORE_RECEIVED_RATE: Final = 0.002
+DUPLICATE_ROW_RATE: Final = 0.005  # re-exported rows (same ticket id), identical or later status
+PHONE_IN_CONTENT_RATE: Final = 0.03
+ID_CARD_IN_CONTENT_RATE: Final = 0.005
+NAME_IN_CONTENT_RATE: Final = 0.02
+UNMATCHED_CATEGORY_RATE: Final = 0.01  # category whose top level no national class matches
+PADDED_SPACES_RATE: Final = 0.005  # of the non-empty values of each field in PADDED_FIELDS
+FULLWIDTH_DIGITS_RATE: Final = 0.005  # likewise, FULLWIDTH_FIELDS
+LINE_BREAK_IN_CONTENT_RATE: Final = 0.002  # quoted multi-line content
+EMPTY_PHONE_RATE: Final = 0.02
+EMPTY_NAME_RATE: Final = 0.05
+EMPTY_DISTRICT_RATE: Final = 0.01
+EMPTY_TITLE_RATE: Final = 0.005
+EMPTY_DEPARTMENT_RATE: Final = 0.005  # of dispatched tickets
+NEVER_RESPONDED_RATE: Final = 0.01  # of dispatched tickets
+
+PADDED_FIELDS: Final = ("ticket_id", "category", "district", "department", "caller_name")
+FULLWIDTH_FIELDS: Final = ("ticket_id", "caller_phone")
+BAD_TIMESTAMP_TEXTS: Final = (
+    "N/A",
+    "{year}-13-45 25:61:00",
+    "0000-00-00 00:00:00",
+    "#VALUE!",
+    "待补录",
+)
+UNMATCHED_CATEGORIES: Final = (
+    "其他/其他诉求",
+    "综合类/无法归类",
+    "无效来电/骚扰电话",
+    "系统测试/测试工单",
+    "重复来电/重复诉求",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Realistic ticket behaviour (not dirt).
+# ---------------------------------------------------------------------------------------------
+GROWTH_2019: Final = 1.10  # 2019 volume relative to 2018
+CHANNEL_MIX: Final = (0.85, 0.04, 0.05, 0.04, 0.01, 0.01)  # in canonical.CHANNELS order
+# 唐山 2024-11, in canonical.REQUEST_TYPES order.
+REQUEST_TYPE_MIX: Final = (0.637, 0.290, 0.010, 0.005, 0.006, 0.002, 0.050)
+DIRECT_RESOLVED_BY_TYPE: Final = (0.70, 0.30, 0.08, 0.05, 0.30, 0.80, 0.45)  # ~55 % overall
+SLA_DAYS_BY_TYPE: Final = (1, 5, 7, 7, 15, 5, 5)
+ON_TIME_RATE: Final = 0.88  # dispatched tickets closed by their due time
+OPEN_AT_YEAR_END_RATE: Final = 0.03
+WITHDRAWN_RATE: Final = 0.005
+CALLBACK_RATE: Final = 0.70  # closed tickets with a 已解决/未解决 callback result
+SOLVED_BY_TYPE: Final = (0.95, 0.80, 0.60, 0.60, 0.70, 1.00, 0.85)
+SATISFACTION_MIX: Final = (0.75, 0.12, 0.05, 0.08)  # in canonical.SATISFACTIONS order
+SATISFACTION_IF_UNSOLVED: Final = (0.30, 0.25, 0.35, 0.10)
+REPEAT_CALLER_SHARE: Final = 0.15  # tickets whose caller phoned the same city before
+FREQUENT_CALLER_SHARE: Final = 0.01  # tickets from a handful of very frequent callers
+FREQUENT_CALLERS: Final = 20
+HOUR_PROFILE: Final = (
+    0.4, 0.25, 0.15, 0.1, 0.1, 0.2, 0.6, 1.8, 4.5, 7.5, 8.2, 7.6,
+    5.6, 5.4, 7.0, 7.4, 7.0, 6.2, 4.6, 3.8, 3.4, 2.8, 1.9, 1.0,
+)  # fmt: skip
+MONTH_PROFILE: Final = (0.95, 0.85, 1.0, 1.0, 1.0, 1.05, 1.15, 1.15, 1.0, 0.95, 0.95, 0.95)
+WEEKDAY_PROFILE: Final = (1.0, 1.0, 1.0, 1.0, 1.0, 0.8, 0.75)  # Monday first
+
+# ---------------------------------------------------------------------------------------------
+# Test calls (监测拨测).
+# ---------------------------------------------------------------------------------------------
+SEED_ARTICLE_CITIES: Final = (
+    "110000", "310000", "440100", "460100", "331000",
+    "320700", "511500", "371500", "610600", "511900",
+)  # fmt: skip
+HOTLINES_LEFT_OUT_2018: Final = 6
+CALLS_PER_HOTLINE: Final = (10, 15)
+CONNECT_MEAN: Final = {2018: 0.65, 2019: 0.71}
+CONNECT_SPREAD: Final = 0.17  # per standard deviation of latent quality
+SEED_CITY_BOOST: Final = 1.2  # latent quality added to the ten seed-article cities in 2019
+DEAD_HOTLINES: Final = {2018: 2, 2019: 1}  # hotline-years with no connected call (死线)
+COLD_HOTLINES: Final = {2018: 3, 2019: 3}  # connect rate forced under 30 % (冷线)
+SCORE_MEANS: Final = {"etiquette": 88.5, "communication": 92.0, "resolution": 82.0}
+SCORE_YEAR_SHIFT: Final = {2018: -1.0, 2019: 1.0}
+SECONDS_TO_HUMAN_MEDIAN: Final = 24.0
+SCENARIOS: Final = (
+    "社保咨询", "公积金查询", "户籍办理", "交通违章", "医保报销", "燃气报修",
+    "噪音投诉", "物业纠纷", "不动产登记", "子女入学", "营业执照办理", "消费维权",
+)  # fmt: skip
+EVALUATORS: Final = 24
+TEST_CALL_COLUMNS: Final = (
+    "监测年度", "城市代码", "热线名称", "拨测编号", "拨测时间", "拨测场景", "是否接通",
+    "转人工时长(秒)", "接待礼仪", "沟通规范", "问题解决", "测评员",
+)  # fmt: skip
+XLSX_CREATED: Final = datetime(2019, 9, 1, 9, 0, 0)
+CSV_CHUNK_ROWS: Final = 200_000  # bounds the size of one Arrow string buffer while writing
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary.
+# ---------------------------------------------------------------------------------------------
+# (top class, level 2, level 3, weight, is a question); text of each level 3 in _TOPICS.
+_LEAVES: Final = (
+    ("城乡建设", "市政设施", "路灯维修", 3.0, False),
+    ("城乡建设", "市政设施", "道路破损", 2.5, False),
+    ("城乡建设", "供水供气", "停水停气", 2.5, False),
+    ("城乡建设", "供水供气", "燃气维修", 1.5, False),
+    ("城乡建设", "物业管理", "物业服务", 4.0, False),
+    ("城乡建设", "房屋管理", "违章搭建", 1.5, False),
+    ("城乡建设", "建筑施工", "夜间施工", 2.0, False),
+    ("城乡建设", "住房保障", "公租房申请", 2.0, True),
+    ("劳动和社会保障", "社会保险", "社保缴费", 4.0, True),
+    ("劳动和社会保障", "社会保险", "养老金领取", 2.5, True),
+    ("劳动和社会保障", "劳动关系", "拖欠工资", 2.0, False),
+    ("劳动和社会保障", "就业服务", "职业培训", 1.5, True),
+    ("劳动和社会保障", "医疗保险", "医保报销", 3.0, True),
+    ("交通运输", "公共交通", "公交线路", 2.5, False),
+    ("交通运输", "出租汽车", "出租车拒载", 1.0, False),
+    ("交通运输", "道路交通", "交通违法处理", 3.0, True),
+    ("交通运输", "道路交通", "占道停车", 2.0, False),
+    ("经济管理", "市场监管", "消费维权", 3.5, False),
+    ("经济管理", "市场监管", "食品安全", 2.0, False),
+    ("经济管理", "价格管理", "价格欺诈", 1.0, False),
+    ("经济管理", "企业服务", "营业执照", 2.5, True),
+    ("环境保护", "大气污染", "油烟扰民", 1.5, False),
+    ("环境保护", "噪声污染", "社会生活噪声", 2.0, False),
+    ("环境保护", "水污染", "河道污染", 0.8, False),
+    ("卫生计生", "医疗服务", "医院服务", 2.0, False),
+    ("卫生计生", "疾病预防", "疫苗接种", 2.0, True),
+    ("卫生计生", "计划生育", "生育登记", 1.5, True),
+    ("教育文体", "学前教育", "幼儿园入园", 1.5, True),
+    ("教育文体", "义务教育", "入学报名", 2.5, True),
+    ("教育文体", "校外培训", "培训机构退费", 1.0, False),
+    ("政法", "户籍管理", "户口迁移", 3.0, True),
+    ("政法", "出入境管理", "护照办理", 1.5, True),
+    ("政法", "治安管理", "治安问题", 1.0, False),
+    ("民政", "社会救助", "低保申请", 1.5, True),
+    ("民政", "养老服务", "社区养老", 1.0, True),
+    ("民政", "婚姻登记", "登记预约", 1.0, True),
+    ("国土资源", "不动产登记", "不动产证办理", 2.0, False),
+    ("国土资源", "土地管理", "违法占地", 0.6, False),
+    ("商贸旅游", "旅游服务", "旅游纠纷", 1.0, False),
+    ("商贸旅游", "商贸流通", "预付卡", 1.5, False),
+    ("农村农业", "农业生产", "农资质量", 0.8, False),
+    ("农村农业", "农村管理", "农村道路", 1.0, False),
+    ("科技与信息产业", "通信服务", "网络信号", 1.2, False),
+    ("科技与信息产业", "通信服务", "宽带故障", 1.0, False),
+    ("党务政务", "政务服务", "办事效率", 1.5, False),
+    ("党务政务", "政务服务", "政策咨询", 2.5, True),
+    ("纪检监察", "作风建设", "工作人员作风", 0.4, False),
+)
+# level 3 -> (title topic, problem or question sentence)
+_TOPICS: Final[dict[str, tuple[str, str]]] = {
+    "路灯维修": ("路灯不亮", "附近路灯已经多日不亮，夜间出行存在安全隐患"),
+    "道路破损": ("道路破损", "路面出现大面积坑洼破损，车辆行人通行困难"),
+    "停水停气": ("停水问题", "小区突然停水，事先没有任何通知，影响正常生活"),
+    "燃气维修": ("燃气故障", "家中燃气无法正常使用，怀疑管道存在问题"),
+    "物业服务": ("物业服务问题", "物业公司服务不到位，公共区域卫生长期无人打扫"),
+    "违章搭建": ("违章搭建", "有住户在楼顶违章搭建，存在安全隐患"),
+    "夜间施工": ("夜间施工噪音", "工地夜间施工噪音扰民，影响居民休息"),
+    "公租房申请": ("公租房申请", "公共租赁住房的申请条件和办理流程"),
+    "社保缴费": ("社保缴费", "灵活就业人员社保缴费的办理流程"),
+    "养老金领取": ("养老金领取", "退休后养老金领取的条件和手续"),
+    "拖欠工资": ("拖欠工资", "所在单位拖欠工资已有三个月，多次讨要未果"),
+    "职业培训": ("职业培训", "政府补贴职业技能培训的报名方式"),
+    "医保报销": ("医保报销", "异地就医医保报销的比例和手续"),
+    "公交线路": ("公交线路", "公交车发车间隔过长，高峰期等车时间太久"),
+    "出租车拒载": ("出租车拒载", "出租车司机拒载并且态度恶劣"),
+    "交通违法处理": ("交通违章处理", "交通违章罚款的缴纳方式和地点"),
+    "占道停车": ("占道停车", "车辆长期占用消防通道停放，无人管理"),
+    "消费维权": ("消费纠纷", "在商家购买的商品存在质量问题，商家拒绝退换"),
+    "食品安全": ("食品安全", "在餐馆就餐后出现身体不适，怀疑食品不卫生"),
+    "价格欺诈": ("价格问题", "商家明码标价与实际收费不一致"),
+    "营业执照": ("营业执照办理", "个体工商户营业执照的办理材料"),
+    "油烟扰民": ("餐饮油烟扰民", "楼下餐馆油烟直排，严重影响居民生活"),
+    "社会生活噪声": ("噪音扰民", "附近商铺使用高音喇叭招揽生意，噪音扰民"),
+    "河道污染": ("河道污染", "河道水体发黑发臭，疑似有污水直排"),
+    "医院服务": ("医院服务", "医院挂号排队时间过长，工作人员服务态度较差"),
+    "疫苗接种": ("疫苗接种", "儿童疫苗接种的时间和地点"),
+    "生育登记": ("生育登记", "生育服务登记需要准备的材料"),
+    "幼儿园入园": ("幼儿园入园", "公办幼儿园入园报名的条件"),
+    "入学报名": ("入学报名", "小学入学报名的时间和所需材料"),
+    "培训机构退费": ("培训机构退费", "校外培训机构拒绝退还剩余课时费用"),
+    "户口迁移": ("户口迁移", "户口迁入需要办理的手续"),
+    "护照办理": ("护照办理", "护照办理的流程和所需时间"),
+    "治安问题": ("治安问题", "附近夜间经常有人聚集滋事，存在治安隐患"),
+    "低保申请": ("低保申请", "最低生活保障的申请条件"),
+    "社区养老": ("养老服务", "社区养老服务的收费标准"),
+    "登记预约": ("婚姻登记", "婚姻登记的预约方式"),
+    "不动产证办理": ("不动产证办理", "购房多年仍未办理不动产权证书"),
+    "违法占地": ("违法占地", "有人违法占用耕地建房"),
+    "旅游纠纷": ("旅游纠纷", "跟团旅游被导游强制购物"),
+    "预付卡": ("预付卡退费", "商家关门停业，预付卡余额无法退还"),
+    "农资质量": ("农资质量", "购买的种子发芽率很低，怀疑是假种子"),
+    "农村道路": ("农村道路", "村里道路年久失修，雨天泥泞难行"),
+    "网络信号": ("网络信号差", "小区手机信号差，经常无法正常通话"),
+    "宽带故障": ("宽带故障", "家中宽带故障报修后迟迟无人上门"),
+    "办事效率": ("办事效率", "到政务服务中心办事多次往返仍未办成"),
+    "政策咨询": ("政策咨询", "人才落户相关政策"),
+    "工作人员作风": ("工作人员作风", "窗口工作人员工作时间玩手机，态度冷漠"),
+}
+
+# National top-level class (HOTLINE.md) -> the department that handles it.
+_DEPARTMENTS: Final = {
+    "城乡建设": "住房和城乡建设局",
+    "党务政务": "政务服务管理局",
+    "国土资源": "自然资源和规划局",
+    "环境保护": "生态环境局",
+    "纪检监察": "纪律检查委员会",
+    "交通运输": "交通运输局",
+    "经济管理": "市场监督管理局",
+    "科技与信息产业": "工业和信息化局",
+    "民政": "民政局",
+    "农村农业": "农业农村局",
+    "商贸旅游": "文化广电旅游局",
+    "卫生计生": "卫生健康委员会",
+    "政法": "公安局",
+    "教育文体": "教育局",
+    "劳动和社会保障": "人力资源和社会保障局",
+}
+
+_TITLE_PREFIX: Final = ("咨询", "求助：", "投诉", "举报", "建议改进", "表扬", "反映")  # by type
+_ASK: Final = (
+    "，请相关部门予以解答。",
+    "，希望相关部门帮助解决。",
+    "，要求相关部门核实处理。",
+    "，请相关部门依法查处。",
+    "，建议相关部门加以改进。",
+    "，对相关工作人员的热心帮助表示感谢。",
+    "，请相关部门知悉。",
+)  # by type
+_PLACE_ROOTS: Final = (
+    "幸福", "和平", "建设", "人民", "光明", "新华", "解放", "文化", "长安", "东风",
+    "胜利", "友谊", "朝阳", "阳光", "金色", "滨江", "锦绣", "翠苑", "丽景", "康乐",
+    "永安", "兴业", "育才", "迎宾", "春晖", "书香", "海棠", "紫荆", "桂花", "凤凰",
+)  # fmt: skip
+_PLACE_SUFFIXES: Final = (
+    "路",
+    "街",
+    "大道",
+    "小区",
+    "花园",
+    "家园",
+    "新村",
+    "公寓",
+    "广场",
+    "商业街",
+)
+_SURNAMES: Final = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵"
+)
+_GIVEN_CHARS: Final = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文斌宇浩婷雪琳鹏辉晨欣怡涵"
+    "梓轩思雨俊峰海燕波宁佳嘉慧颖鑫凯博瑞琪晓东春梅秋菊荣昊天翔坤鸿飞云龙凤娇倩亮"
+)
+_MOBILE_PREFIXES: Final = (
+    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
+    "152", "155", "156", "157", "158", "159", "166", "176", "177", "178", "180",
+    "181", "182", "183", "185", "186", "187", "188", "189", "199",
+)  # fmt: skip
+_ID_CARD_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_REMARKS: Final = ("已电话回复", "市民要求保密", "已合并处理", "需二次回访")
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts of the six cities.
+# ---------------------------------------------------------------------------------------------
+def _standard_words(field_name: str, codes: Sequence[str]) -> tuple[str, ...]:
+    """Chinese word of the standard export for each canonical code (the first one listed)."""
+    inverse: dict[str, str] = {}
+    for word, code in standard_export.VALUES[field_name].items():
+        inverse.setdefault(code, word)
+    return tuple(inverse[c] for c in codes)
+
+
+_STANDARD_WORDS: Final = {
+    "channel": _standard_words("channel", CHANNELS),
+    "request_type": _standard_words("request_type", REQUEST_TYPES),
+    "status": _standard_words("status", STATUSES),
+    "satisfaction": _standard_words("satisfaction", SATISFACTIONS),
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one city's system writes its export (mirrors its YAML in config/sources)."""
+
+    source_id: str
+    city_code: str
+    file_name: str  # with {year}
+    encoding: str  # Python codec
+    columns: tuple[tuple[str, str], ...]  # (header, canonical field or _row_no/_remark)
+    timestamp_style: str  # a strftime format, or "slash_nopad"
+    ticket_id: tuple[str, bool, int]  # (prefix with {year}, per-day sequence?, digits)
+    words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(_STANDARD_WORDS))
+    booleans: tuple[str, str] = ("是", "否")  # direct_resolved
+    resolved_words: tuple[str, str] = ("已解决", "未解决")
+    title_rows: tuple[str, ...] = ()  # with {year}, {exported}
+    pad_title_rows: bool = False  # Excel pads title rows with commas
+    totals_row: bool = False
+    line_terminator: str = "\n"
+    category_depth: int = 3
+    top_aliases: dict[str, str] = field(default_factory=dict)
+    extra_name_chars: str = ""  # GB18030-only characters used in given names
+
+
+_STD_COLUMNS: Final = tuple(standard_export.COLUMNS.items())
+
+LAYOUTS: Final[tuple[Layout, ...]] = (
+    Layout(
+        source_id="beijing_12345",
+        city_code="110000",
+        file_name="工单导出_{year}.csv",
+        encoding="utf-8",
+        columns=_STD_COLUMNS,
+        timestamp_style="%Y-%m-%d %H:%M:%S",
+        ticket_id=("BJ{year}", False, 8),
+        top_aliases={
+            "城乡建设": "住房城乡建设",
+            "劳动和社会保障": "人力资源和社会保障",
+            "卫生计生": "卫生健康",
+        },
+    ),
+    Layout(
+        source_id="shanghai_12345",
+        city_code="310000",
+        file_name="SH12345_工单_{year}.csv",
+        encoding="utf-8-sig",
+        columns=_STD_COLUMNS,
+        timestamp_style="%Y-%m-%dT%H:%M:%S",
+        ticket_id=("SH-{year}-", False, 7),
+        words={**_STANDARD_WORDS, "channel": ("电话", "网站", "微信", "app", "短信", "其他")},
+        top_aliases={"城乡建设": "城乡建设管理", "环境保护": "生态环境", "政法": "公共安全"},
+    ),
+    Layout(
+        source_id="haikou_12345",
+        city_code="460100",
+        file_name="海口12345工单明细_{year}.csv",
+        encoding="gbk",
+        columns=(
+            ("序号", "_row_no"),
+            ("受理编号", "ticket_id"),
+            ("来电时间", "received_at"),
+            ("来源", "channel"),
+            ("类型", "request_type"),
+            ("事项分类", "category"),
+            ("所属区县", "district"),
+            ("标题", "title"),
+            ("内容", "content"),
+            ("联系电话", "caller_phone"),
+            ("联系人", "caller_name"),
+            ("是否直办", "direct_resolved"),
+            ("转派时间", "dispatched_at"),
+            ("责任单位", "department"),
+            ("响应时间", "responded_at"),
+            ("期限", "due_at"),
+            ("完成时间", "closed_at"),
+            ("状态", "status"),
+            ("解决情况", "resolved"),
+            ("评价", "satisfaction"),
+        ),
+        timestamp_style="slash_nopad",
+        ticket_id=("HK", True, 5),
+        words={
+            "channel": ("热线电话", "网络", "微信", "App", "短信", "其他"),
+            "request_type": ("咨询类", "求助类", "投诉类", "举报类", "建议类", "表扬类", "其他类"),
+            "status": ("处理中", "已完成", "已撤单"),
+            "satisfaction": ("非常满意", "比较满意", "不满意", "未评价"),
+        },
+        booleans=("Y", "N"),
+        title_rows=("海口市12345热线工单明细（{year}年）", "导出时间：{exported}"),
+        pad_title_rows=True,
+        totals_row=True,
+        line_terminator="\r\n",
+        top_aliases={
+            "商贸旅游": "旅游文化",
+            "劳动和社会保障": "人社",
+            "国土资源": "自然资源和规划",
+        },
+    ),
+    Layout(
+        source_id="guangzhou_12345",
+        city_code="440100",
+        file_name="广州12345工单_{year}年度.csv",
+        encoding="gb18030",
+        columns=(
+            ("工单号", "ticket_id"),
+            ("登记时间", "received_at"),
+            ("诉求渠道", "channel"),
+            ("诉求性质", "request_type"),
+            ("业务分类", "category"),
+            ("行政区", "district"),
+            ("主题", "title"),
+            ("诉求描述", "content"),
+            ("主叫号码", "caller_phone"),
+            ("市民姓名", "caller_name"),
+            ("即时办结", "direct_resolved"),
+            ("交办时间", "dispatched_at"),
+            ("承办部门", "department"),
+            ("签收时间", "responded_at"),
+            ("办理期限", "due_at"),
+            ("办结日期", "closed_at"),
+            ("办理状态", "status"),
+            ("回访结果", "resolved"),
+            ("满意度评价", "satisfaction"),
+            ("备注", "_remark"),
+        ),
+        timestamp_style="%Y年%m月%d日 %H:%M:%S",
+        ticket_id=("GZ", True, 6),
+        words={
+            "channel": ("12345热线", "政府网站", "微信公众号", "APP", "短信", "其他"),
+            "request_type": ("咨询", "求助", "投诉", "举报", "意见建议", "表扬", "其他"),
+            "status": ("在办", "办结", "撤回"),
+            "satisfaction": ("满意", "基本满意", "不满意", "未评价"),
+        },
+        title_rows=("广州市12345政府服务热线工单明细表（{year}年度）",),
+        top_aliases={
+            "卫生计生": "卫生健康",
+            "农村农业": "农业农村",
+            "经济管理": "市场监管",
+            "环境保护": "生态环境",
+        },
+        extra_name_chars="䶮",
+    ),
+    Layout(
+        source_id="taizhou_12345",
+        city_code="331000",
+        file_name="taizhou_orders_{year}.csv",
+        encoding="utf-8",
+        columns=(
+            ("order_no", "ticket_id"),
+            ("create_time", "received_at"),
+            ("source_channel", "channel"),
+            ("appeal_type", "request_type"),
+            ("category_path", "category"),
+            ("area", "district"),
+            ("title", "title"),
+            ("content", "content"),
+            ("phone", "caller_phone"),
+            ("contact_name", "caller_name"),
+            ("is_direct", "direct_resolved"),
+            ("dispatch_time", "dispatched_at"),
+            ("handle_dept", "department"),
+            ("response_time", "responded_at"),
+            ("deadline", "due_at"),
+            ("finish_time", "closed_at"),
+            ("order_status", "status"),
+            ("is_solved", "resolved"),
+            ("satisfaction", "satisfaction"),
+        ),
+        timestamp_style="%Y-%m-%d %H:%M",
+        ticket_id=("{year}", False, 9),
+        words={
+            "channel": ("TEL", "WEB", "WECHAT", "APP", "SMS", "OTHER"),
+            "request_type": ("咨询", "求助", "投诉", "举报", "建议", "表扬", "其他"),
+            "status": ("DOING", "DONE", "CANCELLED"),
+            "satisfaction": ("1", "2", "3", "0"),
+        },
+        booleans=("1", "0"),
+        resolved_words=("1", "0"),
+        category_depth=2,
+        top_aliases={"交通运输": "交通出行", "教育文体": "教育", "科技与信息产业": "通信"},
+    ),
+    Layout(
+        source_id="yibin_12345",
+        city_code="511500",
+        file_name="宜宾12345_工单_{year}.csv",
+        encoding="utf-8",
+        columns=tuple((h, f) for h, f in _STD_COLUMNS if f not in ("caller_name", "due_at")),
+        timestamp_style="%Y/%m/%d %H:%M:%S",
+        ticket_id=("YB", True, 5),
+        top_aliases={"民政": "民政事务"},
+    ),
+)
+
+DISTRICTS: Final[dict[str, tuple[str, ...]]] = {
+    "110000": (
+        "东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "通州区", "昌平区",
+        "大兴区", "顺义区", "房山区", "门头沟区", "怀柔区", "平谷区", "密云区", "延庆区",
+    ),
+    "310000": (
+        "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区",
+        "宝山区", "嘉定区", "浦东新区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区",
+    ),
+    "460100": ("秀英区", "龙华区", "琼山区", "美兰区"),
+    "440100": (
+        "越秀区", "海珠区", "荔湾区", "天河区", "白云区", "黄埔区", "番禺区", "花都区",
+        "南沙区", "从化区", "增城区",
+    ),
+    "331000": (
+        "椒江区", "黄岩区", "路桥区", "临海市", "温岭市", "玉环市", "天台县", "仙居县", "三门县",
+    ),
+    "511500": (
+        "翠屏区", "南溪区", "叙州区", "江安县", "长宁县", "高县", "珙县", "筠连县", "兴文县",
+        "屏山县",
+    ),
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Result.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DemoFile:
+    """One file written to landing."""
+
+    source_id: str
+    path: Path
+    year: int
+    encoding: str
+    rows: int  # data rows: title, header and totals rows excluded, re-exported duplicates included
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What `generate_demo` wrote."""
+
+    landing_root: Path
+    seed: int
+    total_tickets: int
+    files: tuple[DemoFile, ...]
+
+    def rows_by_source(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for f in self.files:
+            totals[f.source_id] = totals.get(f.source_id, 0) + f.rows
+        return totals
+
+    def table(self) -> str:
+        """A plain-text table of the files, for the command line."""
+        lines = [f"{'source':<16} {'year':>4} {'rows':>9}  {'encoding':<9} file"]
+        for f in self.files:
+            rel = f.path.relative_to(self.landing_root)
+            lines.append(f"{f.source_id:<16} {f.year:>4} {f.rows:>9,}  {f.encoding:<9} {rel}")
+        lines.append(f"{'total':<16} {'':>4} {sum(f.rows for f in self.files):>9,}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectorised helpers.
+# ---------------------------------------------------------------------------------------------
+def _rng(seed: int, stream: str) -> np.random.Generator:
+    """An independent generator per stream, so one source's data does not shift another's."""
+    return np.random.default_rng([seed, zlib.crc32(stream.encode("utf-8"))])
+
+
+def _count(rng: np.random.Generator, expected: float) -> int:
+    """Stochastic rounding: an integer whose mean is exactly `expected`."""
+    base = math.floor(expected)
+    return base + int(rng.random() < expected - base)
+
+
+def _choose(
+    rng: np.random.Generator, candidates: np.ndarray, n_rows: int, rate: float
+) -> np.ndarray:
+    """A boolean mask of about rate × n_rows rows, drawn among the candidate rows (a mask)."""
+    idx = np.flatnonzero(candidates)
+    k = min(len(idx), _count(rng, rate * n_rows))
+    mask = np.zeros(len(candidates), dtype=bool)
+    if k:
+        mask[rng.choice(idx, size=k, replace=False)] = True
+    return mask
+
+
+def _pick(vocab: Sequence[str], idx: np.ndarray) -> pa.Array:
+    """vocab[idx] as an Arrow string array; negative indices become nulls."""
+    indices = pa.array(idx.astype(np.int64), mask=idx < 0)
+    return pa.array(list(vocab), pa.string()).take(indices)
+
+
+def _cat(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of string arrays and scalars."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _digits(values: np.ndarray, width: int) -> pa.Array:
+    return pc.utf8_lpad(pc.cast(pa.array(values.astype(np.int64)), pa.string()), width, "0")
+
+
+def _null_where(mask: np.ndarray, arr: pa.Array) -> pa.Array:
+    return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), arr)
+
+
+def _replace_where(mask: np.ndarray, new: pa.Array | str, arr: pa.Array) -> pa.Array:
+    return pc.if_else(pa.array(mask), new, arr)
+
+
+def _edit_where(
+    mask: np.ndarray, arr: pa.Array, edit: Callable[[np.ndarray, pa.Array], pa.Array]
+) -> pa.Array:
+    """arr with the masked rows replaced by edit(their indices, their values); the edit runs on
+    those rows only, which matters when they are a fraction of a percent of millions."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return arr
+    new = edit(idx, arr.take(pa.array(idx))).cast(arr.type)
+    source = np.arange(len(arr))
+    source[idx] = len(arr) + np.arange(len(idx))
+    return pa.concat_arrays([arr, new]).take(pa.array(source))
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a fixed pseudo-random function of an integer (wraps by design)."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _format_ts(ts: np.ndarray, style: str) -> pa.Array:
+    """datetime64 (NaT → null) rendered in a layout's style: a strftime format of zero-padded
+    %Y %m %d %H %M %S fields and literal text, or "slash_nopad" (2019/2/8 9:05:03)."""
+    secs = ts.astype("datetime64[s]")
+    nat = np.isnat(secs)
+    secs = np.where(nat, np.datetime64("2000-01-01", "s"), secs)
+    day = secs.astype("datetime64[D]")
+    month_start = day.astype("datetime64[M]")
+    of_day = (secs - day).astype(np.int64)
+    fields = {
+        "%Y": (day.astype("datetime64[Y]").astype(np.int64) + 1970, 4),
+        "%m": (month_start.astype(np.int64) % 12 + 1, 2),
+        "%d": ((day - month_start.astype("datetime64[D]")).astype(np.int64) + 1, 2),
+        "%H": (of_day // 3600, 2),
+        "%M": (of_day // 60 % 60, 2),
+        "%S": (of_day % 60, 2),
+    }
+    if style == "slash_nopad":
+
+        def num(key: str, pad: bool = False) -> pa.Array:
+            value, width = fields[key]
+            text = pc.cast(pa.array(value), pa.string())
+            return pc.utf8_lpad(text, width, "0") if pad else text
+
+        out = _cat(
+            num("%Y"), "/", num("%m"), "/", num("%d"), " ",
+            num("%H"), ":", num("%M", pad=True), ":", num("%S", pad=True),
+        )  # fmt: skip
+        return _null_where(nat, out)
+    # Fixed width: build the UTF-8 bytes of every value as one uint8 matrix.
+    blocks = []
+    for token in re.split(r"(%[YmdHMS])", style):
+        if token in fields:
+            value, width = fields[token]
+            powers = 10 ** np.arange(width - 1, -1, -1)
+            blocks.append((value[:, None] // powers % 10 + 48).astype(np.uint8))
+        elif token:
+            literal = np.frombuffer(token.encode("utf-8"), dtype=np.uint8)
+            blocks.append(np.broadcast_to(literal, (len(secs), len(literal))))
+    matrix = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+    raw = pa.array(matrix.view(f"S{matrix.shape[1]}").ravel(), pa.binary())
+    return _null_where(nat, raw.cast(pa.string()))
+
+
+def _quote(_: np.ndarray, values: pa.Array) -> pa.Array:
+    return _cat('"', pc.replace_substring(values, '"', '""'), '"')
+
+
+def _csv_lines(columns: Sequence[pa.Array], line_terminator: str) -> bytes:
+    """RFC 4180 lines, quoting only fields that need it (as Python's csv.QUOTE_MINIMAL)."""
+    fields = []
+    for col in columns:
+        text = pc.fill_null(col, "")
+        needs = np.asarray(pc.match_substring_regex(text, '[",\r\n]'))
+        fields.append(_edit_where(needs, text, _quote))
+    lines = pc.binary_join_element_wise(*fields, ",")
+    lines = _cat(lines, line_terminator)
+    one_list = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
+    return pc.binary_join(one_list, "")[0].as_buffer().to_pybytes()
+
+
+def _fullwidth(arr: pa.Array) -> pa.Array:
+    for d in range(10):
+        arr = pc.replace_substring(arr, str(d), chr(0xFF10 + d))
+    return arr
+
+
+def _seconds(values: np.ndarray) -> np.ndarray:
+    return np.round(values).astype(np.int64).astype("timedelta64[s]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Work orders.
+# ---------------------------------------------------------------------------------------------
+def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integers proportional to weights that sum exactly to total (largest remainder)."""
+    exact = total * weights / weights.sum()
+    counts = np.floor(exact).astype(np.int64)
+    short = total - int(counts.sum())
+    order = np.argsort(-(exact - counts).ravel(), kind="stable")[:short]
+    counts.ravel()[order] += 1
+    return counts
+
+
+def _received_times(rng: np.random.Generator, year: int, n: int) -> np.ndarray:
+    start = np.datetime64(f"{year}-01-01", "D")
+    days = np.arange(start, np.datetime64(f"{year + 1}-01-01", "D"))
+    month = days.astype("datetime64[M]").astype(np.int64) % 12
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    w = np.asarray(MONTH_PROFILE)[month] * np.asarray(WEEKDAY_PROFILE)[weekday]
+    day = rng.choice(len(days), size=n, p=w / w.sum())
+    hour_p = np.asarray(HOUR_PROFILE) / sum(HOUR_PROFILE)
+    secs = day * 86_400 + rng.choice(24, size=n, p=hour_p) * 3_600 + rng.integers(0, 3_600, n)
+    return np.sort(start.astype("datetime64[s]") + secs.astype("timedelta64[s]"))
+
+
+def _repeat_pool_size(n: int) -> int:
+    """Callers in the uniform pool so that about REPEAT_CALLER_SHARE of tickets are repeats."""
+    target = (REPEAT_CALLER_SHARE - FREQUENT_CALLER_SHARE) / (1 - FREQUENT_CALLER_SHARE)
+    lo, hi = 1e-6, 20.0  # x = draws / pool; repeat share = 1 - (1 - e^-x) / x, increasing in x
+    for _ in range(60):
+        x = (lo + hi) / 2
+        lo, hi = (x, hi) if 1 - (1 - math.exp(-x)) / x < target else (lo, x)
+    return max(1, round(n * (1 - FREQUENT_CALLER_SHARE) / x))
+
+
+def _callers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A caller index per ticket: a few very frequent callers, the rest from a uniform pool."""
+    pool = _repeat_pool_size(n)
+    idx = FREQUENT_CALLERS + rng.integers(0, pool, n)
+    frequent = rng.random(n) < FREQUENT_CALLER_SHARE
+    idx[frequent] = rng.integers(0, FREQUENT_CALLERS, int(frequent.sum()))
+    return idx
+
+
+def _phones(caller: np.ndarray, salt: int) -> pa.Array:
+    """A distinct 11-digit mobile number per caller index (a bijection modulo the number space)."""
+    space = len(_MOBILE_PREFIXES) * 10**8
+    value = (caller.astype(np.int64) * 2_654_435_761 + salt) % space
+    return _cat(_pick(_MOBILE_PREFIXES, value // 10**8), _digits(value % 10**8, 8))
+
+
+def _names(caller: np.ndarray, salt: int, extra_chars: str) -> pa.Array:
+    """A Chinese name per caller index, the same one every time the caller phones."""
+    h = _mix64(caller.astype(np.uint64) + np.uint64(salt))
+    given = _GIVEN_CHARS + extra_chars
+    surname = _pick(_SURNAMES, ((h >> np.uint64(8)) % np.uint64(len(_SURNAMES))).astype(np.int64))
+    g1 = _pick(given, ((h >> np.uint64(20)) % np.uint64(len(given))).astype(np.int64))
+    g2 = ((h >> np.uint64(32)) % np.uint64(len(given) + 12)).astype(np.int64)
+    g2[g2 >= len(given)] = -1  # a one-character given name
+    second = pc.fill_null(_pick(given, g2), "")
+    honorific = _pick(("先生", "女士"), ((h >> np.uint64(44)) % np.uint64(2)).astype(np.int64))
+    full = _cat(surname, g1, second)
+    return _replace_where(
+        ((h >> np.uint64(50)) % np.uint64(100)) < 45, _cat(surname, honorific), full
+    )
+
+
+def _id_cards(rng: np.random.Generator, city_code: str, n: int) -> pa.Array:
+    """Valid-looking 18-digit resident ID numbers (correct check digit)."""
+    region = int(city_code[:4]) * 100 + rng.integers(1, 13, n)
+    birth = np.datetime64("1950-01-01", "D") + rng.integers(0, 18_250, n).astype("timedelta64[D]")
+    month_start = birth.astype("datetime64[M]")
+    year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = month_start.astype(np.int64) % 12 + 1
+    day = (birth - month_start.astype("datetime64[D]")).astype(np.int64) + 1
+    birth_num = year * 10_000 + month * 100 + day
+    body = region * 10**11 + birth_num * 1_000 + rng.integers(0, 1_000, n)
+    digits = (body[:, None] // 10 ** np.arange(16, -1, -1)) % 10
+    check = (digits * np.asarray(_ID_CARD_WEIGHTS)).sum(axis=1) % 11
+    return _cat(_digits(body, 17), _pick("10X98765432", check))
+
+
+def _ticket_ids(layout: Layout, year: int, received: np.ndarray) -> pa.Array:
+    prefix, daily, width = layout.ticket_id
+    prefix = prefix.format(year=year)
+    n = len(received)
+    if not daily:
+        return _cat(prefix, _digits(np.arange(1, n + 1), width))
+    day = received.astype("datetime64[D]")  # sorted, so each day is one run
+    seq = np.arange(n) - np.searchsorted(day, day, side="left") + 1
+    return _cat(prefix, _format_ts(day, "%Y%m%d"), _digits(seq, width))
+
+
+def _leaves_for(rng: np.random.Generator, rtype: np.ndarray) -> np.ndarray:
+    """A taxonomy leaf per ticket: questions mostly for consultations, problems otherwise."""
+    weight = np.asarray([leaf[3] for leaf in _LEAVES])
+    question = np.asarray([leaf[4] for leaf in _LEAVES])
+    leaf = np.empty(len(rtype), dtype=np.int64)
+    for t in range(len(REQUEST_TYPES)):  # seven types, not tickets
+        rows = np.flatnonzero(rtype == t)
+        share = 0.8 if REQUEST_TYPES[t] == "consult" else 0.1
+        w = weight * np.where(question, share, 1 - share)
+        leaf[rows] = rng.choice(len(_LEAVES), size=len(rows), p=w / w.sum())
+    return leaf
+
+
+def _category_labels(layout: Layout) -> list[str]:
+    labels = []
+    for top, l2, l3, *_ in _LEAVES:
+        parts = [layout.top_aliases.get(top, top), l2, l3][: layout.category_depth]
+        labels.append("/".join(parts))
+    return labels
+
+
+def _tickets(
+    layout: Layout,
+    city_name: str,
+    year: int,
+    n: int,
+    caller: np.ndarray,
+    rng: np.random.Generator,
+    salt: int,
+) -> dict[str, np.ndarray | pa.Array]:
+    """One city-year of tickets in canonical form (codes and datetime64), dirt included."""
+    nat = np.datetime64("NaT", "s")
+    received = _received_times(rng, year, n)
+    cutoff = np.datetime64(f"{year + 1}-01-01T00:00:00", "s")
+    channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_MIX)
+    rtype = rng.choice(len(REQUEST_TYPES), size=n, p=REQUEST_TYPE_MIX)
+    leaf = _leaves_for(rng, rtype)
+    districts = DISTRICTS[layout.city_code]
+    dw = np.linspace(2.0, 0.6, len(districts))  # inner districts busier
+    district = rng.choice(len(districts), size=n, p=dw / dw.sum())
+
+    # Handling times.
+    direct = rng.random(n) < np.asarray(DIRECT_RESOLVED_BY_TYPE)[rtype]
+    sla = _seconds(np.asarray(SLA_DAYS_BY_TYPE)[rtype] * 86_400.0)
+    dispatch_delay = _seconds(np.clip(rng.lognormal(math.log(25 * 60), 1.0, n), 120, 48 * 3600))
+    dispatched = np.where(direct, nat, received + dispatch_delay)
+    response_delay = _seconds(np.clip(rng.lognormal(math.log(4 * 3600), 1.3, n), 300, 20 * 86_400))
+    responded = dispatched + response_delay
+    due = dispatched + sla
+    span = (due - responded).astype(np.int64)
+    on_time = (rng.random(n) < ON_TIME_RATE) & (span > 0)
+    closed_in_time = responded + _seconds(rng.beta(1.2, 2.5, n) * np.maximum(span, 0))
+    late = np.maximum(due, responded) + _seconds(rng.lognormal(math.log(36 * 3600), 1.0, n))
+    closed = np.where(on_time, closed_in_time, late)
+    closed = np.where(direct, received + _seconds(rng.uniform(120, 900, n)), closed)
+    responded = np.where(rng.random(n) < NEVER_RESPONDED_RATE, nat, responded)
+
+    # Status at the export (midnight after the year): open, withdrawn or closed.
+    is_open = closed > cutoff
+    is_open |= _choose(rng, ~direct & ~is_open, n, max(0.0, OPEN_AT_YEAR_END_RATE - is_open.mean()))
+    withdrawn = _choose(rng, ~is_open, n, WITHDRAWN_RATE)
+    status = np.where(is_open, 0, np.where(withdrawn, 2, 1))
+    closed = np.where(status == 1, closed, nat)
+    dispatched = np.where(dispatched > cutoff, nat, dispatched)
+    responded = np.where(responded > cutoff, nat, responded)
+
+    # Callback and satisfaction, for closed tickets only.
+    is_closed = status == 1
+    callback = is_closed & (rng.random(n) < CALLBACK_RATE)
+    solved = rng.random(n) < np.asarray(SOLVED_BY_TYPE)[rtype]
+    resolved = np.where(callback, solved.astype(np.int8), -1)
+    unsolved = resolved == 0
+    share = unsolved.sum() / max(1, is_closed.sum())
+    base = np.clip(
+        (np.asarray(SATISFACTION_MIX) - share * np.asarray(SATISFACTION_IF_UNSOLVED)) / (1 - share),
+        0,
+        None,
+    )
+    cum_base = np.cumsum(base / base.sum())
+    cum_unsolved = np.cumsum(SATISFACTION_IF_UNSOLVED)
+    u = rng.random(n)
+    sat_base = np.minimum(np.searchsorted(cum_base, u, side="right"), 3)
+    sat_unsolved = np.minimum(np.searchsorted(cum_unsolved, u, side="right"), 3)
+    satisfaction = np.where(is_closed, np.where(unsolved, sat_unsolved, sat_base), -1)
+
+    # Dirt on values: closes before the receive time.
+    early = _choose(rng, is_closed, n, CLOSED_BEFORE_RECEIVED_RATE)
+    closed = np.where(early, received - _seconds(rng.uniform(600, 2 * 86_400, n)), closed)
+
+    # Text.
+    place = _cat(
+        _pick(_PLACE_ROOTS, rng.integers(0, len(_PLACE_ROOTS), n)),
+        _pick(_PLACE_SUFFIXES, rng.integers(0, len(_PLACE_SUFFIXES), n)),
+    )
+    district_name = _pick(districts, district)
+    topic = _pick([_TOPICS[leaf_[2]][0] for leaf_ in _LEAVES], leaf)
+    problem = _pick([_TOPICS[leaf_[2]][1] for leaf_ in _LEAVES], leaf)
+    question = np.asarray([leaf_[4] for leaf_ in _LEAVES])[leaf]
+    title = _cat(_pick(_TITLE_PREFIX, rtype), topic)
+    opening = _pick(("市民来电反映：", "网友留言反映："), (channel != 0).astype(np.int64))
+    opening = _replace_where(question, "市民咨询：", opening)
+    phones = _phones(caller, salt)
+    names = _names(caller, salt, layout.extra_name_chars)
+    named = _choose(rng, np.ones(n, bool), n, NAME_IN_CONTENT_RATE)
+    opening = _replace_where(named, _cat(names, "来电反映："), opening)
+    where = _replace_where(question, "", _cat(district_name, place))  # questions have no place
+    content = _cat(opening, where, problem, _pick(_ASK, rtype))
+    with_phone = _choose(rng, np.ones(n, bool), n, PHONE_IN_CONTENT_RATE)
+    content = _edit_where(
+        with_phone, content, lambda i, v: _cat(v, "联系电话：", phones.take(pa.array(i)), "。")
+    )
+    with_id = _choose(rng, np.ones(n, bool), n, ID_CARD_IN_CONTENT_RATE)
+    id_cards = _id_cards(rng, layout.city_code, int(with_id.sum()))
+    content = _edit_where(with_id, content, lambda i, v: _cat(v, "本人身份证号", id_cards, "。"))
+    broken = _choose(rng, np.ones(n, bool), n, LINE_BREAK_IN_CONTENT_RATE)
+    content = _edit_where(broken, content, lambda i, v: _cat(v, "\n（补充）市民来电再次催办。"))
+
+    category = _pick(_category_labels(layout), leaf)
+    unmatched = _choose(rng, np.ones(n, bool), n, UNMATCHED_CATEGORY_RATE)
+    odd = _pick(UNMATCHED_CATEGORIES, rng.integers(0, len(UNMATCHED_CATEGORIES), n))
+    category = _replace_where(unmatched, odd, category)
+
+    suffix = _pick([_DEPARTMENTS[leaf_[0]] for leaf_ in _LEAVES], leaf)
+    city_level = rng.random(n) < 0.4
+    department = _cat(_replace_where(city_level, f"{city_name}市", district_name), suffix)
+    no_department = np.isnat(dispatched) | _choose(rng, ~direct, n, EMPTY_DEPARTMENT_RATE)
+
+    return {
+        "ticket_id": _ticket_ids(layout, year, received),
+        "received_at": received,
+        "channel": channel,
+        "request_type": rtype,
+        "category": category,
+        "district": _null_where(
+            _choose(rng, np.ones(n, bool), n, EMPTY_DISTRICT_RATE), district_name
+        ),
+        "title": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_TITLE_RATE), title),
+        "content": content,
+        "caller_phone": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_PHONE_RATE), phones),
+        "caller_name": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_NAME_RATE), names),
+        "direct_resolved": direct,
+        "dispatched_at": dispatched,
+        "department": _null_where(no_department, department),
+        "responded_at": responded,
+        "due_at": np.where(np.isnat(dispatched), nat, due),
+        "closed_at": closed,
+        "status": status,
+        "resolved": resolved,
+        "satisfaction": satisfaction,
+        "_remark": _pick(_REMARKS, np.where(rng.random(n) < 0.03, rng.integers(0, 4, n), -1)),
+    }
+
+
+def _with_duplicates(
+    rng: np.random.Generator, rows: dict[str, np.ndarray | pa.Array], n: int
+) -> tuple[dict[str, np.ndarray | pa.Array], np.ndarray]:
+    """Add re-exported copies at later positions; half of the copied closed tickets show an
+    earlier state (still open) in their first row. Returns the rows and the take index."""
+    has_id = ~np.asarray(pc.is_null(rows["ticket_id"]))
+    source = np.flatnonzero(_choose(rng, has_id, n, DUPLICATE_ROW_RATE))
+    key = np.concatenate([np.arange(n, dtype=np.float64), source + rng.uniform(0.5, n - source)])
+    take = np.concatenate([np.arange(n), source])[np.argsort(key, kind="stable")]
+    earlier = np.zeros(n, dtype=bool)
+    earlier[source] = (rng.random(len(source)) < 0.5) & (rows["status"][source] == 1)
+    # Rows that are the first occurrence of a ticket exported again later in a newer state.
+    first = np.zeros(len(take), dtype=bool)
+    _, first_pos = np.unique(take, return_index=True)
+    first[first_pos] = earlier[take[first_pos]]
+
+    out: dict[str, np.ndarray | pa.Array] = {}
+    for name, col in rows.items():
+        out[name] = col.take(pa.array(take)) if isinstance(col, pa.Array) else col[take]
+    out["status"] = np.where(first, 0, out["status"])
+    out["closed_at"] = np.where(first, np.datetime64("NaT", "s"), out["closed_at"])
+    out["resolved"] = np.where(first, -1, out["resolved"])
+    out["satisfaction"] = np.where(first, -1, out["satisfaction"])
+    return out, take
+
+
+def _render(
+    layout: Layout,
+    year: int,
+    rows: dict[str, np.ndarray | pa.Array],
+    take: np.ndarray,
+    rng: np.random.Generator,
+    n: int,
+) -> pa.Table:
+    """The export's text columns, string-level dirt included."""
+    # Dirt masks are drawn on the n original rows so that identical duplicates stay identical.
+    empty_id = _choose(rng, np.ones(n, bool), n, EMPTY_TICKET_ID_RATE)[take]
+    bad_time = _choose(rng, np.ones(n, bool), n, BAD_RECEIVED_AT_RATE)[take]
+    bad_text = _pick(
+        [t.format(year=year) for t in BAD_TIMESTAMP_TEXTS],
+        rng.integers(0, len(BAD_TIMESTAMP_TEXTS), n)[take],
+    )
+    rows = dict(rows)
+    rows["ticket_id"] = _null_where(empty_id, rows["ticket_id"])
+
+    def among_values(name: str, rate: float) -> np.ndarray:
+        present = np.zeros(n, dtype=bool)
+        present[take] = ~np.asarray(pc.is_null(rows[name]))
+        return _choose(rng, present, int(present.sum()), rate)[take]
+
+    padded = {f: among_values(f, PADDED_SPACES_RATE) for f in PADDED_FIELDS}
+    pad_kind = rng.integers(0, 3, n)[take]
+    wide = {f: among_values(f, FULLWIDTH_DIGITS_RATE) for f in FULLWIDTH_FIELDS}
+
+    def pad(idx: np.ndarray, values: pa.Array) -> pa.Array:
+        kind = pad_kind[idx]
+        both = pc.if_else(pa.array(kind == 1), _cat(values, "  "), _cat("\u3000", values, " "))
+        return pc.if_else(pa.array(kind == 0), _cat(" ", values), both)
+
+    for f, mask in wide.items():
+        rows[f] = _edit_where(mask, rows[f], lambda _, v: _fullwidth(v))
+    for f, mask in padded.items():
+        rows[f] = _edit_where(mask, rows[f], pad)
+
+    def text(name: str) -> pa.Array:
+        if name == "_row_no":
+            return pc.cast(pa.array(np.arange(1, len(take) + 1)), pa.string())
+        col = rows[name]
+        if name == "received_at":
+            return _replace_where(bad_time, bad_text, _format_ts(col, layout.timestamp_style))
+        if name.endswith("_at"):
+            return _format_ts(col, layout.timestamp_style)
+        if name in layout.words:
+            return _pick(layout.words[name], col)
+        if name == "direct_resolved":
+            return _pick(layout.booleans, (~col).astype(np.int64))
+        if name == "resolved":
+            return _pick(layout.resolved_words, np.where(col < 0, -1, 1 - col))
+        return col
+
+    return pa.table({header: text(name) for header, name in layout.columns})
+
+
+def _write_csv(layout: Layout, table: pa.Table, path: Path, year: int) -> None:
+    """Title rows, header, data in chunks and the totals row, in the layout's encoding."""
+    n_cols = table.num_columns
+    lt = layout.line_terminator
+    exported = f"{year + 1}-01-01 00:00:00"
+    head = ""
+    for title in layout.title_rows:
+        head += title.format(year=year, exported=exported)
+        head += ("," * (n_cols - 1) if layout.pad_title_rows else "") + lt
+    head += ",".join(table.column_names) + lt
+    utf8 = layout.encoding in ("utf-8", "utf-8-sig")
+    with path.open("wb") as fh:
+        fh.write(head.encode(layout.encoding))
+        for start in range(0, table.num_rows, CSV_CHUNK_ROWS):
+            chunk = table.slice(start, CSV_CHUNK_ROWS)
+            data = _csv_lines([c.combine_chunks() for c in chunk.columns], lt)
+            fh.write(data if utf8 else data.decode("utf-8").encode(layout.encoding))
+        if layout.totals_row:
+            cells = ["合计", f"共{table.num_rows}条"] + [""] * (n_cols - 2)
+            fh.write((",".join(cells) + lt).encode(layout.encoding))
+
+
+def _work_orders(landing_root: Path, seed: int, total: int, cities: pd.DataFrame) -> list[DemoFile]:
+    by_code = cities.set_index("city_code")
+    population = np.asarray(
+        [by_code.loc[lay.city_code, "population_2019"] for lay in LAYOUTS], float
+    )
+    year_weight = np.asarray([1.0, GROWTH_2019])
+    counts = _allocate(total, population[:, None] * year_weight[None, :])
+    files: list[DemoFile] = []
+    for layout, per_year in zip(LAYOUTS, counts, strict=True):
+        rng = _rng(seed, layout.source_id)
+        salt = int(rng.integers(0, 2**31))
+        caller = _callers(rng, int(per_year.sum()))  # one pool over both years: repeats span years
+        folder = landing_root / layout.source_id
+        folder.mkdir(parents=True, exist_ok=True)
+        start = 0
+        for year, n in zip(YEARS, per_year.tolist(), strict=True):
+            city_name = str(by_code.loc[layout.city_code, "city_name"])
+            rows = _tickets(layout, city_name, year, n, caller[start : start + n], rng, salt)
+            start += n
+            rows, take = _with_duplicates(rng, rows, n)
+            table = _render(layout, year, rows, take, rng, n)
+            path = folder / layout.file_name.format(year=year)
+            _write_csv(layout, table, path, year)
+            files.append(DemoFile(layout.source_id, path, year, layout.encoding, table.num_rows))
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Test calls.
+# ---------------------------------------------------------------------------------------------
+def _left_out_2018(rng: np.random.Generator, cities: pd.DataFrame) -> set[str]:
+    """Hotlines not monitored in 2018: none of the seed-article ten, at most one per region."""
+    candidates = cities[~cities["city_code"].isin(SEED_ARTICLE_CITIES)]
+    shuffled = candidates.iloc[rng.permutation(len(candidates))]
+    return set(shuffled.drop_duplicates("region")["city_code"].head(HOTLINES_LEFT_OUT_2018))
+
+
+def _test_calls_year(
+    rng: np.random.Generator, cities: pd.DataFrame, quality: np.ndarray, year: int
+) -> pd.DataFrame:
+    h = len(cities)
+    q = (quality - quality.mean()) / quality.std()
+    calls = rng.integers(CALLS_PER_HOTLINE[0], CALLS_PER_HOTLINE[1] + 1, h)
+    p = np.clip(CONNECT_MEAN[year] + CONNECT_SPREAD * q, 0.05, 0.98)
+    connected_n = rng.binomial(calls, p)
+    seed_city = cities["city_code"].isin(SEED_ARTICLE_CITIES).to_numpy()
+    worst = np.argsort(np.where(seed_city, np.inf, q), kind="stable")
+    dead = worst[: DEAD_HOTLINES[year]]
+    cold = worst[DEAD_HOTLINES[year] : DEAD_HOTLINES[year] + COLD_HOTLINES[year]]
+    connected_n[dead] = 0
+    connected_n[cold] = np.clip(connected_n[cold], 1, np.floor(0.29 * calls[cold]).astype(int))
+
+    hotline = np.repeat(np.arange(h), calls)
+    m = len(hotline)
+    order = np.lexsort((rng.random(m), hotline))  # random order of each hotline's calls
+    pos_in_hotline = np.arange(m) - np.searchsorted(hotline, hotline, side="left")
+    connected = np.empty(m, dtype=bool)
+    connected[order] = pos_in_hotline < connected_n[hotline]
+
+    first = np.datetime64(f"{year}-03-01", "D")
+    day = first + rng.integers(0, 184, m).astype("timedelta64[D]")  # March to August
+    called = day.astype("datetime64[s]") + _seconds(rng.uniform(9 * 3600, 17.5 * 3600, m))
+    qc = q[hotline]
+    shift = SCORE_YEAR_SHIFT[year]
+
+    def score(mean: float, slope: float, sd: float) -> np.ndarray:
+        value = np.round(np.clip(rng.normal(mean + shift + slope * qc, sd), 0, 100), 1)
+        return np.where(connected, value, np.nan)
+
+    seconds = np.round(
+        np.clip(rng.lognormal(math.log(SECONDS_TO_HUMAN_MEDIAN) - 0.35 * qc, 0.6), 5, 150)
+    )
+    frame = pd.DataFrame(
+        {
+            "监测年度": year,
+            "城市代码": cities["city_code"].to_numpy()[hotline],
+            "热线名称": cities["city_name"].to_numpy()[hotline] + "12345",
+            "拨测时间": called,
+            "拨测场景": np.asarray(SCENARIOS)[rng.integers(0, len(SCENARIOS), m)],
+            "是否接通": np.where(connected, "是", "否"),
+            "转人工时长(秒)": np.where(connected, seconds, np.nan),
+            "接待礼仪": score(SCORE_MEANS["etiquette"], 3.5, 5.0),
+            "沟通规范": score(SCORE_MEANS["communication"], 2.5, 4.0),
+            "问题解决": score(SCORE_MEANS["resolution"], 6.0, 11.0),
+            "测评员": np.char.add(
+                "E", np.char.zfill(rng.integers(1, EVALUATORS + 1, m).astype(str), 2)
+            ),
+        }
+    )
+    frame = frame.sort_values(["拨测时间", "城市代码"], kind="stable").reset_index(drop=True)
+    frame.insert(
+        3, "拨测编号", np.char.add(f"D3-{year}-", np.char.zfill(np.arange(1, m + 1).astype(str), 6))
+    )
+    return frame
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.set_properties(
+        {"title": "12345热线监测拨测明细", "author": "D3", "created": XLSX_CREATED}
+    )
+    sheet = workbook.add_worksheet("拨测明细")
+    bold = workbook.add_format({"bold": True})
+    when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    one_decimal = workbook.add_format({"num_format": "0.0"})
+    sheet.write_row(0, 0, list(TEST_CALL_COLUMNS), bold)
+    for j, name in enumerate(TEST_CALL_COLUMNS):
+        col = frame[name]
+        if name == "拨测时间":
+            values = list(pd.DatetimeIndex(col).to_pydatetime())  # a few hundred calls
+            sheet.write_column(1, j, values, when)
+            sheet.set_column(j, j, 20)
+        elif col.dtype.kind == "f":
+            values = [None if math.isnan(v) else v for v in col.tolist()]
+            sheet.write_column(1, j, values, one_decimal if name != "转人工时长(秒)" else None)
+        else:
+            sheet.write_column(1, j, col.tolist())
+    workbook.close()
+
+
+def _test_calls(landing_root: Path, seed: int, cities: pd.DataFrame) -> list[DemoFile]:
+    rng = _rng(seed, "evaluator_d3")
+    base = rng.normal(0.0, 1.0, len(cities))
+    seed_city = cities["city_code"].isin(SEED_ARTICLE_CITIES).to_numpy()
+    base = np.where(seed_city, np.abs(base), base)  # award winners are at least average hotlines
+    quality = {
+        2018: base + rng.normal(0.0, 0.35, len(cities)),
+        2019: base + SEED_CITY_BOOST * seed_city + rng.normal(0.0, 0.35, len(cities)),
+    }
+    left_out = _left_out_2018(rng, cities)
+    folder = landing_root / "evaluator_d3"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for year in YEARS:
+        present = (
+            ~cities["city_code"].isin(left_out).to_numpy()
+            if year == 2018
+            else np.ones(len(cities), bool)
+        )
+        frame = _test_calls_year(
+            rng, cities[present].reset_index(drop=True), quality[year][present], year
+        )
+        path = folder / f"监测拨测_{year}.xlsx"
+        _write_xlsx(frame, path)
+        files.append(DemoFile("evaluator_d3", path, year, "xlsx", len(frame)))
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point.
+# ---------------------------------------------------------------------------------------------
+def load_cities(cities_csv: Path | None = None) -> pd.DataFrame:
+    """The city dimension seed (city_code as text)."""
+    path = cities_csv or DEFAULT_CITIES_CSV
+    return pd.read_csv(path, dtype={"city_code": str}, encoding="utf-8")
+
+
+def generate_demo(
+    landing_root: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    total_tickets: int = DEFAULT_TOTAL_TICKETS,
+    cities_csv: Path | None = None,
+) -> DemoSummary:
+    """Write the demo landing files of 2018 and 2019 under landing_root/<source_id>/.
+
+    `total_tickets` distinct tickets are spread over the six cities by population (2019 about
+    10 % above 2018); re-exported duplicate rows come on top.
+    """
+    if total_tickets < len(LAYOUTS) * len(YEARS):
+        raise ValueError(f"total_tickets must be at least {len(LAYOUTS) * len(YEARS)}")
+    landing_root = Path(landing_root)
+    cities = load_cities(cities_csv)
+    missing = sorted({lay.city_code for lay in LAYOUTS} - set(cities["city_code"]))
+    if missing:
+        raise ValueError(f"{cities_csv or DEFAULT_CITIES_CSV}: no row for city code(s) {missing}")
+    files = _work_orders(landing_root, seed, total_tickets, cities)
+    files += _test_calls(landing_root, seed, cities)
+    return DemoSummary(landing_root, seed, total_tickets, tuple(files))
