@@ -83,6 +83,7 @@ LINEAGE_FIELDS: Final[dict[str, str]] = {
     "source_id": "VARCHAR",
     "source_file": "VARCHAR",
     "file_sha256": "VARCHAR",
+    "source_sheet": "VARCHAR",
     "source_row": "BIGINT",
     "ingested_at": "TIMESTAMP",
 }

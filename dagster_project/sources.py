@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dagster_project import standard_export
+from dagster_project import layouts
 from dagster_project.canonical import (
     ENUM_VALUES,
     PSEUDONYMISED_FIELDS,
@@ -54,18 +54,35 @@ class SourceConfig(BaseModel):
         default=None, description="GB/T 2260 code of the hotline's city (tickets only)"
     )
     file_pattern: str = Field(default="*", description="glob under landing/<source_id>/")
-    format: Literal["csv", "xlsx"]
-    layout: Literal["standard", "custom"] = Field(
+    format: Literal["csv", "xlsx", "json", "jsonl", "open311"]
+    layout: Literal["standard", "open311", "message_board", "custom"] = Field(
         default="custom",
-        description="'standard' takes columns and values from the project's standard export",
+        description="a known layout supplies columns and values: standard, open311, message_board",
     )
     encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"
     skip_rows: int = Field(default=0, ge=0, description="title rows above the header row")
     footer_prefix: str | None = Field(
         default="合计", description="rows whose first cell starts with this are totals, not data"
     )
+    sheets: Literal["first", "all"] | list[str] = Field(
+        default="first",
+        description="XLSX: the first sheet, all sheets, or the named sheets (same header in each)",
+    )
+    records_key: str | None = Field(
+        default=None, description="JSON: key of the object holding the record list, if any"
+    )
     columns: dict[str, str] = Field(
         default_factory=dict, description="source header -> canonical field"
+    )
+    ignore_columns: tuple[str, ...] = Field(
+        default=(), description="headers present on purpose and not ingested (not 'unexpected')"
+    )
+    constants: dict[str, str] = Field(
+        default_factory=dict, description="canonical field -> value for every row of the source"
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="zone that times with an explicit UTC offset are converted to",
     )
     timestamp_formats: tuple[str, ...] = DEFAULT_TIMESTAMP_FORMATS
     values: dict[str, dict[str, str]] = Field(
@@ -80,8 +97,10 @@ class SourceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_against_canonical(self) -> Self:
-        if self.layout == "standard" and self.entity is not Entity.TICKETS:
-            raise ValueError("layout 'standard' is the work-order export: entity must be tickets")
+        if self.layout != "custom" and self.entity is not Entity.TICKETS:
+            raise ValueError(f"layout '{self.layout}' holds work orders: entity must be tickets")
+        if (self.format == "open311") != (self.layout == "open311"):
+            raise ValueError("format 'open311' and layout 'open311' go together")
         if self.entity is Entity.TICKETS and self.city_code is None:
             raise ValueError("city_code is required for a tickets source")
         allowed = set(fields_of(self.entity)) - set(PSEUDONYMISED_FIELDS.values())
@@ -93,7 +112,10 @@ class SourceConfig(BaseModel):
                     f"columns.{header}: '{field}' is not a canonical {self.entity} field; "
                     f"use one of {sorted(allowed)}"
                 )
-        mapped = set(self.column_map.values())
+        for field in self.constants:
+            if field not in allowed or field in PSEUDONYMISED_FIELDS:
+                raise ValueError(f"constants.{field}: not a canonical {self.entity} field")
+        mapped = set(self.column_map.values()) | set(self.constant_values)
         if self.entity is Entity.TICKETS:
             mapped.add("city_code")
         missing = [f for f in REQUIRED_FIELDS[self.entity] if f not in mapped]
@@ -111,15 +133,21 @@ class SourceConfig(BaseModel):
 
     @property
     def column_map(self) -> dict[str, str]:
-        """Source header -> canonical field, the standard export's defaults included."""
-        if self.layout == "standard":
-            return {**standard_export.COLUMNS, **self.columns}
-        return dict(self.columns)
+        """Source header -> canonical field, the layout's defaults included."""
+        return {**layouts.LAYOUT_COLUMNS[self.layout], **self.columns}
+
+    @property
+    def ignored_columns(self) -> frozenset[str]:
+        return frozenset(layouts.LAYOUT_IGNORED.get(self.layout, ())) | set(self.ignore_columns)
+
+    @property
+    def constant_values(self) -> dict[str, str]:
+        return {**layouts.LAYOUT_CONSTANTS.get(self.layout, {}), **self.constants}
 
     @property
     def value_map(self) -> dict[str, dict[str, str]]:
-        """Canonical field -> {source value: canonical code}, standard defaults included."""
-        base = standard_export.VALUES if self.layout == "standard" else {}
+        """Canonical field -> {source value: canonical code}, the layout's defaults included."""
+        base = layouts.LAYOUT_VALUES.get(self.layout, {})
         merged = {field: dict(mapping) for field, mapping in base.items()}
         for field, mapping in self.values.items():
             merged.setdefault(field, {}).update(mapping)

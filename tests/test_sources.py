@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project import standard_export
+from dagster_project import layouts
 from dagster_project.settings import PACKAGE_ROOT
 from dagster_project.sources import SourceConfigError, load_source_config, load_source_configs
 
@@ -24,7 +24,7 @@ layout: standard
 """)
     config = load_source_config(path)
     assert config.column_map["工单编号"] == "ticket_id"
-    assert config.column_map == standard_export.COLUMNS
+    assert config.column_map == layouts.STANDARD_COLUMNS
     assert config.value_map["channel"]["电话"] == "phone"
 
 

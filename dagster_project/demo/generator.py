@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 
-from dagster_project import standard_export
+from dagster_project import layouts
 from dagster_project.canonical import CHANNELS, REQUEST_TYPES, SATISFACTIONS, STATUSES
 
 YEARS: Final = (2018, 2019)
@@ -298,7 +298,7 @@ _REMARKS: Final = ("已电话回复", "市民要求保密", "已合并处理", "
 def _standard_words(field_name: str, codes: Sequence[str]) -> tuple[str, ...]:
     """Chinese word of the standard export for each canonical code (the first one listed)."""
     inverse: dict[str, str] = {}
-    for word, code in standard_export.VALUES[field_name].items():
+    for word, code in layouts.STANDARD_VALUES[field_name].items():
         inverse.setdefault(code, word)
     return tuple(inverse[c] for c in codes)
 
@@ -334,7 +334,7 @@ class Layout:
     extra_name_chars: str = ""  # GB18030-only characters used in given names
 
 
-_STD_COLUMNS: Final = tuple(standard_export.COLUMNS.items())
+_STD_COLUMNS: Final = tuple(layouts.STANDARD_COLUMNS.items())
 
 LAYOUTS: Final[tuple[Layout, ...]] = (
     Layout(

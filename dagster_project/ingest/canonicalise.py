@@ -69,7 +69,11 @@ def _digits_sql(text: str) -> str:
     return f"translate({text}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
 
 
-def timestamp_sql(text: str, formats: tuple[str, ...]) -> str:
+# Times with a UTC offset (ISO 8601, Open311) are converted to the source's local zone.
+_OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def timestamp_sql(text: str, formats: tuple[str, ...], timezone: str = "Asia/Shanghai") -> str:
     low, high = _EXCEL_SERIAL_RANGE
     serial = (
         f"CASE WHEN regexp_full_match({text}, '\\d{{5}}(\\.\\d+)?') "
@@ -77,7 +81,12 @@ def timestamp_sql(text: str, formats: tuple[str, ...]) -> str:
         f"THEN TIMESTAMP '1899-12-30' + to_microseconds("
         f"CAST(round(CAST({text} AS DOUBLE) * 86400) AS BIGINT) * 1000000) END"
     )
-    return f"coalesce(try_strptime({text}, {_sql_list(formats)}), {serial})"
+    with_offset = (
+        f"CASE WHEN regexp_matches({text}, '(Z|[+-]\d\d:?\d\d)$') THEN timezone("
+        f"{_sql_string(timezone)}, try_strptime(regexp_replace({text}, 'Z$', '+00:00'), "
+        f"{_sql_list(_OFFSET_FORMATS)})) END"
+    )
+    return f"coalesce(try_strptime({text}, {_sql_list(formats)}), {with_offset}, {serial})"
 
 
 def _boolean_sql(text: str, config: SourceConfig) -> str:
@@ -111,6 +120,10 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
     for field, sql_type in fields_of(config.entity).items():
         if field == "city_code" and config.city_code is not None:
             plans.append(FieldPlan(field, _sql_string(config.city_code), None, None, None))
+            continue
+        if field in config.constant_values:
+            constant = f"CAST({_sql_string(config.constant_values[field])} AS {sql_type})"
+            plans.append(FieldPlan(field, constant, None, None, None))
             continue
         hashed_from = next((s for s, t in PSEUDONYMISED_FIELDS.items() if t == field), None)
         column = source_of.get(hashed_from or field)
@@ -153,7 +166,10 @@ def _plan_one(
         return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL",
                          "invalid_city_code", column)
     parsers = {
-        "TIMESTAMP": (timestamp_sql(text, config.timestamp_formats), "unparseable_timestamp"),
+        "TIMESTAMP": (
+            timestamp_sql(text, config.timestamp_formats, config.timezone),
+            "unparseable_timestamp",
+        ),
         "BOOLEAN": (_boolean_sql(text, config), "unparseable_boolean"),
         "DOUBLE": (f"try_cast({text} AS DOUBLE)", "unparseable_number"),
         "INTEGER": (f"try_cast({text} AS INTEGER)", "unparseable_number"),
@@ -162,6 +178,18 @@ def _plan_one(
         value, reason = parsers[sql_type]
         return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL", reason, column)
     return FieldPlan(field, text, None, None, column)
+
+
+def _with_derivations(plan: FieldPlan, plans: list[FieldPlan]) -> str:
+    """A ticket status the source does not send follows from whether it has a close time."""
+    if plan.field != "status" or plan.source_column is not None or not plan.value_sql.startswith(
+        "CAST(NULL"
+    ):
+        return plan.value_sql
+    closed = next((p for p in plans if p.field == "closed_at"), None)
+    if closed is None or closed.source_column is None:
+        return plan.value_sql
+    return f"CASE WHEN ({closed.value_sql}) IS NULL THEN 'open' ELSE 'closed' END"
 
 
 def canonical_select_sql(
@@ -191,9 +219,10 @@ def canonical_select_sql(
     else:
         reject = ("NULL::VARCHAR AS reject_reason, NULL::VARCHAR AS reject_field, "
                   "NULL::VARCHAR AS reject_value")
-    fields = ", ".join(f"{p.value_sql} AS {p.field}" for p in plans)
+    fields = ", ".join(f"{_with_derivations(p, plans)} AS {p.field}" for p in plans)
     sql = (
-        f"WITH cleaned AS (SELECT source_row, {cleaned} FROM {raw_table}) "
-        f"SELECT source_row, {fields}, {reject} FROM cleaned"
+        f"WITH cleaned AS (SELECT rowid AS record_index, source_sheet, source_row, {cleaned} "
+        f"FROM {raw_table}) "
+        f"SELECT record_index, source_sheet, source_row, {fields}, {reject} FROM cleaned"
     )
     return sql, plans

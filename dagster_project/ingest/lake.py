@@ -37,6 +37,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("rows_rejected", pa.int64()),
         ("footer_rows", pa.int64()),
         ("missing_columns", pa.string()),
+        ("unexpected_columns", pa.string()),
         ("error", pa.string()),
         ("ingested_at", pa.timestamp("us")),
     ]
@@ -58,6 +59,7 @@ class ManifestEntry:
     rows_rejected: int
     footer_rows: int
     missing_columns: str | None
+    unexpected_columns: str | None
     error: str | None
     ingested_at: dt.datetime
 
@@ -88,7 +90,8 @@ class Lake:
         if not path.exists():
             return None
         row = pq.read_table(path).to_pylist()[0]
-        return ManifestEntry(**row)
+        # Entries written before a field existed lack it.
+        return ManifestEntry(**{f: row.get(f) for f in ManifestEntry.__dataclass_fields__})
 
     def write_manifest_entry(self, entry: ManifestEntry) -> None:
         table = pa.Table.from_pylist([asdict(entry)], schema=MANIFEST_SCHEMA)

@@ -40,7 +40,7 @@ def ingest_source(
     ingested_at: dt.datetime | None = None,
 ) -> list[FileOutcome]:
     """Ingest every landing file of one source; files already loaded (same SHA-256) are skipped."""
-    when = ingested_at or _now()
+    when = ingested_at or utc_now()
     return [
         ingest_file(config, path, landing_root, lake, key, when)
         for path in config.landing_files(landing_root)
@@ -74,7 +74,7 @@ def ingest_file(
     except IngestError as exc:
         entry = ManifestEntry(**base, status="failed", rows_read=0, rows_written=0,
                               rows_rejected=0, footer_rows=0, missing_columns=None,
-                              error=str(exc))
+                              unexpected_columns=None, error=str(exc))
     else:
         entry = ManifestEntry(**base, status="loaded", error=None, **counts)
     lake.write_manifest_entry(entry)
@@ -110,17 +110,17 @@ def _load(
         data_staged = scratch / "data.parquet"
         rejects_staged = scratch / "rejects.parquet"
         con.execute(
-            f"COPY (SELECT {fields}, {lineage_sql}, source_row FROM typed "
-            f"WHERE reject_reason IS NULL ORDER BY source_row) "
+            f"COPY (SELECT {fields}, {lineage_sql}, source_sheet, source_row FROM typed "
+            f"WHERE reject_reason IS NULL ORDER BY record_index) "
             f"TO '{data_staged}' (FORMAT parquet, COMPRESSION zstd)",
             lineage,
         )
         con.execute(
             f"COPY (SELECT $source_id AS source_id, $source_file AS source_file, "
-            f"$file_sha256 AS file_sha256, source_row, reject_reason AS reason, "
+            f"$file_sha256 AS file_sha256, source_sheet, source_row, reject_reason AS reason, "
             f"reject_field AS field, reject_value AS raw_value, "
             f"CAST($ingested_at AS TIMESTAMP) AS ingested_at FROM typed "
-            f"WHERE reject_reason IS NOT NULL ORDER BY source_row) "
+            f"WHERE reject_reason IS NOT NULL ORDER BY record_index) "
             f"TO '{rejects_staged}' (FORMAT parquet, COMPRESSION zstd)",
             lineage,
         )
@@ -143,12 +143,17 @@ def _load(
     publish(data_staged, lake.data_file(config.entity, config.source_id, sha256))
     # Headers the configuration expects that the file lacks: the fields stay NULL; say so.
     missing = sorted(h for h in config.column_map if h not in raw.headers)
+    # Headers neither mapped nor declared ignorable: perhaps a column the sender added.
+    unexpected = [
+        h for h in raw.headers if h not in config.column_map and h not in config.ignored_columns
+    ]
     return {
         "rows_read": int(rows_read),
         "rows_written": int(rows_written),
         "rows_rejected": int(rows_rejected),
         "footer_rows": raw.footer_rows,
         "missing_columns": ", ".join(missing) or None,
+        "unexpected_columns": ", ".join(unexpected) or None,
     }
 
 
@@ -178,5 +183,6 @@ def _scratch(lake: Lake) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+def utc_now() -> dt.datetime:
+    """Ingestion time in UTC, to the microsecond: the latest ingestion of a ticket wins."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,7 +1,8 @@
 """Readers: turn one landing file into a DuckDB table of text cells, one column per header.
 
 Every reader produces the same shape — the temporary table `raw_rows` with the file's headers as
-VARCHAR columns plus `source_row`, the line a person sees in a spreadsheet — so that mapping and
+VARCHAR columns plus `source_row`, the line a person sees in a spreadsheet (the record number in
+JSON), and `source_sheet` (XLSX only) — so that mapping and
 typing are written once, in SQL, for all formats.
 """
 
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import python_calamine
 
 from dagster_project.ingest.errors import IngestError
 from dagster_project.sources import SourceConfig
@@ -38,13 +39,16 @@ def read_raw(
     """Load `path` into the temporary table `raw_rows` of `con`."""
     if config.format == "csv":
         _load_csv(con, config, path, workdir)
-    else:
+    elif config.format == "xlsx":
         _load_xlsx(con, config, path)
+    else:
+        _load_json(con, config, path)
     headers = tuple(
         name
         for (name,) in con.execute(
             "SELECT column_name FROM duckdb_columns() "
-            "WHERE table_name = ? AND column_name <> 'source_row' ORDER BY column_index",
+            "WHERE table_name = ? AND column_name NOT IN ('source_row', 'source_sheet') "
+            "ORDER BY column_index",
             [RAW_TABLE],
         ).fetchall()
     )
@@ -126,50 +130,117 @@ def _load_csv(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path, 
             f"{path}: cannot be read as CSV ({_first_line(exc)}); check the file or the "
             "source configuration's 'encoding' and 'skip_rows'"
         ) from exc
-    _number_rows(con, config)
+    _number_rows(con, first_line=config.skip_rows + 2)
 
 
 def _load_xlsx(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path) -> None:
-    import openpyxl  # imported here: only XLSX sources pay for it
-
+    """Read the configured sheets; each must carry the same header after the title rows."""
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        wanted = names[:1] if config.sheets == "first" else (
+            names if config.sheets == "all" else list(config.sheets))
+        missing = [n for n in wanted if n not in names]
+        if missing:
+            raise IngestError(f"{path}: sheet(s) {missing} not found; the workbook has {names}. "
+                              "Fix 'sheets' in the source configuration")
+        sheets = [(name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                  for name in wanted]
+    except python_calamine.CalamineError as exc:
         raise IngestError(
             f"{path}: not a readable XLSX workbook ({exc}); ask the sender to re-export it"
         ) from exc
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        for _ in range(config.skip_rows):
-            next(rows, None)
-        header = next(rows, None)
+    header: list[str] | None = None
+    columns: list[list[str | None]] = []
+    line_numbers: list[int] = []
+    sheet_names: list[str] = []
+    for name, rows in sheets:
+        if len(rows) <= config.skip_rows:
+            continue  # an empty sheet
+        this_header = _unique_headers([_cell_text(c) or "" for c in rows[config.skip_rows]])
         if header is None:
-            raise IngestError(f"{path}: the sheet has no header row after {config.skip_rows} "
-                              "title rows; check 'skip_rows' in the source configuration")
-        names = _unique_headers([_cell_text(cell) or "" for cell in header])
-        columns: list[list[str | None]] = [[] for _ in names]
-        for row in rows:
-            cells = [_cell_text(cell) for cell in row[: len(names)]]
+            header = this_header
+            columns = [[] for _ in header]
+        elif this_header != header:
+            raise IngestError(
+                f"{path}: sheet '{name}' has header {this_header}, unlike the first sheet's "
+                f"{header}; list the sheets to read in 'sheets' of the source configuration"
+            )
+        first_line = config.skip_rows + 2
+        for offset, row in enumerate(rows[config.skip_rows + 1:]):
+            cells = [_cell_text(cell) for cell in row[: len(header)]]
             if all(cell is None for cell in cells):
-                continue  # openpyxl reports formatted but empty rows
-            cells.extend([None] * (len(names) - len(cells)))
+                continue  # formatted but empty rows
+            cells.extend([None] * (len(header) - len(cells)))
             for column, cell in zip(columns, cells, strict=True):
                 column.append(cell)
-    finally:
-        workbook.close()
-    table = pa.table({name: pa.array(values, pa.string()) for name, values in zip(
-        names, columns, strict=True)})
+            line_numbers.append(first_line + offset)
+            sheet_names.append(name)
+    if header is None:
+        raise IngestError(f"{path}: no sheet has a header row after {config.skip_rows} title "
+                          "rows; check 'skip_rows' and 'sheets' in the source configuration")
+    table = pa.table(
+        {"source_row": pa.array(line_numbers, pa.int64()),
+         "source_sheet": pa.array(sheet_names, pa.string())}
+        | {name: pa.array(values, pa.string()) for name, values in zip(
+            header, columns, strict=True)}
+    )
     con.register("xlsx_arrow", table)
-    con.execute(f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT * FROM xlsx_arrow")
+    con.execute(f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM xlsx_arrow")
     con.unregister("xlsx_arrow")
-    _number_rows(con, config)
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, config: SourceConfig) -> None:
-    # rowid of a freshly filled table is its insertion order, i.e. the order of the file.
-    first_data_line = config.skip_rows + 2
+def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path) -> None:
+    """JSON arrays, objects holding a record list, JSON Lines, and Open311 GeoReport v2.
+
+    Records are read as raw JSON objects and every value taken as text: DuckDB's type detection
+    would turn times with offsets into UTC and guess differently from file to file."""
+    json_format = "newline_delimited" if config.format == "jsonl" else "auto"
+    records = f"SELECT json AS record FROM read_json_objects(?, format = '{json_format}')"
+    if config.records_key:
+        records = (
+            f"SELECT unnest(from_json(json_extract(json, {_sql_literal('$.' + config.records_key)})"
+            f", '[\"json\"]')) AS record FROM read_json_objects(?, format = 'auto')"
+        )
+    try:
+        con.execute(f"CREATE TEMP TABLE json_records AS {records}", [str(path)])
+        con.execute(
+            "CREATE TEMP TABLE json_keys AS SELECT key, min(rowid * 100000 + position) AS first "
+            "FROM (SELECT rowid, unnest(json_keys(record)) AS key, "
+            "generate_subscripts(json_keys(record), 1) AS position FROM json_records) "
+            "GROUP BY key ORDER BY first"
+        )
+        names = [k for (k,) in con.execute("SELECT key FROM json_keys ORDER BY first").fetchall()]
+    except duckdb.Error as exc:
+        raise IngestError(
+            f"{path}: cannot be read as {config.format.upper()} ({_first_line(exc)}); check "
+            "the file or 'format' / 'records_key' in the source configuration"
+        ) from exc
+    if not names:
+        raise IngestError(f"{path}: no JSON records found; check 'records_key' in the source "
+                          "configuration or ask the sender for the export")
+    as_text = [f"record ->> {_sql_literal(n)} AS {quote_identifier(n)}" for n in names]
+    if config.format == "open311" and {"status", "updated_datetime"} <= set(names):
+        # GeoReport v2 has no close time: a closed request was closed when last updated.
+        as_text.append(
+            "CASE WHEN lower(record ->> 'status') = 'closed' "
+            "THEN record ->> 'updated_datetime' END AS closed_datetime"
+        )
+    con.execute(f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT {', '.join(as_text)} "
+                "FROM json_records ORDER BY rowid")
+    _number_rows(con, first_line=1)
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, first_line: int) -> None:
+    """Number rows by their line (CSV) or record (JSON): rowid of a freshly filled table is its
+    insertion order, i.e. the order of the file."""
     con.execute(
-        f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT rowid + {first_data_line} AS source_row, * "
+        f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT rowid + {first_line} AS source_row, "
+        f"CAST(NULL AS VARCHAR) AS source_sheet, * "
         f"FROM {RAW_TABLE}_read"
     )
     con.execute(f"DROP TABLE {RAW_TABLE}_read")
@@ -193,12 +264,14 @@ def _drop_footer(
 
 
 def _cell_text(cell: object) -> str | None:
-    if cell is None:
+    if cell is None or cell == "":
         return None
     if isinstance(cell, dt.datetime):
         return cell.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(cell, dt.date):
         return cell.strftime("%Y-%m-%d")
+    if isinstance(cell, dt.time):
+        return cell.strftime("%H:%M:%S")
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
     return str(cell)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, ingest_source
+from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
 from dagster_project.ingest.pseudonymise import load_key
 from dagster_project.settings import DataPaths
 from dagster_project.sources import SourceConfig
@@ -37,7 +37,7 @@ def ingest_all(
     """Ingest each source's landing files; one failing file never stops the others."""
     key, _is_demo_key = load_key()
     lake = Lake(paths.lake)
-    when = ingested_at or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    when = ingested_at or utc_now()
     outcomes: list[FileOutcome] = []
     for config in configs:
         outcomes.extend(ingest_source(config, paths.landing, lake, key, when))

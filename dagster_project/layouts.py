@@ -1,0 +1,113 @@
+"""Layouts whose columns and values the project knows, so a source declares only `layout:`.
+
+- `standard`: our standard work-order export with Chinese headers, specified for senders in
+  docs/standard-export.md.
+- `open311`: Open311 GeoReport v2 service requests (JSON).
+- `message_board`: government message-board exports (问政留言), where the reply plays the close.
+A source's own `columns` and `values` are laid over the layout's.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Header -> canonical field, in the order of the specification.
+STANDARD_COLUMNS: Final[dict[str, str]] = {
+    "工单编号": "ticket_id",
+    "受理时间": "received_at",
+    "受理渠道": "channel",
+    "诉求类型": "request_type",
+    "诉求分类": "category",
+    "区县": "district",
+    "诉求标题": "title",
+    "诉求内容": "content",
+    "来电号码": "caller_phone",
+    "来电人": "caller_name",
+    "直接办结": "direct_resolved",
+    "派单时间": "dispatched_at",
+    "承办单位": "department",
+    "首次响应时间": "responded_at",
+    "办理时限": "due_at",
+    "办结时间": "closed_at",
+    "工单状态": "status",
+    "是否解决": "resolved",
+    "满意度": "satisfaction",
+}
+
+STANDARD_VALUES: Final[dict[str, dict[str, str]]] = {
+    "channel": {
+        "电话": "phone",
+        "网站": "web",
+        "微信": "wechat",
+        "APP": "app",
+        "app": "app",
+        "短信": "sms",
+        "其他": "other",
+    },
+    "request_type": {
+        "咨询": "consult",
+        "求助": "help",
+        "投诉": "complaint",
+        "举报": "report",
+        "建议": "suggestion",
+        "感谢": "praise",
+        "其他": "other",
+    },
+    "status": {"办理中": "open", "已办结": "closed", "已撤销": "withdrawn"},
+    "satisfaction": {
+        "满意": "satisfied",
+        "基本满意": "basically_satisfied",
+        "不满意": "dissatisfied",
+        "未评价": "unrated",
+    },
+}
+
+
+# Open311 GeoReport v2 service request fields. `closed_datetime` is not in the
+# spec: the Open311 reader derives it as updated_datetime of requests whose status is closed.
+OPEN311_COLUMNS: Final[dict[str, str]] = {
+    "service_request_id": "ticket_id",
+    "requested_datetime": "received_at",
+    "service_name": "category",
+    "description": "content",
+    "agency_responsible": "department",
+    "expected_datetime": "due_at",
+    "closed_datetime": "closed_at",
+    "status": "status",
+    "address": "district",
+}
+OPEN311_VALUES: Final[dict[str, dict[str, str]]] = {"status": {"open": "open", "closed": "closed"}}
+OPEN311_IGNORED: Final = (
+    "service_code", "status_notes", "service_notice", "updated_datetime", "address_id",
+    "zipcode", "lat", "long", "media_url",
+)
+
+MESSAGE_BOARD_COLUMNS: Final[dict[str, str]] = {
+    "留言编号": "ticket_id",
+    "留言用户": "caller_name",
+    "留言主题": "title",
+    "留言时间": "received_at",
+    "留言详情": "content",
+    "答复时间": "closed_at",
+    "一级分类": "category",
+}
+MESSAGE_BOARD_IGNORED: Final = ("答复意见",)
+# Every message arrives through the web; status follows from whether it has been answered.
+MESSAGE_BOARD_CONSTANTS: Final[dict[str, str]] = {"channel": "web"}
+
+
+LAYOUT_COLUMNS: Final[dict[str, dict[str, str]]] = {
+    "standard": STANDARD_COLUMNS,
+    "open311": OPEN311_COLUMNS,
+    "message_board": MESSAGE_BOARD_COLUMNS,
+    "custom": {},
+}
+LAYOUT_VALUES: Final[dict[str, dict[str, dict[str, str]]]] = {
+    "standard": STANDARD_VALUES,
+    "open311": OPEN311_VALUES,
+}
+LAYOUT_IGNORED: Final[dict[str, tuple[str, ...]]] = {
+    "open311": OPEN311_IGNORED,
+    "message_board": MESSAGE_BOARD_IGNORED,
+}
+LAYOUT_CONSTANTS: Final[dict[str, dict[str, str]]] = {"message_board": MESSAGE_BOARD_CONSTANTS}
