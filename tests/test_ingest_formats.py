@@ -78,7 +78,8 @@ def test_json_array_wrapped_in_an_object(tmp_path: Path) -> None:
     (landing / "export.json").write_text(json.dumps({
         "total": 2,
         "data": [
-            {"id": 101, "time": "2019-05-01 10:00:00", "kind": "咨询", "text": "问社保 13912345678"},
+            {"id": 101, "time": "2019-05-01 10:00:00", "kind": "咨询",
+             "text": "问社保 13912345678"},
             {"id": 102, "time": "2019-05-02 11:30:00", "kind": "投诉", "text": "噪音"},
         ],
     }, ensure_ascii=False), encoding="utf-8")
