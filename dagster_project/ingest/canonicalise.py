@@ -36,14 +36,25 @@ _EXCEL_SERIAL_RANGE = (20000, 80000)
 
 @dataclass(frozen=True)
 class FieldPlan:
-    """How one canonical field is computed from the cleaned source text."""
+    """How one canonical field is computed from the cleaned source text `text_column`."""
 
     field: str
     value_sql: str
-    # Condition that the source had a value but it could not be made canonical.
-    invalid_sql: str | None
-    invalid_reason: str | None
-    source_column: str | None
+    # Reject reason when the source has text but no canonical value came of it.
+    invalid_reason: str | None = None
+    source_column: str | None = None
+    text_column: str | None = None
+
+
+@dataclass(frozen=True)
+class CanonicalSQL:
+    """Three statements, each materialised once so that no expression is computed twice:
+    clean the text, parse every field, then decide each row's fate."""
+
+    clean: str
+    parse: str
+    decide: str
+    plans: list[FieldPlan]
 
 
 def _sql_string(value: str) -> str:
@@ -60,13 +71,21 @@ def cleaned_text_sql(column: str) -> str:
 
 
 def _ascii_sql(text: str) -> str:
-    """Codes, ids, times and numbers: full-width letters, digits and signs become ASCII."""
-    return f"translate({text}, {_sql_string(_FULL_WIDTH_ASCII)}, {_sql_string(_ASCII)})"
+    """Codes, ids, times and numbers: full-width letters, digits and signs become ASCII.
+    translate() is costly with a long map, so it runs only where a full-width form occurs."""
+    return (
+        f"CASE WHEN regexp_matches({text}, '[\uFF01-\uFF5E\u3000]') THEN "
+        f"translate({text}, {_sql_string(_FULL_WIDTH_ASCII)}, {_sql_string(_ASCII)}) "
+        f"ELSE {text} END"
+    )
 
 
 def _digits_sql(text: str) -> str:
     """Free text keeps its Chinese punctuation; only digits become ASCII, so masks see them."""
-    return f"translate({text}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
+    return (
+        f"CASE WHEN regexp_matches({text}, '[\uFF10-\uFF19]') THEN "
+        f"translate({text}, '{_FULL_WIDTH_DIGITS}', '0123456789') ELSE {text} END"
+    )
 
 
 # Times with a UTC offset (ISO 8601, Open311) are converted to the source's local zone.
@@ -119,52 +138,52 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
     plans: list[FieldPlan] = []
     for field, sql_type in fields_of(config.entity).items():
         if field == "city_code" and config.city_code is not None:
-            plans.append(FieldPlan(field, _sql_string(config.city_code), None, None, None))
+            plans.append(FieldPlan(field, _sql_string(config.city_code)))
             continue
         if field in config.constant_values:
             constant = f"CAST({_sql_string(config.constant_values[field])} AS {sql_type})"
-            plans.append(FieldPlan(field, constant, None, None, None))
+            plans.append(FieldPlan(field, constant))
             continue
         hashed_from = next((s for s, t in PSEUDONYMISED_FIELDS.items() if t == field), None)
         column = source_of.get(hashed_from or field)
         if column is None:
-            plans.append(FieldPlan(field, f"CAST(NULL AS {sql_type})", None, None, None))
+            plans.append(FieldPlan(field, f"CAST(NULL AS {sql_type})"))
             continue
-        text = f"t_{headers.index(column)}"
+        raw_text = f"t_{headers.index(column)}"
+        text = raw_text
         if sql_type != "VARCHAR" or field in _ASCII_TEXT_FIELDS:
             text = _ascii_sql(text)
-        plans.append(_plan_one(field, sql_type, text, column, hashed_from, config, key))
+        value, reason = _value_sql(field, sql_type, text, hashed_from, config, key)
+        plans.append(FieldPlan(field, value, reason, column, raw_text))
     return plans
 
 
-def _plan_one(
+def _value_sql(
     field: str,
     sql_type: str,
     text: str,
-    column: str,
     hashed_from: str | None,
     config: SourceConfig,
     key: bytes,
-) -> FieldPlan:
+) -> tuple[str, str | None]:
+    """The SQL computing a field from its text, and the reject reason if it can fail."""
     if hashed_from == "caller_phone":
         digits = f"nullif(regexp_replace({text}, '\\D', '', 'g'), '')"
         national = (
             f"CASE WHEN length({digits}) = 13 AND {digits} LIKE '861%' "
             f"THEN {digits}[3:] ELSE {digits} END"
         )
-        return FieldPlan(field, hmac_sha256_sql(national, key), None, None, column)
+        return hmac_sha256_sql(national, key), None
     if hashed_from is not None:
-        return FieldPlan(field, hmac_sha256_sql(text, key), None, None, column)
+        return hmac_sha256_sql(text, key), None
     if field in ENUM_VALUES:
         value, fallback = _enum_sql(field, text, config)
-        invalid = f"{text} IS NOT NULL AND ({value}) IS NULL" if fallback == "NULL" else None
-        return FieldPlan(field, value, invalid, "unknown_value" if invalid else None, column)
+        return value, "unknown_value" if fallback == "NULL" else None
     if field in MASKED_TEXT_FIELDS:
-        return FieldPlan(field, mask_numbers_sql(_digits_sql(text)), None, None, column)
+        return mask_numbers_sql(_digits_sql(text)), None
     if field == "city_code":
-        value = f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END"
-        return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL",
-                         "invalid_city_code", column)
+        return f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END", (
+            "invalid_city_code")
     parsers = {
         "TIMESTAMP": (
             timestamp_sql(text, config.timestamp_formats, config.timezone),
@@ -174,55 +193,65 @@ def _plan_one(
         "DOUBLE": (f"try_cast({text} AS DOUBLE)", "unparseable_number"),
         "INTEGER": (f"try_cast({text} AS INTEGER)", "unparseable_number"),
     }
-    if sql_type in parsers:
-        value, reason = parsers[sql_type]
-        return FieldPlan(field, value, f"{text} IS NOT NULL AND ({value}) IS NULL", reason, column)
-    return FieldPlan(field, text, None, None, column)
+    return parsers.get(sql_type, (text, None))
 
 
-def _with_derivations(plan: FieldPlan, plans: list[FieldPlan]) -> str:
+def _derived_status_sql(plans: list[FieldPlan]) -> str | None:
     """A ticket status the source does not send follows from whether it has a close time."""
-    if plan.field != "status" or plan.source_column is not None or not plan.value_sql.startswith(
-        "CAST(NULL"
-    ):
-        return plan.value_sql
+    status = next((p for p in plans if p.field == "status"), None)
     closed = next((p for p in plans if p.field == "closed_at"), None)
-    if closed is None or closed.source_column is None:
-        return plan.value_sql
-    return f"CASE WHEN ({closed.value_sql}) IS NULL THEN 'open' ELSE 'closed' END"
+    if status is None or closed is None or closed.source_column is None:
+        return None
+    if status.source_column is not None or not status.value_sql.startswith("CAST(NULL"):
+        return None
+    return "CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END"
 
 
-def canonical_select_sql(
+def canonical_sql(
     config: SourceConfig, headers: tuple[str, ...], raw_table: str, key: bytes
-) -> tuple[str, list[FieldPlan]]:
-    """SQL selecting every canonical field plus `reject_reason`, `reject_field`,
-    `reject_value` (NULL for rows that are fine) from the raw table."""
+) -> CanonicalSQL:
+    """Statements building `cleaned`, `parsed` and `typed` from the raw table; `typed` holds
+    every canonical field plus `reject_reason`, `reject_field` and `reject_value` (NULL for
+    rows that are fine)."""
     plans = plan_fields(config, headers, key)
+    used = sorted({p.text_column for p in plans if p.text_column})
     cleaned = ", ".join(
-        f"{cleaned_text_sql(h)} AS t_{i}" for i, h in enumerate(headers)
+        f"{cleaned_text_sql(headers[int(t[2:])])} AS {t}" for t in used
     )
-    text_of = {p.field: f"t_{headers.index(p.source_column)}" for p in plans if p.source_column}
+    clean = (
+        f"CREATE TEMP TABLE cleaned AS SELECT rowid AS record_index, source_sheet, source_row"
+        f"{', ' if cleaned else ''}{cleaned} FROM {raw_table}"
+    )
+    parse = (
+        "CREATE TEMP TABLE parsed AS SELECT record_index, source_sheet, source_row"
+        + "".join(f", {t}" for t in used)
+        + "".join(f", {p.value_sql} AS {p.field}" for p in plans)
+        + " FROM cleaned"
+    )
     checks: list[tuple[str, str, str, str]] = []  # condition, reason, field, raw value
     for field in REQUIRED_FIELDS[config.entity]:
         plan = next(p for p in plans if p.field == field)
-        if plan.source_column is not None:
-            checks.append((f"{text_of[field]} IS NULL", "missing_required", field, "NULL"))
+        if plan.text_column is not None:
+            checks.append((f"{plan.text_column} IS NULL", "missing_required", field, "NULL"))
     for plan in plans:
-        if plan.invalid_sql and plan.invalid_reason:
-            checks.append((plan.invalid_sql, plan.invalid_reason, plan.field, text_of[plan.field]))
+        if plan.invalid_reason and plan.text_column:
+            checks.append((f"{plan.text_column} IS NOT NULL AND {plan.field} IS NULL",
+                           plan.invalid_reason, plan.field, plan.text_column))
     if checks:
         reason = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(r)}" for c, r, _, _ in checks)
         field = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(f)}" for c, _, f, _ in checks)
         value = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, _, _, v in checks)
-        reject = f"{reason} END AS reject_reason, {field} END AS reject_field, " \
-                 f"{value} END AS reject_value"
+        reject = (f"{reason} END AS reject_reason, {field} END AS reject_field, "
+                  f"{value} END AS reject_value")
     else:
         reject = ("NULL::VARCHAR AS reject_reason, NULL::VARCHAR AS reject_field, "
                   "NULL::VARCHAR AS reject_value")
-    fields = ", ".join(f"{_with_derivations(p, plans)} AS {p.field}" for p in plans)
-    sql = (
-        f"WITH cleaned AS (SELECT rowid AS record_index, source_sheet, source_row, {cleaned} "
-        f"FROM {raw_table}) "
-        f"SELECT record_index, source_sheet, source_row, {fields}, {reject} FROM cleaned"
+    status = _derived_status_sql(plans)
+    fields = ", ".join(
+        f"{status} AS status" if p.field == "status" and status else p.field for p in plans
     )
-    return sql, plans
+    decide = (
+        f"CREATE TEMP TABLE typed AS SELECT record_index, source_sheet, source_row, {fields}, "
+        f"{reject} FROM parsed"
+    )
+    return CanonicalSQL(clean, parse, decide, plans)

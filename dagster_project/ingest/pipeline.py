@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.canonical import LINEAGE_FIELDS, REQUIRED_FIELDS
-from dagster_project.ingest.canonicalise import FieldPlan, canonical_select_sql
+from dagster_project.ingest.canonicalise import FieldPlan, canonical_sql
 from dagster_project.ingest.errors import IngestError
 from dagster_project.ingest.lake import Lake, ManifestEntry, file_sha256, publish
 from dagster_project.ingest.readers import RAW_TABLE, read_raw
@@ -94,9 +94,14 @@ def _load(
     con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb_tmp")})
     try:
         raw = read_raw(con, config, path, scratch)
-        select_sql, plans = canonical_select_sql(config, raw.headers, RAW_TABLE, key)
+        statements = canonical_sql(config, raw.headers, RAW_TABLE, key)
+        plans = statements.plans
         _require_columns(config, path, raw.headers, plans)
-        con.execute(f"CREATE TEMP TABLE typed AS {select_sql}")
+        # Each stage is materialised once and the previous one dropped, to bound memory.
+        for statement, done in ((statements.clean, RAW_TABLE), (statements.parse, "cleaned"),
+                                (statements.decide, "parsed")):
+            con.execute(statement)
+            con.execute(f"DROP TABLE {done}")
         lineage = {
             "source_id": config.source_id,
             "source_file": source_file,
