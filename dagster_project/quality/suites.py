@@ -1,0 +1,104 @@
+"""Expectation suites as stored in `expectations/`: GE 1.x JSON plus our `meta` block, which
+says which asset a suite checks, how severe a failure is, and how its data is read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dagster_project.settings import PROJECT_ROOT
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+
+class TableData(BaseModel):
+    """A warehouse table, validated one partition (one value of `partition_by`) at a time."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["table"]
+    table: str
+    partition_by: str | None = None
+
+
+class LakeData(BaseModel):
+    """The lake's Parquet files of one entity, validated one landing file at a time."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["lake"]
+    entity: Literal["tickets", "test_calls"]
+
+
+class QueryData(BaseModel):
+    """A small frame computed by SQL over the warehouse (e.g. one row per year)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["query"]
+    sql: str
+
+
+class TextColumnsData(BaseModel):
+    """Every text column of every table in `tables`: each expectation with column '*' is applied
+    to each of them. Rows are pre-filtered in DuckDB by the expectation's own regexes."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["text_columns"]
+    tables: list[str]
+
+
+SuiteData = Annotated[TableData | LakeData | QueryData | TextColumnsData,
+                      Field(discriminator="kind")]
+
+
+class SuiteMeta(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    asset: str = Field(description="asset key path joined by '/', e.g. lake/tickets")
+    severity: Literal["ERROR", "WARN"] = "ERROR"
+    data: SuiteData
+    notes: str = ""
+    extra_columns: list[str] = Field(
+        default_factory=list, description="columns row conditions need besides the checked ones"
+    )
+
+
+class Suite(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    meta: SuiteMeta
+    expectations: list[dict[str, Any]]
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns the expectations read: load nothing else."""
+        seen: dict[str, None] = {}
+        for expectation in self.expectations:
+            kwargs = expectation.get("kwargs", {})
+            for name in [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"),
+                         *kwargs.get("column_list", [])]:
+                if name and name != "*":
+                    seen[name] = None
+        for name in self.meta.extra_columns:
+            seen[name] = None
+        return list(seen)
+
+
+class SuiteError(ValueError):
+    """A suite file is unreadable or its meta block is invalid."""
+
+
+def load_suite(name: str, directory: Path | None = None) -> Suite:
+    path = (directory or EXPECTATIONS_DIR) / f"{name}.json"
+    try:
+        return Suite.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SuiteError(f"{path}: cannot load the expectation suite: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
+        raise SuiteError(f"{path}: invalid expectation suite: {problems}") from exc
+
+
+def suite_names(directory: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in (directory or EXPECTATIONS_DIR).glob("*.json"))
