@@ -28,6 +28,26 @@ INDICATORS = (
 )
 
 
+@dataclass(frozen=True)
+class AwardLayout:
+    """How the report lists one award of var monitoring_awards (its rule is in the template)."""
+
+    key: str
+    # Heading of the column with the value the award was decided on; None when that value is
+    # the total score, which the winners table shows anyway.
+    measure_label: str | None = None
+    # The measure is a change (printed with its sign) rather than a score.
+    measure_is_change: bool = False
+
+
+AWARDS = (
+    AwardLayout("top_ten"),
+    AwardLayout("regional_pioneer"),
+    AwardLayout("fastest_riser", "较上年增幅", measure_is_change=True),
+    AwardLayout("service_star", "礼仪与沟通平均分"),
+)
+
+
 class ReportDataError(RuntimeError):
     """The marts hold nothing to report for the requested year."""
 
@@ -80,6 +100,22 @@ def load_context(warehouse: Path, year: int) -> dict[str, Any]:
             "ORDER BY source_id, source_file",
             [],
         )
+        # 先锋奖 winners are listed best-ranked first, whatever their region is called.
+        winners = _rows(
+            con,
+            "SELECT * FROM monitoring_awards WHERE year = ? "
+            "ORDER BY award_order, CASE WHEN award_key = 'regional_pioneer' "
+            "THEN national_rank ELSE award_place END",
+            [year],
+        )
+    config = indicator_config()
+    awards = award_sections(config, winners)
+    awards_by_city: dict[str, list[str]] = {}
+    for award in awards:
+        for winner in award["winners"]:
+            awards_by_city.setdefault(winner["city_code"], []).append(award["name"])
+    top_ten = next(a for a in awards if a["key"] == "top_ten")
+    top_ten_cities = {w["city_code"] for w in top_ten["winners"]}
     summary = national[0]
     indicator_means = [
         {"key": key, "label": label, "mean": summary[f"mean_{key}_score"],
@@ -87,7 +123,7 @@ def load_context(warehouse: Path, year: int) -> dict[str, Any]:
         for key, label in INDICATORS
     ]
     ranking_chart = charts.horizontal_bars(
-        [charts.Bar(r["hotline_name"], r["total_score"], r["national_rank"] <= 10)
+        [charts.Bar(r["hotline_name"], r["total_score"], r["city_code"] in top_ten_cities)
          for r in ranking],
         title=f"{year}年各热线监测总分",
     )
@@ -102,13 +138,43 @@ def load_context(warehouse: Path, year: int) -> dict[str, Any]:
         "national": summary,
         "indicators": indicator_means,
         "ranking": ranking,
-        "top_ten": [r for r in ranking if r["national_rank"] <= 10],
+        "awards": awards,
+        "awards_by_city": awards_by_city,
+        "top_ten_cities": top_ten_cities,
         "tickets": tickets,
         "files": files,
-        "config": indicator_config(),
+        "config": config,
         "indicator_labels": dict(INDICATORS),
         "charts": {"ranking": ranking_chart, "indicators": indicator_chart},
     }
+
+
+def award_sections(
+    config: dict[str, Any], winners: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every configured award in report order, with its name from the vars and its winners.
+
+    An award without winners (no 骏马奖 in a first monitoring year) is still listed, so that the
+    report states its rule and that nobody qualified.
+    """
+    configured = config["monitoring_awards"]
+    unknown = {w["award_key"] for w in winners} - {a.key for a in AWARDS}
+    if unknown or set(configured) != {a.key for a in AWARDS}:
+        raise ReportDataError(
+            f"awards in the mart ({sorted(unknown)}) or in var monitoring_awards "
+            f"({sorted(configured)}) differ from the awards the report knows: "
+            f"{[a.key for a in AWARDS]}"
+        )
+    return [
+        {
+            "key": layout.key,
+            "name": configured[layout.key]["name"],
+            "measure_label": layout.measure_label,
+            "measure_is_change": layout.measure_is_change,
+            "winners": [w for w in winners if w["award_key"] == layout.key],
+        }
+        for layout in AWARDS
+    ]
 
 
 def environment() -> Environment:

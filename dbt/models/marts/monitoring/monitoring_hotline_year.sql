@@ -5,6 +5,29 @@
 {%- set zero_s = var('time_to_human_zero_score_seconds') %}
 {%- set classes = var('line_class_thresholds') %}
 
+{#- A bad configuration would publish a wrong ranking without any error: refuse to build. -#}
+{%- set indicators = ['connect', 'time_to_human', 'etiquette', 'communication', 'resolution'] %}
+{%- if weights.keys() | list | sort != indicators | sort %}
+    {{ exceptions.raise_compiler_error(
+        "var monitoring_weights must have exactly the keys " ~ (indicators | join(', '))) }}
+{%- endif %}
+{%- for key in indicators if weights[key] < 0 %}
+    {{ exceptions.raise_compiler_error("var monitoring_weights." ~ key ~ " is negative") }}
+{%- endfor %}
+{%- if ((weights.values() | sum) - 1) | abs > 0.000001 %}
+    {{ exceptions.raise_compiler_error(
+        "var monitoring_weights must sum to 1 (the total is a 0-100 score), not "
+        ~ (weights.values() | sum)) }}
+{%- endif %}
+{%- if zero_s <= full_s %}
+    {{ exceptions.raise_compiler_error(
+        "time_to_human_zero_score_seconds must exceed time_to_human_full_score_seconds") }}
+{%- endif %}
+{%- if not (0 < classes['warm_min_connect_rate'] < classes['hot_min_connect_rate'] <= 1) %}
+    {{ exceptions.raise_compiler_error(
+        "line_class_thresholds need 0 < warm_min_connect_rate < hot_min_connect_rate <= 1") }}
+{%- endif %}
+
 with calls as (
 
     select * from {{ ref('fct_test_calls') }}
@@ -17,6 +40,8 @@ cities as (
 
 ),
 
+-- fct_test_calls nulls seconds and scores of unanswered calls, so the means below run over
+-- connected calls only, as the indicator definitions require.
 per_hotline as (
 
     select
@@ -35,6 +60,8 @@ per_hotline as (
 ),
 
 -- A hotline with no connected call scores 0 on the four call-quality indicators.
+-- Scores are rounded to 6 decimals so that equal scores compare equal in the tie rule and in
+-- the award rules, whatever order the floating-point sums ran in.
 scored as (
 
     select
@@ -69,12 +96,15 @@ totalled as (
             + {{ weights['communication'] }} * communication_score
             + {{ weights['resolution'] }} * resolution_score,
             6
-        ) as total_score
+        ) as total_score,
+        -- The measure of 服务之星奖, kept here so analysts see it beside the other scores.
+        round((etiquette_score + communication_score) / 2, 6) as service_score
 
     from scored
 
 ),
 
+-- row_number, not rank: the tie rule ends on the city code, so every rank is distinct.
 ranked as (
 
     select
@@ -113,10 +143,16 @@ select
     ranked.line_class,
     round(ranked.total_score - previous.total_score, 6) as total_score_change,
     previous.national_rank - ranked.national_rank as rank_change,
-    round(ranked.connect_score - ranked.resolution_score, 6) as hollow_heat_gap
+    round(ranked.connect_score - ranked.resolution_score, 6) as hollow_heat_gap,
+    ranked.service_score,
+    previous.total_score as previous_total_score,
+    previous.national_rank as previous_national_rank,
+    previous.line_class as previous_line_class
 
 from ranked
 left join cities on ranked.city_code = cities.city_code
+-- Only the calendar year before counts: a hotline skipped that year has no change (null),
+-- not a change against an older year.
 left join ranked as previous
     on previous.city_code = ranked.city_code
     and previous.year = ranked.year - 1

@@ -1,0 +1,159 @@
+-- The awards of the monitoring results, one row per award winner and year. Rules and counts are
+-- the vars monitoring_awards and monitoring_award_ineligible_line_classes in dbt_project.yml;
+-- the report prints the same values, so what it states is what this model selects.
+{%- set awards = var('monitoring_awards') %}
+{%- set top_ten = awards['top_ten'] %}
+{%- set pioneer = awards['regional_pioneer'] %}
+{%- set riser = awards['fastest_riser'] %}
+{%- set star = awards['service_star'] %}
+{%- set ineligible = var('monitoring_award_ineligible_line_classes') %}
+
+{%- for key, count in [
+        ('top_ten', top_ten['count']), ('regional_pioneer', pioneer['count_per_region']),
+        ('fastest_riser', riser['count']), ('service_star', star['count'])]
+    if not (count is integer and count >= 0) %}
+    {{ exceptions.raise_compiler_error(
+        "the count of award " ~ key ~ " must be a whole number >= 0, not " ~ count) }}
+{%- endfor %}
+
+with hotlines as (
+
+    select * from {{ ref('monitoring_hotline_year') }}
+
+),
+
+-- 全国十佳 is the ranking itself; the line-class exclusion below does not apply to it.
+eligible as (
+
+    select
+        *,
+        national_rank <= {{ top_ten['count'] }} as is_top_ten,
+        {%- if ineligible %}
+        line_class not in (
+            {%- for line_class in ineligible %}
+            '{{ line_class }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as is_award_eligible
+        {%- else %}
+        true as is_award_eligible
+        {%- endif %}
+
+    from hotlines
+
+),
+
+top_ten as (
+
+    select
+        year,
+        'top_ten' as award_key,
+        '全国' as award_scope,
+        national_rank as award_place,
+        city_code,
+        total_score as award_measure
+
+    from eligible
+    where is_top_ten
+
+),
+
+-- National rank is unique within a year, so the best of a region needs no further tie rule.
+regional_pioneer as (
+
+    select
+        year,
+        'regional_pioneer' as award_key,
+        region as award_scope,
+        row_number() over (partition by year, region order by national_rank) as award_place,
+        city_code,
+        total_score as award_measure
+
+    from eligible
+    where not is_top_ten
+        and is_award_eligible
+        -- a hotline without a region cannot stand for one
+        and region is not null
+
+),
+
+-- total_score_change is null when the hotline was not monitored the year before, so the
+-- filter also keeps newcomers out; a fall in score is no gain.
+fastest_riser as (
+
+    select
+        year,
+        'fastest_riser' as award_key,
+        '全国' as award_scope,
+        row_number() over (
+            partition by year order by total_score_change desc, national_rank
+        ) as award_place,
+        city_code,
+        total_score_change as award_measure
+
+    from eligible
+    where total_score_change > 0
+        and is_award_eligible
+        {%- if not riser['top_ten_eligible'] %}
+        and not is_top_ten
+        {%- endif %}
+
+),
+
+service_star as (
+
+    select
+        year,
+        'service_star' as award_key,
+        '全国' as award_scope,
+        row_number() over (
+            partition by year order by service_score desc, national_rank
+        ) as award_place,
+        city_code,
+        service_score as award_measure
+
+    from eligible
+    where is_award_eligible
+
+),
+
+winners as (
+
+    select *, 1 as award_order from top_ten
+    union all
+    select *, 2 as award_order from regional_pioneer
+    where award_place <= {{ pioneer['count_per_region'] }}
+    union all
+    select *, 3 as award_order from fastest_riser
+    where award_place <= {{ riser['count'] }}
+    union all
+    select *, 4 as award_order from service_star
+    where award_place <= {{ star['count'] }}
+
+)
+
+select
+    winners.year,
+    winners.award_key,
+    case winners.award_key
+        when 'top_ten' then '{{ top_ten['name'] | replace("'", "''") }}'
+        when 'regional_pioneer' then '{{ pioneer['name'] | replace("'", "''") }}'
+        when 'fastest_riser' then '{{ riser['name'] | replace("'", "''") }}'
+        when 'service_star' then '{{ star['name'] | replace("'", "''") }}'
+    end as award_name,
+    cast(winners.award_order as integer) as award_order,
+    winners.award_scope,
+    cast(winners.award_place as integer) as award_place,
+    winners.city_code,
+    hotlines.hotline_name,
+    hotlines.region,
+    hotlines.national_rank,
+    hotlines.line_class,
+    hotlines.total_score,
+    hotlines.total_score_change,
+    hotlines.service_score,
+    winners.award_measure
+
+from winners
+inner join hotlines
+    on winners.year = hotlines.year
+    and winners.city_code = hotlines.city_code
