@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 
-.PHONY: demo test lint ui lock clean
+.PHONY: demo test check lint ui lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Run every expectation suite on the current warehouse (after `make demo`).
+check: $(STAMP)
+	$(BIN)/hotline check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,7 +11,8 @@ from dagster_project.settings import DATA_ROOT_ENV, data_root
 @dataclass(frozen=True)
 class PipelineRun:
     success: bool
-    failed_checks: list[str]
+    failed_checks: list[str]  # "asset:check" of ERROR checks that failed: they block
+    warnings: list[str]  # "asset:check" of WARN checks that failed: reported only
     materialized: list[str]
 
 
@@ -28,16 +29,15 @@ def run_everything(log_level: str = "INFO") -> PipelineRun:
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
-    failed_checks = []
-    materialized = []
+    failed_checks: list[str] = []
+    warnings: list[str] = []
+    materialized: list[str] = []
     for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if not evaluation.passed:  # type: ignore[union-attr]
-                failed_checks.append(
-                    f"{evaluation.asset_key.to_user_string()}:"  # type: ignore[union-attr]
-                    f"{evaluation.check_name}"  # type: ignore[union-attr]
-                )
-        elif event.event_type_value == "ASSET_MATERIALIZATION":
-            materialized.append(event.asset_key.to_user_string())  # type: ignore[union-attr]
-    return PipelineRun(result.success, failed_checks, materialized)
+        data = event.event_specific_data
+        if isinstance(data, dg.AssetCheckEvaluation) and not data.passed:
+            name = f"{data.asset_key.to_user_string()}:{data.check_name}"
+            is_warning = data.severity == dg.AssetCheckSeverity.WARN
+            (warnings if is_warning else failed_checks).append(name)
+        elif event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key:
+            materialized.append(event.asset_key.to_user_string())
+    return PipelineRun(result.success, failed_checks, warnings, materialized)

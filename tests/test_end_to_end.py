@@ -13,9 +13,9 @@ import duckdb
 import pytest
 import yaml
 
-from dagster_project import quality
 from dagster_project.demo.generator import generate_demo
 from dagster_project.pipeline import PipelineRun, run_everything
+from dagster_project.quality import suites
 from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
 
 # A mobile number standing alone, not a run of digits inside a longer id.
@@ -50,6 +50,8 @@ def test_pipeline_materialises_everything(demo: Demo) -> None:
     assert demo.first.failed_checks == []
     for asset in ("lake/tickets", "fct_tickets", "monitoring_hotline_year", "annual_report"):
         assert asset in demo.first.materialized
+    suites_run = {p.parent.name for p in (demo.paths.lake / "quality").rglob("*.parquet")}
+    assert suites_run == {f"suite={p.stem}" for p in suites.EXPECTATIONS_DIR.glob("*.json")}
 
 
 def independent_ranking(lake: Path, year: int) -> list[tuple[str, float]]:
@@ -167,10 +169,10 @@ def test_report_is_self_contained(demo: Demo) -> None:
 def test_rerun_is_idempotent_and_renders_the_same_report(demo: Demo) -> None:
     before = {p: GENERATED_AT.sub("", p.read_text(encoding="utf-8"))
               for p in demo.paths.site.rglob("*.html")}
-    lake_files = sorted(demo.paths.lake.rglob("*.parquet"))
+    lake_files = sorted((demo.paths.lake / "raw").rglob("*.parquet"))
     second = run_everything(log_level="WARNING")
     assert second.success
-    assert sorted(demo.paths.lake.rglob("*.parquet")) == lake_files
+    assert sorted((demo.paths.lake / "raw").rglob("*.parquet")) == lake_files
     after = {p: GENERATED_AT.sub("", p.read_text(encoding="utf-8"))
              for p in demo.paths.site.rglob("*.html")}
     assert after == before
@@ -179,13 +181,15 @@ def test_rerun_is_idempotent_and_renders_the_same_report(demo: Demo) -> None:
 def test_failing_error_check_blocks_the_report(
     demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    suite = json.loads((quality.EXPECTATIONS_DIR / "monitoring_hotline_year.json").read_text())
+    for existing in suites.EXPECTATIONS_DIR.glob("*.json"):
+        (tmp_path / existing.name).write_text(existing.read_text(encoding="utf-8"))
+    suite = json.loads((tmp_path / "monitoring_hotline_year.json").read_text())
     suite["expectations"].append({
         "type": "expect_column_values_to_be_between",
         "kwargs": {"column": "total_score", "min_value": 0, "max_value": 1},
     })
     (tmp_path / "monitoring_hotline_year.json").write_text(json.dumps(suite))
-    monkeypatch.setattr(quality, "EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setattr(suites, "EXPECTATIONS_DIR", tmp_path)
     report = demo.paths.site / "2019" / "index.html"
     stamp = report.stat().st_mtime_ns
     blocked = run_everything(log_level="WARNING")

@@ -24,7 +24,12 @@ from dagster_project.quality.suites import (
     TableData,
     TextColumnsData,
 )
-from dagster_project.quality.validate import MAX_EXAMPLES, ExpectationOutcome, validate_frame
+from dagster_project.quality.validate import (
+    MAX_EXAMPLES,
+    ExpectationOutcome,
+    FrameValidator,
+    validate_frame,
+)
 from dagster_project.settings import DataPaths
 
 RESULT_SCHEMA = pa.schema([
@@ -69,10 +74,10 @@ def run_suite(suite: Suite, paths: DataPaths) -> SuiteOutcome:
         return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows, outcomes)
     pieces: list[list[ExpectationOutcome]] = []
     rows = 0
+    validator = FrameValidator(suite.name, suite.expectations)
     for label, frame in _frames(suite, paths):
         rows += len(frame)
-        pieces.append([replace(o, partition=label) for o in
-                       validate_frame(frame, suite.name, suite.expectations)])
+        pieces.append([replace(o, partition=label) for o in validator.validate(frame)])
     return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows,
                         _merge(pieces))
 
@@ -111,7 +116,10 @@ def _run_text_columns(
     outcomes: list[ExpectationOutcome] = []
     rows = 0
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        for table in data.tables:
+        tables = data.tables or [t for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "ORDER BY table_name").fetchall()]
+        for table in tables:
             (count,) = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchone() \
                 or (0,)
             rows += count

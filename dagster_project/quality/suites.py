@@ -40,12 +40,12 @@ class QueryData(BaseModel):
 
 
 class TextColumnsData(BaseModel):
-    """Every text column of every table in `tables`: each expectation with column '*' is applied
-    to each of them. Rows are pre-filtered in DuckDB by the expectation's own regexes."""
+    """Every text column of every table of the warehouse (or of `tables`): each expectation
+    with column '*' is applied to each. DuckDB pre-selects rows by the expectation's regexes."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["text_columns"]
-    tables: list[str]
+    tables: list[str] | None = None
 
 
 SuiteData = Annotated[TableData | LakeData | QueryData | TextColumnsData,

@@ -42,43 +42,53 @@ class ExpectationOutcome:
         return f"{self.expectation}{where}{part}: failed (observed {self.observed_value!r})"
 
 
+class FrameValidator:
+    """One GE context and suite, reused for every frame of a suite run (creating them costs
+    more than validating a partition)."""
+
+    def __init__(self, suite_name: str, expectations: list[dict[str, Any]]) -> None:
+        import great_expectations as gx  # heavy import, paid only when a check runs
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = {"globally": False}
+        self._suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
+        self._batches = (
+            context.data_sources.add_pandas(f"{suite_name}_source")
+            .add_dataframe_asset(suite_name)
+            .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
+        )
+
+    def validate(self, frame: pd.DataFrame) -> list[ExpectationOutcome]:
+        result = self._batches.get_batch(batch_parameters={"dataframe": frame}).validate(
+            self._suite)
+        outcomes = []
+        for item in result.results:
+            details = item.result or {}
+            kwargs = item.expectation_config.kwargs
+            column = kwargs.get("column") or ",".join(
+                kwargs.get("column_list") or [c for c in (kwargs.get("column_A"),
+                                                          kwargs.get("column_B")) if c]
+            ) or None
+            outcomes.append(
+                ExpectationOutcome(
+                    expectation=item.expectation_config.type,
+                    column=column,
+                    success=bool(item.success),
+                    observed_value=_plain(details.get("observed_value")),
+                    unexpected_count=details.get("unexpected_count"),
+                    unexpected_examples=[
+                        _plain(v) for v in (details.get("partial_unexpected_list") or [])
+                    ][:MAX_EXAMPLES],
+                )
+            )
+        return outcomes
+
+
 def validate_frame(
     frame: pd.DataFrame, suite_name: str, expectations: list[dict[str, Any]]
 ) -> list[ExpectationOutcome]:
-    """Run GE's pandas engine over `frame` with the given expectation configurations."""
-    import great_expectations as gx  # heavy import, paid only when a check runs
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
-    batch = (
-        context.data_sources.add_pandas(f"{suite_name}_source")
-        .add_dataframe_asset(suite_name)
-        .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    result = batch.validate(suite)
-    outcomes = []
-    for item in result.results:
-        details = item.result or {}
-        kwargs = item.expectation_config.kwargs
-        column = kwargs.get("column") or ",".join(
-            kwargs.get("column_list") or [c for c in (kwargs.get("column_A"),
-                                                      kwargs.get("column_B")) if c]
-        ) or None
-        outcomes.append(
-            ExpectationOutcome(
-                expectation=item.expectation_config.type,
-                column=column,
-                success=bool(item.success),
-                observed_value=_plain(details.get("observed_value")),
-                unexpected_count=details.get("unexpected_count"),
-                unexpected_examples=[
-                    _plain(v) for v in (details.get("partial_unexpected_list") or [])
-                ][:MAX_EXAMPLES],
-            )
-        )
-    return outcomes
+    """Run GE's pandas engine over one frame with the given expectation configurations."""
+    return FrameValidator(suite_name, expectations).validate(frame)
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ from dagster_project.settings import data_paths
 MART_DEPS = [
     dg.AssetKey(["monitoring_hotline_year"]),
     dg.AssetKey(["monitoring_national_year"]),
+    dg.AssetKey(["monitoring_awards"]),
     dg.AssetKey(["kpi_city_year"]),
     dg.AssetKey(["file_reconciliation"]),
     dg.AssetKey(["dim_city"]),

@@ -1,39 +1,103 @@
-"""Great Expectations suites as Dagster asset checks; an ERROR failure blocks the report."""
+"""Every suite in `expectations/` as Dagster asset checks. An ERROR suite blocks what is
+downstream of its asset (the report, in the end); a WARN suite is reported. Each run's results
+are appended to the lake's quality results."""
 
+import datetime as dt
 
 import dagster as dg
-import duckdb
 
-from dagster_project.quality import SuiteOutcome, validate_frame
+from dagster_project.quality import SuiteOutcome, load_suite, run_suite, suite_names, write_results
+from dagster_project.quality.suites import Suite, TextColumnsData
 from dagster_project.settings import data_paths
 
 
-def _check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
+def _asset_key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+def _severity(suite: Suite) -> dg.AssetCheckSeverity:
+    return dg.AssetCheckSeverity.ERROR if suite.meta.severity == "ERROR" \
+        else dg.AssetCheckSeverity.WARN
+
+
+def _run_and_record(suite: Suite, context: dg.AssetCheckExecutionContext) -> SuiteOutcome:
+    paths = data_paths()
+    outcome = run_suite(suite, paths)
+    _record(outcome, context)
+    for failure in outcome.failures:
+        context.log.warning(f"{suite.name}: {failure.describe()}")
+    return outcome
+
+
+def _record(outcome: SuiteOutcome, context: dg.AssetCheckExecutionContext) -> None:
+    write_results(outcome, data_paths().lake, context.run.run_id,
+                  dt.datetime.now(dt.UTC).replace(tzinfo=None))
+
+
+def _result(suite: Suite, outcome: SuiteOutcome, **key: object) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=outcome.success,
-        severity=dg.AssetCheckSeverity.ERROR
-        if outcome.severity == "ERROR"
-        else dg.AssetCheckSeverity.WARN,
+        severity=_severity(suite),
         description=(
-            f"suite {outcome.suite}: {len(outcome.expectations) - len(outcome.failures)}/"
-            f"{len(outcome.expectations)} expectations met"
+            f"{len(outcome.expectations) - len(outcome.failures)}/{len(outcome.expectations)} "
+            f"expectations met over {outcome.rows_validated:,} rows"
         ),
         metadata={
+            "suite": f"expectations/{suite.name}.json",
             "rows_validated": outcome.rows_validated,
             "failures": dg.MetadataValue.md(
                 "\n".join(f"- {f.describe()}" for f in outcome.failures) or "none"
             ),
         },
+        **key,  # type: ignore[arg-type]
     )
 
 
-@dg.asset_check(
-    asset=dg.AssetKey(["monitoring_hotline_year"]),
-    name="ge_monitoring_hotline_year",
-    blocking=True,
-    description="Great Expectations suite expectations/monitoring_hotline_year.json.",
-)
-def ge_monitoring_hotline_year() -> dg.AssetCheckResult:
-    with duckdb.connect(str(data_paths().warehouse), read_only=True) as con:
-        frame = con.sql("SELECT * FROM monitoring_hotline_year").df()
-    return _check_result(validate_frame(frame, "monitoring_hotline_year"))
+def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=_asset_key(suite.meta.asset),
+        name=f"ge_{suite.name}",
+        blocking=suite.meta.severity == "ERROR",
+        description=f"{suite.meta.severity}: {suite.meta.notes or suite.name}",
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        current = load_suite(suite.name)  # read at run time: the suite file is the truth
+        return _result(current, _run_and_record(current, context))
+
+    return check
+
+
+def _text_columns_check(suite: Suite, tables: list[str]) -> dg.AssetChecksDefinition:
+    """One check per table, from one pass over the warehouse."""
+
+    @dg.multi_asset_check(
+        name=f"ge_{suite.name}",
+        specs=[dg.AssetCheckSpec(f"ge_{suite.name}", asset=dg.AssetKey([table]),
+                                 blocking=suite.meta.severity == "ERROR",
+                                 description=suite.meta.notes) for table in tables],
+        can_subset=False,
+    )
+    def check(context: dg.AssetCheckExecutionContext):
+        outcome = run_suite(load_suite(suite.name), data_paths())
+        _record(outcome, context)
+        for table in tables:
+            mine = [e for e in outcome.expectations if e.partition == table]
+            per_table = SuiteOutcome(suite.name, table, suite.meta.severity,
+                                     outcome.rows_validated, mine)
+            for failure in per_table.failures:
+                context.log.warning(f"{suite.name}: {table}: {failure.describe()}")
+            yield _result(suite, per_table, asset_key=dg.AssetKey([table]),
+                          check_name=f"ge_{suite.name}")
+
+    return check
+
+
+def build_quality_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
+    checks = []
+    for name in suite_names():
+        suite = load_suite(name)
+        if isinstance(suite.meta.data, TextColumnsData):
+            checks.append(_text_columns_check(suite, suite.meta.data.tables or mart_tables))
+        else:
+            checks.append(_suite_check(suite))
+    return checks

@@ -1,0 +1,136 @@
+"""Each suite fails on a dataset seeded with its defect, naming the failing values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.quality import latest_results, load_suite, run_suite, write_results
+from dagster_project.settings import DataPaths
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> DataPaths:
+    paths = DataPaths(root=tmp_path)
+    paths.warehouse.parent.mkdir(parents=True)
+    return paths
+
+
+def warehouse(paths: DataPaths, *statements: str) -> None:
+    with duckdb.connect(str(paths.warehouse)) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
+def failures(paths: DataPaths, suite: str) -> dict[str, list]:
+    outcome = run_suite(load_suite(suite), paths)
+    return {f"{f.expectation}:{f.column}": f.unexpected_examples or [f.observed_value]
+            for f in outcome.failures}
+
+
+def test_rates_outside_zero_one_are_named(paths: DataPaths) -> None:
+    warehouse(paths, """CREATE TABLE kpi_city_year AS SELECT * FROM (VALUES
+        ('110000', 2019, 10, 0.5, 0.9, 0.8, 0.7, 0.95),
+        ('310000', 2019, 12, 1.2, NULL, 0.8, 0.7, 0.95)
+    ) t(city_code, year, ticket_count, direct_resolved_rate, response_rate, on_time_close_rate,
+        resolution_rate, satisfaction_rate)""")
+    assert failures(paths, "kpi_city_year") == {
+        "expect_column_values_to_be_between:direct_resolved_rate": [1.2]}
+
+
+def test_duplicate_ticket_and_unflagged_early_close_fail(paths: DataPaths) -> None:
+    warehouse(paths, """CREATE TABLE fct_tickets AS SELECT * FROM (VALUES
+        ('110000', 'A1', TIMESTAMP '2019-01-02 10:00', TIMESTAMP '2019-01-02 12:00', false),
+        ('110000', 'A1', TIMESTAMP '2019-01-03 10:00', NULL, false),
+        ('110000', 'A2', TIMESTAMP '2019-01-02 10:00', TIMESTAMP '2019-01-01 09:00', false),
+        ('310000', 'A3', TIMESTAMP '2019-01-02 10:00', TIMESTAMP '2019-01-01 09:00', true)
+    ) t(city_code, ticket_id, received_at, closed_at, is_closed_before_received)""")
+    found = failures(paths, "fct_tickets")
+    assert set(found) == {
+        "expect_compound_columns_to_be_unique:city_code,ticket_id",
+        "expect_column_pair_values_a_to_be_greater_than_b:closed_at,received_at",
+    }
+    assert found["expect_compound_columns_to_be_unique:city_code,ticket_id"][0] == {
+        "city_code": "110000", "ticket_id": "A1"}
+    # Only A2 is unexpected: A3 is flagged as an impossible record, which is allowed.
+    [(closed, received)] = found[
+        "expect_column_pair_values_a_to_be_greater_than_b:closed_at,received_at"]
+    assert (closed, received) == (dt.datetime(2019, 1, 1, 9), dt.datetime(2019, 1, 2, 10))
+
+
+def ranking(rows: list[tuple[str, int]]) -> str:
+    values = ", ".join(
+        f"(2019, '{code}', '{code}热线', {rank}, 0.5, 50, 50, 50, 50, 50, 50, '温线')"
+        for code, rank in rows)
+    return (f"CREATE TABLE monitoring_hotline_year AS SELECT * FROM (VALUES {values}) t(year, "
+            "city_code, hotline_name, national_rank, connect_rate, connect_score, "
+            "time_to_human_score, etiquette_score, communication_score, resolution_score, "
+            "total_score, line_class)")
+
+
+def test_ranks_must_be_dense_with_exactly_ten_at_the_top(paths: DataPaths) -> None:
+    # Twelve hotlines, rank 7 missing: 11 distinct ranks up to 13, so only nine in the top ten.
+    ranks = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13]
+    warehouse(paths, ranking([(f"1{i:05d}", r) for i, r in enumerate(ranks)]))
+    found = failures(paths, "monitoring_ranks")
+    assert set(found) == {
+        "expect_column_pair_values_to_be_equal:max_rank,hotlines",
+        "expect_column_pair_values_to_be_equal:top_ten,expected_top_ten",
+    }
+    assert found["expect_column_pair_values_to_be_equal:max_rank,hotlines"] == [[13, 12]]
+    assert found["expect_column_pair_values_to_be_equal:top_ten,expected_top_ten"] == [[9, 10]]
+
+
+def test_a_clean_ranking_passes(paths: DataPaths) -> None:
+    warehouse(paths, ranking([(f"1{i:05d}", i + 1) for i in range(12)]))
+    assert failures(paths, "monitoring_ranks") == {}
+    assert failures(paths, "monitoring_hotline_year") == {}
+
+
+def test_personal_data_in_any_text_column_is_found(paths: DataPaths) -> None:
+    warehouse(
+        paths,
+        """CREATE TABLE fct_tickets AS SELECT * FROM (VALUES
+            ('BJ2019013912345678', '路灯坏了', 'ok'),
+            ('BJ2', '请回电13912345678', 'ok'),
+            ('BJ3', '身份证11010119900101123X', 'ok')
+        ) t(ticket_id, content, note)""",
+        "CREATE TABLE dim_city AS SELECT '110000' AS city_code, '北京' AS city_name",
+        "CREATE VIEW stg_view AS SELECT '13912345678' AS leaked",  # views are not marts
+    )
+    outcome = run_suite(load_suite("personal_data"), paths)
+    failed = {(f.partition, f.column): f.unexpected_examples for f in outcome.failures}
+    assert failed == {("fct_tickets", "content"): ["请回电13912345678", "身份证11010119900101123X"]}
+    assert outcome.rows_validated == 4
+
+
+def test_lake_files_are_validated_one_by_one(paths: DataPaths) -> None:
+    folder = paths.lake / "raw" / "test_calls" / "source=evaluator"
+    folder.mkdir(parents=True)
+    good = ("SELECT '110000' AS city_code, 2019 AS year, 'C1' AS call_id, "
+            "TIMESTAMP '2019-05-01 10:00' AS called_at, true AS connected, "
+            "12.0 AS seconds_to_human, 90.0 AS etiquette_score, 90.0 AS communication_score, "
+            "80.0 AS resolution_score")
+    bad = good.replace("'C1'", "'C2'").replace("80.0 AS resolution", "120.0 AS resolution")
+    duckdb.sql(f"COPY ({good}) TO '{folder}/aaa.parquet'")
+    duckdb.sql(f"COPY ({bad}) TO '{folder}/bbb.parquet'")
+    outcome = run_suite(load_suite("lake_test_calls"), paths)
+    assert outcome.rows_validated == 2
+    [failure] = outcome.failures
+    assert (failure.column, failure.unexpected_examples) == ("resolution_score", [120.0])
+    assert failure.partition == "source=evaluator/bbb"
+
+
+def test_results_are_appended_and_the_latest_run_is_read(paths: DataPaths) -> None:
+    warehouse(paths, ranking([(f"1{i:05d}", i + 1) for i in range(3)]))
+    suite = load_suite("monitoring_ranks")
+    first = dt.datetime(2020, 1, 1, 8)
+    write_results(run_suite(suite, paths), paths.lake, "run-1", first)
+    write_results(run_suite(suite, paths), paths.lake, "run-2", first + dt.timedelta(hours=1))
+    assert len(list((paths.lake / "quality").rglob("*.parquet"))) == 2
+    latest = latest_results(paths.lake)
+    assert {row["run_id"] for row in latest} == {"run-2"}
+    assert len(latest) == len(suite.expectations)
