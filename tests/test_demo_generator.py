@@ -1,14 +1,17 @@
 """The demo landing generator: determinism, layouts that the source configs describe, dirt rates.
 
 Everything is measured from the written files (decoded with the declared encodings, read with the
-declared options), not from the generator's own bookkeeping.
+declared options: CSV with pandas, XLSX with openpyxl, JSON with the json module), not from the
+generator's own bookkeeping nor with the ingestion's readers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -32,7 +35,28 @@ TICKET_SOURCES = {
     "guangzhou_12345": "440100",
     "taizhou_12345": "331000",
     "yibin_12345": "511500",
+    "lianyungang_12345": "320700",
+    "liaocheng_12345": "371500",
+    "bazhong_12345": "511900",
+    "yanan_12345": "610600",
 }
+FORMATS = {"lianyungang_12345": "xlsx", "liaocheng_12345": "jsonl", "bazhong_12345": "open311"}
+STANDARD_HEADERS = [
+    "工单编号", "受理时间", "受理渠道", "诉求类型", "诉求分类", "区县", "诉求标题", "诉求内容",
+    "来电号码", "来电人", "直接办结", "派单时间", "承办单位", "首次响应时间", "办理时限",
+    "办结时间", "工单状态", "是否解决", "满意度",
+]  # fmt: skip
+OPEN311_FIELDS = [
+    "service_request_id", "status", "status_notes", "service_name", "service_code",
+    "description", "agency_responsible", "service_notice", "requested_datetime",
+    "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long",
+    "media_url",
+]  # fmt: skip
+MESSAGE_BOARD_HEADERS = [
+    "留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "答复意见", "答复时间", "一级分类",
+]  # fmt: skip
+ISO_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00")
+WITH_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 SEED_ARTICLE_TEN = {
     "110000", "310000", "440100", "460100", "331000",
     "320700", "511500", "371500", "610600", "511900",
@@ -46,7 +70,7 @@ NATIONAL = {
 CITY_TOP_LEVELS = {
     "住房城乡建设", "人力资源和社会保障", "卫生健康", "城乡建设管理", "生态环境", "公共安全",
     "旅游文化", "人社", "自然资源和规划", "农业农村", "市场监管", "交通出行", "教育", "通信",
-    "民政事务",
+    "民政事务", "政务服务", "公安", "住房城建", "人力资源社会保障", "三农服务", "住建城管",
 }  # fmt: skip
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_CARD = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
@@ -67,14 +91,22 @@ def configs() -> dict[str, SourceConfig]:
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("landing")
-    generate_demo(root, seed=2019, total_tickets=TOTAL)
-    return root
+def summary(tmp_path_factory: pytest.TempPathFactory) -> gen.DemoSummary:
+    return generate_demo(tmp_path_factory.mktemp("landing"), seed=2019, total_tickets=TOTAL)
+
+
+@pytest.fixture(scope="module")
+def landing(summary: gen.DemoSummary) -> Path:
+    return summary.landing_root
 
 
 def read_tickets(config: SourceConfig, path: Path) -> pd.DataFrame:
-    """A work-order file as text, read with the options its configuration declares."""
+    """A work-order file as text ("" for missing values), one column per header or key, read
+    with the options its configuration declares."""
+    if config.format == "xlsx":
+        return read_xlsx(path)[0]
+    if config.format != "csv":
+        return pd.DataFrame(read_json_records(config, path), dtype=object).map(json_text)
     frame = pd.read_csv(
         path,
         encoding=config.encoding,
@@ -87,6 +119,48 @@ def read_tickets(config: SourceConfig, path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def read_xlsx(path: Path) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """All sheets' rows as text, the sheet names, and the Python type of every cell."""
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    frames, kinds = [], []
+    for sheet in workbook.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        frame = pd.DataFrame(rows[1:], columns=list(rows[0]), dtype=object)
+        kinds.append(frame.map(lambda v: type(v).__name__).assign(_sheet=sheet.title))
+        frames.append(frame.map(cell_text))
+    names = list(workbook.sheetnames)
+    workbook.close()
+    return (
+        pd.concat(frames, ignore_index=True),
+        names,
+        pd.concat(kinds, ignore_index=True),
+    )
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value if isinstance(value, str) else repr(value)
+
+
+def read_json_records(config: SourceConfig, path: Path) -> list[dict[str, object]]:
+    text = path.read_text(encoding="utf-8")
+    if config.format == "jsonl":
+        return [json.loads(line) for line in text.split("\n") if line]
+    data = json.loads(text)
+    return data[config.records_key] if config.records_key else data
+
+
+def json_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)
+
+
 @pytest.fixture(scope="module")
 def tickets(landing: Path, configs: dict[str, SourceConfig]) -> dict[str, pd.DataFrame]:
     """Per source, all rows of both years with canonical column names."""
@@ -96,6 +170,9 @@ def tickets(landing: Path, configs: dict[str, SourceConfig]) -> dict[str, pd.Dat
         frames = []
         for path in config.landing_files(landing):
             frame = read_tickets(config, path)
+            if config.layout == "open311":  # GeoReport v2: closed when last updated
+                closed = frame["status"] == "closed"
+                frame["closed_datetime"] = frame["updated_datetime"].where(closed, "")
             frame = frame.rename(columns=config.column_map)
             frame["year"] = int(re.search(r"(20\d\d)", path.name).group(1))
             frames.append(frame)
@@ -104,11 +181,21 @@ def tickets(landing: Path, configs: dict[str, SourceConfig]) -> dict[str, pd.Dat
 
 
 def parse_ts(values: pd.Series, config: SourceConfig) -> pd.Series:
-    """Parse with the declared formats; unparseable → NaT."""
+    """Parse with the declared formats, then ISO 8601 with an offset (converted to the source's
+    zone) and Excel serial day numbers; unparseable → NaT."""
+    values = values.str.strip()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
     for fmt in config.timestamp_formats:
         todo = result.isna() & (values != "")
         result[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce")
+    todo = result.isna() & values.str.fullmatch(WITH_OFFSET.pattern)
+    if todo.any():
+        aware = pd.to_datetime(values[todo], format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+        result[todo] = aware.dt.tz_convert(config.timezone).dt.tz_localize(None)
+    todo = result.isna() & values.str.fullmatch(r"\d{5}(\.\d+)?")
+    if todo.any():
+        seconds = (values[todo].astype(float) * 86_400).round()
+        result[todo] = pd.Timestamp("1899-12-30") + pd.to_timedelta(seconds, unit="s")
     return result
 
 
@@ -124,19 +211,23 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     generate_demo(tmp_path / "b", seed=7, total_tickets=TOTAL)
     generate_demo(tmp_path / "c", seed=8, total_tickets=TOTAL)
     a, b, c = (sha256_tree(tmp_path / x) for x in "abc")
-    assert len(a) == len(first.files) == 14
+    assert len(a) == len(first.files) == 2 * (len(TICKET_SOURCES) + 1)
     assert a == b
     assert a.keys() == c.keys() and a != c
 
 
-def test_files_per_source_and_row_counts(landing: Path, configs: dict[str, SourceConfig]) -> None:
+def test_files_per_source_and_row_counts(
+    landing: Path, configs: dict[str, SourceConfig], summary: gen.DemoSummary
+) -> None:
     assert {p.name for p in landing.iterdir()} == set(TICKET_SOURCES) | {"evaluator_d3"}
+    reported = {f.path: f.rows for f in summary.files}
     rows = 0
     for source_id in TICKET_SOURCES:
         files = configs[source_id].landing_files(landing)
         assert len(files) == 2, source_id
         counts = [len(read_tickets(configs[source_id], p)) for p in files]
         assert counts[1] > counts[0]  # 2019 above 2018
+        assert counts == [reported[p] for p in files]
         rows += sum(counts)
     # Distinct tickets plus about 0.5 % re-exported duplicates.
     assert TOTAL <= rows <= TOTAL * (1 + 2 * gen.DUPLICATE_ROW_RATE) + 12
@@ -158,6 +249,9 @@ def test_encodings(landing: Path, configs: dict[str, SourceConfig]) -> None:
         config = configs[source_id]
         for path in config.landing_files(landing):
             raw = path.read_bytes()
+            if config.format == "xlsx":
+                assert zipfile.is_zipfile(path)
+                continue
             raw.decode(config.encoding)
             if config.encoding in ("gbk", "gb18030"):
                 with pytest.raises(UnicodeDecodeError):
@@ -166,6 +260,11 @@ def test_encodings(landing: Path, configs: dict[str, SourceConfig]) -> None:
     # Guangzhou really needs GB18030: some names use characters outside GBK.
     gz = configs["guangzhou_12345"].landing_files(landing)
     assert any(_fails(p.read_bytes(), "gbk") for p in gz)
+    # So does Yan'an's message board: some user names hold emoji.
+    ya = configs["yanan_12345"].landing_files(landing)
+    assert all(_fails(p.read_bytes(), "gbk") for p in ya)
+    for source_id in ("liaocheng_12345", "bazhong_12345"):
+        assert configs[source_id].encoding == "utf-8"
 
 
 def _fails(raw: bytes, encoding: str) -> bool:
@@ -195,7 +294,7 @@ def test_configs_load_and_headers_map(landing: Path, configs: dict[str, SourceCo
     assert set(configs) >= set(TICKET_SOURCES) | {"evaluator_d3"}  # others may be added
     for source_id, city_code in TICKET_SOURCES.items():
         config = configs[source_id]
-        assert config.city_code == city_code and config.format == "csv"
+        assert config.city_code == city_code and config.format == FORMATS.get(source_id, "csv")
         for path in config.landing_files(landing):
             headers = list(read_tickets(config, path).columns)
             unmapped = [h for h in headers if h not in config.column_map]
@@ -220,7 +319,8 @@ def test_values_are_mapped(
             assert seen and seen <= set(mapping), (source_id, field, seen - set(mapping))
         words = set(config.true_values) | set(config.false_values)
         for field in ("direct_resolved", "resolved"):
-            assert set(frame[field]) - {""} <= words, (source_id, field)
+            if field in frame:
+                assert set(frame[field]) - {""} <= words, (source_id, field)
 
 
 def test_timestamps_parse_with_declared_formats(
@@ -242,26 +342,149 @@ def test_timestamps_parse_with_declared_formats(
             assert (ok.dt.year >= frame.loc[ok.index, "year"] - 1).all()
 
 
+# --- the formats that are not CSV -----------------------------------------------------------
+
+
+def test_xlsx_one_sheet_per_quarter_with_mixed_time_cells(
+    landing: Path, configs: dict[str, SourceConfig]
+) -> None:
+    config = configs["lianyungang_12345"]
+    assert config.sheets == "all" and config.layout == "standard"
+    kinds = []
+    for path in config.landing_files(landing):
+        year = int(re.search(r"(20\d\d)", path.name).group(1))
+        frame, sheets, types = read_xlsx(path)
+        assert sheets == ["一季度", "二季度", "三季度", "四季度"]
+        assert list(frame.columns) == STANDARD_HEADERS
+        assert types.groupby("_sheet").size().min() > 0  # every quarter has rows
+        received = parse_ts(frame["受理时间"], config)
+        quarter = ["一二三四"[q - 1] + "季度" for q in received.dt.quarter.dropna().astype(int)]
+        assert quarter == types.loc[received.notna(), "_sheet"].tolist()
+        assert (received.dropna().dt.year == year).all()
+        # Other times are real datetime cells; text cells hold no dates.
+        for header in ("派单时间", "首次响应时间", "办理时限", "办结时间"):
+            assert set(types[header]) <= {"datetime", "NoneType"}, header
+            assert (types[header] == "datetime").any()
+        for header in ("工单编号", "来电号码", "诉求内容", "工单状态"):
+            assert set(types[header]) <= {"str", "NoneType"}, header
+        kinds.append(types["受理时间"])
+        with zipfile.ZipFile(path) as archive:  # fixed metadata dates, for identical bytes
+            core = archive.read("docProps/core.xml").decode("utf-8")
+            assert f'W3CDTF">{year + 1}-01-01T00:05:00Z</dcterms:created>' in core
+            stamps = {i.date_time for i in archive.infolist()}
+            assert len(stamps) == 1 and stamps.pop()[0] == 1980  # not the time of writing
+    share = pd.concat(kinds).value_counts(normalize=True)
+    assert abs(share["str"] - gen.XLSX_TEXT_TIME_SHARE) < 0.05
+    assert abs(share["float"] - gen.XLSX_SERIAL_TIME_SHARE) < 0.04
+    assert share["datetime"] > 0.75
+
+
+def test_xlsx_text_cells_carry_spreadsheet_dirt(
+    landing: Path, configs: dict[str, SourceConfig]
+) -> None:
+    frames = [read_xlsx(p)[0] for p in configs["lianyungang_12345"].landing_files(landing)]
+    frame = pd.concat(frames, ignore_index=True)
+    text = frame["受理时间"][~frame["受理时间"].str.fullmatch(r"[\d.]+|\d{4}-\d\d-\d\d [\d:]{8}")]
+    assert text.str.fullmatch(r"\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d\d:00").mean() > 0.9  # typed
+    padded = pd.concat([frame[h] for h in ("工单编号", "诉求分类", "区县", "承办单位", "来电人")])
+    padded = padded[padded != padded.str.strip()]
+    assert padded.str.contains("\t").any() and padded.str.contains("\n").any()
+    assert frame["来电号码"].str.contains(FULLWIDTH_DIGIT).any()
+
+
+def test_json_lines(landing: Path, configs: dict[str, SourceConfig]) -> None:
+    config = configs["liaocheng_12345"]
+    keys = [*config.columns, *config.ignore_columns]  # every key, in the order of the YAML
+    for path in config.landing_files(landing):
+        lines = path.read_bytes().split(b"\n")
+        assert lines[-1] == b"" and all(lines[:-1])  # one record a line, a final newline
+        records = [json.loads(line) for line in lines[:-1]]
+        assert all(isinstance(r, dict) and list(r) == keys for r in records)
+        frame = pd.DataFrame(records, dtype=object)
+        for key in ("acceptTime", "dispatchTime", "firstResponseTime", "deadline", "finishTime"):
+            values = frame[key].dropna()
+            ok = values.str.fullmatch(ISO_OFFSET.pattern)
+            if key != "acceptTime":
+                assert ok.all(), key
+            assert ok.mean() > 0.98, key
+        for key in ("directHandled", "solved"):
+            assert {type(v) for v in frame[key]} <= {bool, type(None)}, key
+        assert frame["solved"].isna().any() and frame["directHandled"].notna().all()
+        assert set(frame["operatorNo"].dropna().str[:2]) == {"GH"}
+
+
+def test_open311_service_requests(landing: Path, configs: dict[str, SourceConfig]) -> None:
+    config = configs["bazhong_12345"]
+    for path in config.landing_files(landing):
+        records = json.loads(path.read_text(encoding="utf-8"))
+        assert isinstance(records, list) and records
+        assert all(list(r) == OPEN311_FIELDS for r in records)
+        frame = pd.DataFrame(records, dtype=object)
+        assert set(frame["status"]) == {"open", "closed"}
+        for key in ("requested_datetime", "updated_datetime"):
+            assert frame[key].dropna().str.fullmatch(ISO_OFFSET.pattern).mean() > 0.98
+        expected = frame["expected_datetime"].dropna()
+        assert expected.str.fullmatch(ISO_OFFSET.pattern).all()
+        assert 0.3 < len(expected) / len(frame) < 0.7  # requests answered on the spot have none
+        requested = parse_ts(frame["requested_datetime"].fillna(""), config)
+        updated = parse_ts(frame["updated_datetime"], config)
+        assert (updated >= requested).mean() > 0.99
+        opened = frame["status"] == "open"
+        assert frame.loc[opened, "status_notes"].eq("已受理，正在办理。").all()
+        assert frame["service_name"].str.count("/").between(1, 2).all()
+        assert frame["service_code"].str.fullmatch(r"\d{6}").all()
+        located = frame["address"].notna()
+        for key in ("lat", "long", "zipcode"):
+            assert (frame[key].notna() == located).all(), key
+        lat, long = frame["lat"].dropna().astype(float), frame["long"].dropna().astype(float)
+        assert lat.between(31.3, 32.6).all() and long.between(106.3, 107.6).all()
+        assert frame["address"].dropna().str.contains(r"^\s*[\u4e00-\u9fff]+[区县].+号").all()
+        assert frame["media_url"].dropna().str.startswith("https://").all()
+        assert 0 < frame["media_url"].notna().mean() < 0.3
+
+
+def test_message_board(landing: Path, configs: dict[str, SourceConfig]) -> None:
+    config = configs["yanan_12345"]
+    assert config.layout == "message_board" and config.encoding == "gb18030"
+    frame = pd.concat([read_tickets(config, p) for p in config.landing_files(landing)])
+    assert list(frame.columns) == MESSAGE_BOARD_HEADERS
+    answered = frame["答复时间"] != ""
+    assert (answered == (frame["答复意见"] != "")).all()
+    assert abs((~answered).mean() - gen.OPEN_AT_YEAR_END_RATE) < 0.03
+    asked = parse_ts(frame["留言时间"], config)
+    replied = parse_ts(frame["答复时间"], config)
+    hours = ((replied - asked).dt.total_seconds() / 3600).dropna()
+    assert (hours > 0).mean() > 0.98 and hours.median() > 2  # answered by departments, not live
+    assert frame["答复意见"][answered].str.startswith("您好！").all()
+    assert (frame["一级分类"].str.count("/") == 0).all()
+    users = frame["留言用户"][frame["留言用户"] != ""]
+    assert users.str.startswith("网友").any()
+    assert users.str.contains("[\U0001F300-\U0001FAFF]").any()  # emoji: GBK cannot hold them
+
+
 # --- realism --------------------------------------------------------------------------------
 
 
 def test_ticket_mix(tickets: dict[str, pd.DataFrame], configs: dict[str, SourceConfig]) -> None:
-    canon = []
+    """Shares over the sources whose files carry the field (Open311 has no channel, request type,
+    direct resolution or satisfaction; a message board has no status column)."""
+    canon: dict[str, list[pd.Series]] = {}
     for source_id, frame in tickets.items():
         config = configs[source_id]
-        mapped = pd.DataFrame(
-            {f: frame[f].map(m) for f, m in config.value_map.items()}
-            | {"direct": frame["direct_resolved"].isin(config.true_values)}
-        )
-        canon.append(mapped)
-    all_rows = pd.concat(canon, ignore_index=True)
-    assert abs((all_rows["channel"] == "phone").mean() - 0.85) < 0.03
-    assert abs((all_rows["request_type"] == "consult").mean() - 0.637) < 0.03
-    assert abs((all_rows["request_type"] == "help").mean() - 0.29) < 0.03
-    assert abs(all_rows["direct"].mean() - 0.55) < 0.04
-    assert abs((all_rows["status"] == "open").mean() - gen.OPEN_AT_YEAR_END_RATE) < 0.012
-    assert abs((all_rows["status"] == "withdrawn").mean() - gen.WITHDRAWN_RATE) < 0.004
-    sat = all_rows["satisfaction"].dropna().value_counts(normalize=True)
+        for field, mapping in config.value_map.items():
+            canon.setdefault(field, []).append(frame[field].map(mapping))
+        if "direct_resolved" in frame:
+            canon.setdefault("direct", []).append(
+                frame["direct_resolved"].isin(config.true_values)
+            )
+    col = {field: pd.concat(parts, ignore_index=True) for field, parts in canon.items()}
+    assert abs((col["channel"] == "phone").mean() - 0.85) < 0.03
+    assert abs((col["request_type"] == "consult").mean() - 0.637) < 0.03
+    assert abs((col["request_type"] == "help").mean() - 0.29) < 0.03
+    assert abs(col["direct"].mean() - 0.55) < 0.04
+    assert abs((col["status"] == "open").mean() - gen.OPEN_AT_YEAR_END_RATE) < 0.012
+    assert abs((col["status"] == "withdrawn").mean() - gen.WITHDRAWN_RATE) < 0.004
+    sat = col["satisfaction"].dropna().value_counts(normalize=True)
     for code, share in zip(
         ("satisfied", "basically_satisfied", "dissatisfied", "unrated"),
         (0.75, 0.12, 0.05, 0.08),
@@ -273,6 +496,8 @@ def test_ticket_mix(tickets: dict[str, pd.DataFrame], configs: dict[str, SourceC
 def test_repeat_callers(tickets: dict[str, pd.DataFrame]) -> None:
     shares = []
     for frame in tickets.values():
+        if "caller_phone" not in frame:
+            continue
         ids = norm(frame["ticket_id"])
         phones = norm(frame["caller_phone"])
         keep = (phones != "") & ~(ids.duplicated() & (ids != ""))
@@ -283,10 +508,11 @@ def test_repeat_callers(tickets: dict[str, pd.DataFrame]) -> None:
 
 
 def test_categories_have_levels_and_city_wording(tickets: dict[str, pd.DataFrame]) -> None:
+    depths = {lay.source_id: lay.category_depth for lay in gen.LAYOUTS}
     for source_id, frame in tickets.items():
         cat = norm(frame["category"])
         depth = cat.str.count("/") + 1
-        assert depth.between(2, 3).all()
+        assert depth.between(min(2, depths[source_id]), depths[source_id]).all(), source_id
         top = cat.str.split("/").str[0]
         assert top.isin(NATIONAL).mean() > 0.3
         assert top.isin(CITY_TOP_LEVELS).any(), source_id
@@ -315,8 +541,11 @@ def test_handling_times(tickets: dict[str, pd.DataFrame], configs: dict[str, Sou
 
 
 def assert_rate(count: int, rows: int, rate: float, name: str) -> None:
+    """Within 25 % of the expected count, or three standard deviations of a Poisson count for
+    the rarest defects (each file draws its own count: about 3 expected bad times in all)."""
     expected = rate * rows
-    assert abs(count - expected) <= max(3.0, 0.25 * expected), (name, count, expected)
+    tolerance = max(3.0, 0.25 * expected, 3 * expected**0.5)
+    assert abs(count - expected) <= tolerance, (name, count, expected)
 
 
 def test_dirt_rates(tickets: dict[str, pd.DataFrame], configs: dict[str, SourceConfig]) -> None:
@@ -345,6 +574,8 @@ def test_dirt_rates(tickets: dict[str, pd.DataFrame], configs: dict[str, SourceC
                 tally[0] += int((values != values.str.strip()).sum())
                 tally[1] += len(values)
         for field, tally in wide.items():
+            if field not in frame:
+                continue
             values = frame[field][frame[field] != ""]
             tally[0] += int(values.str.contains(FULLWIDTH_DIGIT).sum())
             tally[1] += len(values)

@@ -1,4 +1,4 @@
-"""Deterministic demo landing data: what the six cities and the evaluator would send."""
+"""Deterministic demo landing data: what ten city hotlines and the evaluator would send."""
 
 from dagster_project.demo.generator import LAYOUTS, DemoFile, DemoSummary, generate_demo
 

@@ -1,7 +1,9 @@
-"""Deterministic, vectorised demo landing data: six cities' work-order exports and D3 test calls.
+"""Deterministic, vectorised demo landing data: ten cities' work-order exports and D3 test calls.
 
 Everything is built column-wise with numpy and pyarrow compute (no Python loop over tickets), so
-the same code scales from a few thousand to millions of tickets. The same seed gives
+the same code scales from a few thousand to millions of tickets; CSV and JSON are rendered by
+Arrow too. The one exception is the XLSX work-order export: xlsxwriter's constant_memory mode
+takes cells in row order, so its prepared columns are handed over row by row. The same seed gives
 byte-identical files. Dirt is injected at the rates defined in the "Dirt" block below; the
 layouts and the dirt are described in docs/demo-data.md.
 """
@@ -124,6 +126,37 @@ TEST_CALL_COLUMNS: Final = (
 )  # fmt: skip
 XLSX_CREATED: Final = datetime(2019, 9, 1, 9, 0, 0)
 CSV_CHUNK_ROWS: Final = 200_000  # bounds the size of one Arrow string buffer while writing
+
+# ---------------------------------------------------------------------------------------------
+# Work-order files that are not CSV (not dirt: every value here is readable).
+# ---------------------------------------------------------------------------------------------
+# XLSX (连云港): one sheet per quarter of the receive time; 受理时间 is mostly a real Excel
+# datetime cell, but some cells were typed or pasted by people as text (2019/3/1 8:05:00, to the
+# minute) and some hold the bare serial day number (43525.33680556) without a date format.
+QUARTER_SHEETS: Final = ("一季度", "二季度", "三季度", "四季度")
+RECEIVED_AS_EXPORTED, RECEIVED_TYPED_TEXT, RECEIVED_SERIAL, RECEIVED_BAD_TEXT = range(4)
+XLSX_TEXT_TIME_SHARE: Final = 0.10
+XLSX_SERIAL_TIME_SHARE: Final = 0.05
+XLSX_DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm:ss"
+XLSX_MAX_ROWS: Final = 1_048_576  # of a sheet, header included
+# Open311 (巴中) and message boards (延安).
+MEDIA_URL_SHARE: Final = 0.12  # requests with a photo
+ADDRESS_ID_SHARE: Final = 0.35  # requests whose address matched the city's address register
+NICKNAME_SHARE: Final = 0.55  # message-board users known by a nickname, not by their name
+_NICKNAME_EMOJI: Final = ("🌸", "🍀", "🌙", "🐼", "🎈", "☀")
+_BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_REPLY_OK: Final = (
+    "相关政策和办理流程已向您详细说明。",
+    "已协调相关单位现场处理，问题已解决。",
+    "经调查核实，已责令相关责任方整改到位。",
+    "经调查核实，已依法依规处理。",
+    "您的建议已转相关部门研究采纳。",
+    "感谢您的肯定，我们将继续做好服务。",
+    "已转相关单位办理并答复。",
+)  # by type
+_REPLY_PENDING: Final = "该问题涉及多个部门，目前正在协调处理，请您耐心等待。"
+_WITHDRAWN_NOTE: Final = "诉求人已撤回诉求，本件不再办理。"
+_OPEN_NOTE: Final = "已受理，正在办理。"
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary.
@@ -293,7 +326,7 @@ _REMARKS: Final = ("已电话回复", "市民要求保密", "已合并处理", "
 
 
 # ---------------------------------------------------------------------------------------------
-# Layouts of the six cities.
+# Layouts of the ten cities.
 # ---------------------------------------------------------------------------------------------
 def _standard_words(field_name: str, codes: Sequence[str]) -> tuple[str, ...]:
     """Chinese word of the standard export for each canonical code (the first one listed)."""
@@ -311,6 +344,11 @@ _STANDARD_WORDS: Final = {
 }
 
 
+# How padded values look (PADDED_SPACES_RATE): (before, after), one of three kinds per value.
+SPACE_PADDING: Final = ((" ", ""), ("", "  "), ("\u3000", " "))
+CELL_PADDING: Final = (("\t", ""), ("", "\n"), ("\n", "\t"))  # typed into spreadsheet cells
+
+
 @dataclass(frozen=True)
 class Layout:
     """How one city's system writes its export (mirrors its YAML in config/sources)."""
@@ -319,7 +357,8 @@ class Layout:
     city_code: str
     file_name: str  # with {year}
     encoding: str  # Python codec
-    columns: tuple[tuple[str, str], ...]  # (header, canonical field or _row_no/_remark)
+    # (header, canonical field or one of the derived columns of _render: _row_no, _remark, ...)
+    columns: tuple[tuple[str, str], ...]
     timestamp_style: str  # a strftime format, or "slash_nopad"
     ticket_id: tuple[str, bool, int]  # (prefix with {year}, per-day sequence?, digits)
     words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(_STANDARD_WORDS))
@@ -332,6 +371,12 @@ class Layout:
     category_depth: int = 3
     top_aliases: dict[str, str] = field(default_factory=dict)
     extra_name_chars: str = ""  # GB18030-only characters used in given names
+    file_format: str = "csv"  # csv, xlsx (one sheet per quarter), jsonl or open311 (JSON array)
+    padding: tuple[tuple[str, str], ...] = SPACE_PADDING
+    json_literals: frozenset[str] = frozenset()  # JSON keys whose values are not quoted
+    # A government message board: every message arrives on the web and is answered by a
+    # department (none is resolved on the spot); a withdrawal is answered too.
+    message_board: bool = False
 
 
 _STD_COLUMNS: Final = tuple(layouts.STANDARD_COLUMNS.items())
@@ -501,6 +546,112 @@ LAYOUTS: Final[tuple[Layout, ...]] = (
         ticket_id=("YB", True, 5),
         top_aliases={"民政": "民政事务"},
     ),
+    Layout(
+        source_id="lianyungang_12345",
+        city_code="320700",
+        file_name="连云港12345工单_{year}.xlsx",
+        encoding="xlsx",
+        columns=_STD_COLUMNS,
+        timestamp_style="%Y-%m-%d %H:%M:%S",  # text only where XLSX_TEXT_TIME_SHARE applies
+        ticket_id=("LYG", True, 5),
+        top_aliases={"环境保护": "生态环境", "党务政务": "政务服务"},
+        file_format="xlsx",
+        padding=CELL_PADDING,
+    ),
+    Layout(
+        source_id="liaocheng_12345",
+        city_code="371500",
+        file_name="liaocheng_12345_{year}.jsonl",
+        encoding="utf-8",
+        columns=(
+            ("orderId", "ticket_id"),
+            ("acceptTime", "received_at"),
+            ("channel", "channel"),
+            ("appealType", "request_type"),
+            ("category", "category"),
+            ("area", "district"),
+            ("title", "title"),
+            ("content", "content"),
+            ("callerPhone", "caller_phone"),
+            ("callerName", "caller_name"),
+            ("directHandled", "direct_resolved"),
+            ("dispatchTime", "dispatched_at"),
+            ("handleDept", "department"),
+            ("firstResponseTime", "responded_at"),
+            ("deadline", "due_at"),
+            ("finishTime", "closed_at"),
+            ("status", "status"),
+            ("solved", "resolved"),
+            ("satisfaction", "satisfaction"),
+            ("operatorNo", "_operator"),
+        ),
+        timestamp_style="%Y-%m-%dT%H:%M:%S+08:00",
+        ticket_id=("LC", True, 5),
+        words={
+            "channel": ("hotline", "web", "wechat", "app", "sms", "other"),
+            "request_type": ("咨询", "求助", "投诉", "举报", "建议", "表扬", "其他"),
+            "status": ("PROCESSING", "FINISHED", "REVOKED"),
+            "satisfaction": ("SATISFIED", "BASIC", "DISSATISFIED", "UNRATED"),
+        },
+        booleans=("true", "false"),
+        resolved_words=("true", "false"),
+        top_aliases={"政法": "公安", "城乡建设": "住房城建"},
+        file_format="jsonl",
+        json_literals=frozenset({"directHandled", "solved"}),
+    ),
+    Layout(
+        source_id="bazhong_12345",
+        city_code="511900",
+        file_name="bazhong_requests_{year}.json",
+        encoding="utf-8",
+        columns=(
+            ("service_request_id", "ticket_id"),
+            ("status", "status"),
+            ("status_notes", "_status_notes"),
+            ("service_name", "category"),
+            ("service_code", "_service_code"),
+            ("description", "content"),
+            ("agency_responsible", "department"),
+            ("service_notice", "_service_notice"),
+            ("requested_datetime", "received_at"),
+            ("updated_datetime", "_updated_at"),
+            ("expected_datetime", "due_at"),
+            ("address", "district"),  # a street address: Open311 has no district
+            ("address_id", "_address_id"),
+            ("zipcode", "_zipcode"),
+            ("lat", "_lat"),
+            ("long", "_long"),
+            ("media_url", "_media_url"),
+        ),
+        timestamp_style="%Y-%m-%dT%H:%M:%S+08:00",
+        ticket_id=("{year}", False, 6),
+        # GeoReport v2 knows open and closed only: a withdrawn request is closed.
+        words={**_STANDARD_WORDS, "status": ("open", "closed", "closed")},
+        top_aliases={"劳动和社会保障": "人力资源社会保障", "农村农业": "三农服务"},
+        file_format="open311",
+        json_literals=frozenset({"lat", "long"}),
+    ),
+    Layout(
+        source_id="yanan_12345",
+        city_code="610600",
+        file_name="延安问政留言_{year}.csv",
+        encoding="gb18030",
+        columns=(
+            ("留言编号", "ticket_id"),
+            ("留言用户", "caller_name"),
+            ("留言主题", "title"),
+            ("留言时间", "received_at"),
+            ("留言详情", "content"),
+            ("答复意见", "_reply"),
+            ("答复时间", "closed_at"),
+            ("一级分类", "category"),
+        ),
+        timestamp_style="%Y-%m-%d %H:%M:%S",
+        ticket_id=("YA{year}", False, 6),
+        category_depth=1,
+        top_aliases={"党务政务": "政务服务", "城乡建设": "住建城管"},
+        message_board=True,
+    ),
 )
 
 DISTRICTS: Final[dict[str, tuple[str, ...]]] = {
@@ -524,7 +675,24 @@ DISTRICTS: Final[dict[str, tuple[str, ...]]] = {
         "翠屏区", "南溪区", "叙州区", "江安县", "长宁县", "高县", "珙县", "筠连县", "兴文县",
         "屏山县",
     ),
+    "320700": ("海州区", "连云区", "赣榆区", "东海县", "灌云县", "灌南县"),
+    "371500": (
+        "东昌府区", "临清市", "茌平县", "阳谷县", "莘县", "东阿县", "冠县", "高唐县",
+    ),
+    "511900": ("巴州区", "恩阳区", "平昌县", "通江县", "南江县"),
+    "610600": (
+        "宝塔区", "安塞区", "子长县", "延长县", "延川县", "志丹县", "吴起县", "甘泉县", "富县",
+        "洛川县", "宜川县", "黄龙县", "黄陵县",
+    ),
 }  # fmt: skip
+# Open311 requests of 巴中: (zipcode, latitude, longitude) of each district's seat.
+BAZHONG_GEO: Final[dict[str, tuple[str, float, float]]] = {
+    "巴州区": ("636000", 31.8516, 106.7687),
+    "恩阳区": ("636064", 31.7871, 106.6545),
+    "平昌县": ("636400", 31.5601, 107.1044),
+    "通江县": ("636700", 31.9123, 107.2453),
+    "南江县": ("636600", 32.3465, 106.8286),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,11 +726,11 @@ class DemoSummary:
 
     def table(self) -> str:
         """A plain-text table of the files, for the command line."""
-        lines = [f"{'source':<16} {'year':>4} {'rows':>9}  {'encoding':<9} file"]
+        lines = [f"{'source':<18} {'year':>4} {'rows':>9}  {'encoding':<9} file"]
         for f in self.files:
             rel = f.path.relative_to(self.landing_root)
-            lines.append(f"{f.source_id:<16} {f.year:>4} {f.rows:>9,}  {f.encoding:<9} {rel}")
-        lines.append(f"{'total':<16} {'':>4} {sum(f.rows for f in self.files):>9,}")
+            lines.append(f"{f.source_id:<18} {f.year:>4} {f.rows:>9,}  {f.encoding:<9} {rel}")
+        lines.append(f"{'total':<18} {'':>4} {sum(f.rows for f in self.files):>9,}")
         return "\n".join(lines)
 
 
@@ -836,6 +1004,8 @@ def _tickets(
     received = _received_times(rng, year, n)
     cutoff = np.datetime64(f"{year + 1}-01-01T00:00:00", "s")
     channel = rng.choice(len(CHANNELS), size=n, p=CHANNEL_MIX)
+    if layout.message_board:
+        channel[:] = CHANNELS.index("web")
     rtype = rng.choice(len(REQUEST_TYPES), size=n, p=REQUEST_TYPE_MIX)
     leaf = _leaves_for(rng, rtype)
     districts = DISTRICTS[layout.city_code]
@@ -844,6 +1014,8 @@ def _tickets(
 
     # Handling times.
     direct = rng.random(n) < np.asarray(DIRECT_RESOLVED_BY_TYPE)[rtype]
+    if layout.message_board:
+        direct[:] = False
     sla = _seconds(np.asarray(SLA_DAYS_BY_TYPE)[rtype] * 86_400.0)
     dispatch_delay = _seconds(np.clip(rng.lognormal(math.log(25 * 60), 1.0, n), 120, 48 * 3600))
     dispatched = np.where(direct, nat, received + dispatch_delay)
@@ -863,6 +1035,11 @@ def _tickets(
     is_open |= _choose(rng, ~direct & ~is_open, n, max(0.0, OPEN_AT_YEAR_END_RATE - is_open.mean()))
     withdrawn = _choose(rng, ~is_open, n, WITHDRAWN_RATE)
     status = np.where(is_open, 0, np.where(withdrawn, 2, 1))
+    # Withdrawn somewhere between the receipt and the close that did not happen.
+    withdrawn_at = received + ((closed - received) * rng.uniform(0.1, 0.9, n)).astype(
+        "timedelta64[s]"
+    )
+    withdrawn_at = np.where(withdrawn, withdrawn_at, nat)
     closed = np.where(status == 1, closed, nat)
     dispatched = np.where(dispatched > cutoff, nat, dispatched)
     responded = np.where(responded > cutoff, nat, responded)
@@ -901,11 +1078,13 @@ def _tickets(
     question = np.asarray([leaf_[4] for leaf_ in _LEAVES])[leaf]
     title = _cat(_pick(_TITLE_PREFIX, rtype), topic)
     opening = _pick(("市民来电反映：", "网友留言反映："), (channel != 0).astype(np.int64))
-    opening = _replace_where(question, "市民咨询：", opening)
+    asking = "网友咨询：" if layout.message_board else "市民咨询："
+    opening = _replace_where(question, asking, opening)
     phones = _phones(caller, salt)
     names = _names(caller, salt, layout.extra_name_chars)
     named = _choose(rng, np.ones(n, bool), n, NAME_IN_CONTENT_RATE)
-    opening = _replace_where(named, _cat(names, "来电反映："), opening)
+    said = "留言反映：" if layout.message_board else "来电反映："
+    opening = _replace_where(named, _cat(names, said), opening)
     where = _replace_where(question, "", _cat(district_name, place))  # questions have no place
     content = _cat(opening, where, problem, _pick(_ASK, rtype))
     with_phone = _choose(rng, np.ones(n, bool), n, PHONE_IN_CONTENT_RATE)
@@ -920,13 +1099,28 @@ def _tickets(
 
     category = _pick(_category_labels(layout), leaf)
     unmatched = _choose(rng, np.ones(n, bool), n, UNMATCHED_CATEGORY_RATE)
-    odd = _pick(UNMATCHED_CATEGORIES, rng.integers(0, len(UNMATCHED_CATEGORIES), n))
-    category = _replace_where(unmatched, odd, category)
+    odd_idx = rng.integers(0, len(UNMATCHED_CATEGORIES), n)
+    odd_labels = ["/".join(c.split("/")[: layout.category_depth]) for c in UNMATCHED_CATEGORIES]
+    category = _replace_where(unmatched, _pick(odd_labels, odd_idx), category)
 
     suffix = _pick([_DEPARTMENTS[leaf_[0]] for leaf_ in _LEAVES], leaf)
     city_level = rng.random(n) < 0.4
     department = _cat(_replace_where(city_level, f"{city_name}市", district_name), suffix)
     no_department = np.isnat(dispatched) | _choose(rng, ~direct, n, EMPTY_DEPARTMENT_RATE)
+    district_value = district_name
+    no_district = _choose(rng, np.ones(n, bool), n, EMPTY_DISTRICT_RATE)
+    extra: dict[str, np.ndarray | pa.Array] = {}
+    wanted = {name for _, name in layout.columns}
+    if "_operator" in wanted:
+        extra["_operator"] = _cat("GH", _digits(rng.integers(1, 80, n), 3))
+    if wanted & {"_reply", "_status_notes"}:
+        extra["_reply"] = _replies(topic, department, rtype, resolved, direct)
+    if layout.file_format == "open311":
+        street = _cat(place, pc.cast(pa.array(rng.integers(1, 300, n)), pa.string()), "号")
+        district_value = _cat(district_name, street)
+        extra |= _open311_columns(rng, leaf, rtype, unmatched, odd_idx, district, no_district)
+    if layout.message_board:
+        names = _nicknames(caller, salt, names)
 
     return {
         "ticket_id": _ticket_ids(layout, year, received),
@@ -934,9 +1128,7 @@ def _tickets(
         "channel": channel,
         "request_type": rtype,
         "category": category,
-        "district": _null_where(
-            _choose(rng, np.ones(n, bool), n, EMPTY_DISTRICT_RATE), district_name
-        ),
+        "district": _null_where(no_district, district_value),
         "title": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_TITLE_RATE), title),
         "content": content,
         "caller_phone": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_PHONE_RATE), phones),
@@ -951,6 +1143,88 @@ def _tickets(
         "resolved": resolved,
         "satisfaction": satisfaction,
         "_remark": _pick(_REMARKS, np.where(rng.random(n) < 0.03, rng.integers(0, 4, n), -1)),
+        "_withdrawn_at": withdrawn_at,
+        **extra,
+    }
+
+
+def _nicknames(caller: np.ndarray, salt: int, names: pa.Array) -> pa.Array:
+    """Message-board user names: the caller's name, a 网友 handle or an emoji nickname."""
+    h = _mix64(caller.astype(np.uint64) + np.uint64(salt) * np.uint64(3))
+    code = [
+        _pick(_BASE36, ((h >> np.uint64(6 * k)) % np.uint64(36)).astype(np.int64))
+        for k in range(6)
+    ]
+    handle = _cat("网友", *code)
+    emoji = _pick(_NICKNAME_EMOJI, ((h >> np.uint64(40)) % np.uint64(6)).astype(np.int64))
+    given = [
+        _pick(_GIVEN_CHARS, ((h >> np.uint64(b)) % np.uint64(len(_GIVEN_CHARS))).astype(np.int64))
+        for b in (44, 52)
+    ]
+    fancy = _cat(emoji, *given, emoji)
+    kind = _mix64(h) % np.uint64(100)
+    nick = _replace_where(kind < 30, fancy, handle)
+    return _replace_where(kind < 100 * NICKNAME_SHARE, nick, names)
+
+
+def _replies(
+    topic: pa.Array,
+    department: pa.Array,
+    rtype: np.ndarray,
+    resolved: np.ndarray,
+    direct: np.ndarray,
+) -> pa.Array:
+    """The answer to a request once closed (答复意见, Open311 status_notes)."""
+    answer = _replace_where(resolved == 0, _REPLY_PENDING, _pick(_REPLY_OK, rtype))
+    route = _replace_where(direct, "热线已当场答复。", _cat("已转", department, "办理。"))
+    return _cat("您好！关于您反映的“", topic, "”，", route, answer, "感谢您的监督！")
+
+
+def _open311_columns(
+    rng: np.random.Generator,
+    leaf: np.ndarray,
+    rtype: np.ndarray,
+    unmatched: np.ndarray,
+    odd_idx: np.ndarray,
+    district: np.ndarray,
+    no_address: np.ndarray,
+) -> dict[str, pa.Array]:
+    """GeoReport v2 fields that carry no canonical meaning: codes, notice, geography, media."""
+    n = len(leaf)
+    tops = list(_DEPARTMENTS)
+    seconds: dict[str, list[str]] = {}
+    thirds: dict[tuple[str, str], int] = {}
+    codes = []
+    for top, l2, *_ in _LEAVES:  # the taxonomy, not tickets
+        l2s = seconds.setdefault(top, [])
+        if l2 not in l2s:
+            l2s.append(l2)
+        thirds[top, l2] = thirds.get((top, l2), 0) + 1
+        codes.append(f"{tops.index(top) + 1:02d}{l2s.index(l2) + 1:02d}{thirds[top, l2]:02d}")
+    code = _pick(codes, leaf)
+    code = _replace_where(unmatched, _pick([f"99{i + 1:04d}" for i in range(5)], odd_idx), code)
+    notice = _pick([f"承诺{d}个工作日内办结" for d in SLA_DAYS_BY_TYPE], rtype)
+    geo = [BAZHONG_GEO[name] for name in DISTRICTS["511900"]]
+    zipcode, lat, long = (np.asarray(v) for v in zip(*geo, strict=True))
+
+    def coordinate(centre: np.ndarray) -> pa.Array:
+        value = np.round(centre[district] + rng.normal(0.0, 0.02, n), 6)
+        return _null_where(no_address, pc.cast(pa.array(value), pa.string()))
+
+    has_id = ~no_address & (rng.random(n) < ADDRESS_ID_SHARE)
+    photo = rng.random(n) < MEDIA_URL_SHARE
+    return {
+        "_service_code": code,
+        "_service_notice": notice,
+        "_zipcode": _null_where(no_address, _pick(list(zipcode), district)),
+        "_lat": coordinate(lat.astype(float)),
+        "_long": coordinate(long.astype(float)),
+        "_address_id": _null_where(~has_id, _digits(rng.integers(0, 10**9, n), 9)),
+        "_media_url": _null_where(
+            ~photo,
+            _cat("https://12345.cnbz.gov.cn/media/", _digits(rng.integers(0, 10**12, n), 12),
+                 ".jpg"),
+        ),
     }
 
 
@@ -987,8 +1261,9 @@ def _render(
     take: np.ndarray,
     rng: np.random.Generator,
     n: int,
-) -> pa.Table:
-    """The export's text columns, string-level dirt included."""
+) -> tuple[pa.Table, np.ndarray]:
+    """The export's text columns, string-level dirt included, and how each 受理时间 is written
+    (one of the RECEIVED_* kinds; spreadsheet cells are typed by _write_xlsx_tickets)."""
     # Dirt masks are drawn on the n original rows so that identical duplicates stay identical.
     empty_id = _choose(rng, np.ones(n, bool), n, EMPTY_TICKET_ID_RATE)[take]
     bad_time = _choose(rng, np.ones(n, bool), n, BAD_RECEIVED_AT_RATE)[take]
@@ -996,8 +1271,15 @@ def _render(
         [t.format(year=year) for t in BAD_TIMESTAMP_TEXTS],
         rng.integers(0, len(BAD_TIMESTAMP_TEXTS), n)[take],
     )
+    kind = np.where(bad_time, RECEIVED_BAD_TEXT, RECEIVED_AS_EXPORTED)
+    if layout.file_format == "xlsx":
+        u = rng.random(n)[take]
+        kind = np.where(u < XLSX_TEXT_TIME_SHARE, RECEIVED_TYPED_TEXT, kind)
+        kind = np.where(u > 1 - XLSX_SERIAL_TIME_SHARE, RECEIVED_SERIAL, kind)
+        kind = np.where(bad_time, RECEIVED_BAD_TEXT, kind)
     rows = dict(rows)
     rows["ticket_id"] = _null_where(empty_id, rows["ticket_id"])
+    _derive_after_export(layout, rows)
 
     def among_values(name: str, rate: float) -> np.ndarray:
         present = np.zeros(n, dtype=bool)
@@ -1009,9 +1291,10 @@ def _render(
     wide = {f: among_values(f, FULLWIDTH_DIGITS_RATE) for f in FULLWIDTH_FIELDS}
 
     def pad(idx: np.ndarray, values: pa.Array) -> pa.Array:
-        kind = pad_kind[idx]
-        both = pc.if_else(pa.array(kind == 1), _cat(values, "  "), _cat("\u3000", values, " "))
-        return pc.if_else(pa.array(kind == 0), _cat(" ", values), both)
+        which = pad_kind[idx]
+        (b0, a0), (b1, a1), (b2, a2) = layout.padding
+        out = pc.if_else(pa.array(which == 1), _cat(b1, values, a1), _cat(b2, values, a2))
+        return pc.if_else(pa.array(which == 0), _cat(b0, values, a0), out)
 
     for f, mask in wide.items():
         rows[f] = _edit_where(mask, rows[f], lambda _, v: _fullwidth(v))
@@ -1023,7 +1306,11 @@ def _render(
             return pc.cast(pa.array(np.arange(1, len(take) + 1)), pa.string())
         col = rows[name]
         if name == "received_at":
-            return _replace_where(bad_time, bad_text, _format_ts(col, layout.timestamp_style))
+            out = _format_ts(col, layout.timestamp_style)
+            if layout.file_format == "xlsx":  # typed by people, to the minute
+                typed = _format_ts(col.astype("datetime64[m]"), "slash_nopad")
+                out = _replace_where(kind == RECEIVED_TYPED_TEXT, typed, out)
+            return _replace_where(bad_time, bad_text, out)
         if name.endswith("_at"):
             return _format_ts(col, layout.timestamp_style)
         if name in layout.words:
@@ -1034,7 +1321,25 @@ def _render(
             return _pick(layout.resolved_words, np.where(col < 0, -1, 1 - col))
         return col
 
-    return pa.table({header: text(name) for header, name in layout.columns})
+    return pa.table({header: text(name) for header, name in layout.columns}), kind
+
+
+def _derive_after_export(layout: Layout, rows: dict[str, np.ndarray | pa.Array]) -> None:
+    """Columns that depend on the state a row was exported in (duplicates may show an earlier
+    one): replies, Open311's status notes and last update, a message board's reply time."""
+    status = rows["status"]
+    close = np.where(status == 2, rows["_withdrawn_at"], rows["closed_at"])
+    if layout.message_board:
+        rows["closed_at"] = close  # a withdrawal is answered, and the answer has a time
+    if "_reply" in rows:
+        notes = _replace_where(status == 2, _WITHDRAWN_NOTE, rows["_reply"])
+        rows["_reply"] = _null_where(status == 0, notes)
+        rows["_status_notes"] = _replace_where(status == 0, _OPEN_NOTE, notes)
+    if layout.file_format == "open311":
+        responded, dispatched = rows["responded_at"], rows["dispatched_at"]
+        latest = np.where(np.isnat(responded), dispatched, responded)
+        latest = np.where(np.isnat(latest), rows["received_at"], latest)
+        rows["_updated_at"] = np.where(np.isnat(close), latest, close)
 
 
 def _write_csv(layout: Layout, table: pa.Table, path: Path, year: int) -> None:
@@ -1059,6 +1364,113 @@ def _write_csv(layout: Layout, table: pa.Table, path: Path, year: int) -> None:
             fh.write((",".join(cells) + lt).encode(layout.encoding))
 
 
+def _json_records(layout: Layout, table: pa.Table) -> pa.Array:
+    """One compact JSON object per row (keys in column order, null for missing values)."""
+    members = []
+    for key, col in zip(table.column_names, table.columns, strict=True):
+        values = col.combine_chunks()
+        if key not in layout.json_literals:
+            escape = np.asarray(pc.match_substring_regex(pc.fill_null(values, ""), r'[\\"\n\r\t]'))
+            values = _cat('"', _edit_where(escape, values, _json_escape), '"')
+        members.append(_cat(f'"{key}":', pc.fill_null(values, "null")))
+    return _cat("{", pc.binary_join_element_wise(*members, ","), "}")
+
+
+_JSON_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_escape(_: np.ndarray, values: pa.Array) -> pa.Array:
+    for char in ("\\", '"', "\n", "\r", "\t"):
+        values = pc.replace_substring(values, char, _JSON_ESCAPES[char])
+    return values
+
+
+def _joined(lines: pa.Array, separator: str) -> bytes:
+    one_list = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
+    return pc.binary_join(one_list, separator)[0].as_buffer().to_pybytes()
+
+
+def _write_json(layout: Layout, table: pa.Table, path: Path) -> None:
+    """JSON Lines (one object a line) or a JSON array (Open311), UTF-8, in chunks."""
+    lines = layout.file_format == "jsonl"
+    with path.open("wb") as fh:
+        if not lines:
+            fh.write(b"[")
+        for start in range(0, table.num_rows, CSV_CHUNK_ROWS):
+            records = _json_records(layout, table.slice(start, CSV_CHUNK_ROWS))
+            if lines:
+                fh.write(_joined(_cat(records, "\n"), ""))
+            else:
+                fh.write((b"," if start else b"") + _joined(records, ","))
+        if not lines:
+            fh.write(b"]")
+
+
+def _excel_serial(ts: np.ndarray) -> np.ndarray:
+    """Excel's serial day number (1900 date system) of datetime64 values."""
+    seconds = (ts.astype("datetime64[s]") - np.datetime64("1899-12-30T00:00:00", "s"))
+    return seconds.astype(np.int64) / 86_400.0
+
+
+def _write_xlsx_tickets(
+    layout: Layout,
+    table: pa.Table,
+    rows: dict[str, np.ndarray | pa.Array],
+    received_kind: np.ndarray,
+    path: Path,
+    year: int,
+) -> None:
+    """One workbook a year, one sheet per quarter of the receive time, each with the header.
+
+    Values are prepared column by column; xlsxwriter's constant_memory mode then needs the cells
+    in row order (it flushes a row as soon as the next one starts), so rows are handed over one
+    at a time. Times are real datetime cells, except 受理时间 cells typed as text or holding a
+    bare serial number (received_kind)."""
+    quarter = (rows["received_at"].astype("datetime64[M]").astype(np.int64) % 12) // 3
+    order = np.argsort(quarter, kind="stable")  # file order kept within each quarter
+    bounds = np.searchsorted(quarter[order], np.arange(5))
+    if np.diff(bounds).max() >= XLSX_MAX_ROWS:
+        raise ValueError(f"{path.name}: a quarter has more rows than an Excel sheet holds")
+    columns: list[list[object]] = []
+    for (_, name), col in zip(layout.columns, table.columns, strict=True):
+        if name.endswith("_at"):
+            cells = rows[name].astype("datetime64[s]").astype(object)
+            if name == "received_at":
+                text = np.asarray(col.to_pylist(), dtype=object)
+                serial = _excel_serial(rows[name]).astype(object)
+                is_text = np.isin(received_kind, (RECEIVED_TYPED_TEXT, RECEIVED_BAD_TEXT))
+                cells = np.where(is_text, text, cells)
+                cells = np.where(received_kind == RECEIVED_SERIAL, serial, cells)
+        else:
+            cells = np.asarray(col.to_pylist(), dtype=object)
+        columns.append(cells[order].tolist())
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "default_date_format": XLSX_DATETIME_FORMAT,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    workbook.set_properties(
+        {
+            "title": f"12345热线工单导出（{year}年）",
+            "author": "12345热线工单系统",
+            "created": datetime(year + 1, 1, 1, 0, 5, 0),
+        }
+    )
+    header = workbook.add_format({"bold": True})
+    for q, sheet_name in enumerate(QUARTER_SHEETS):
+        sheet = workbook.add_worksheet(sheet_name)
+        sheet.set_column(0, len(columns) - 1, 18)
+        sheet.write_row(0, 0, table.column_names, header)
+        lo, hi = int(bounds[q]), int(bounds[q + 1])
+        for r, cells in enumerate(zip(*(c[lo:hi] for c in columns), strict=True), start=1):
+            sheet.write_row(r, 0, cells)
+    workbook.close()
+
+
 def _work_orders(landing_root: Path, seed: int, total: int, cities: pd.DataFrame) -> list[DemoFile]:
     by_code = cities.set_index("city_code")
     population = np.asarray(
@@ -1079,9 +1491,14 @@ def _work_orders(landing_root: Path, seed: int, total: int, cities: pd.DataFrame
             rows = _tickets(layout, city_name, year, n, caller[start : start + n], rng, salt)
             start += n
             rows, take = _with_duplicates(rng, rows, n)
-            table = _render(layout, year, rows, take, rng, n)
+            table, received_kind = _render(layout, year, rows, take, rng, n)
             path = folder / layout.file_name.format(year=year)
-            _write_csv(layout, table, path, year)
+            if layout.file_format == "csv":
+                _write_csv(layout, table, path, year)
+            elif layout.file_format == "xlsx":
+                _write_xlsx_tickets(layout, table, rows, received_kind, path, year)
+            else:
+                _write_json(layout, table, path)
             files.append(DemoFile(layout.source_id, path, year, layout.encoding, table.num_rows))
     return files
 
@@ -1225,7 +1642,7 @@ def generate_demo(
 ) -> DemoSummary:
     """Write the demo landing files of 2018 and 2019 under landing_root/<source_id>/.
 
-    `total_tickets` distinct tickets are spread over the six cities by population (2019 about
+    `total_tickets` distinct tickets are spread over the ten cities by population (2019 about
     10 % above 2018); re-exported duplicate rows come on top.
     """
     if total_tickets < len(LAYOUTS) * len(YEARS):
