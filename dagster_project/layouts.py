@@ -74,11 +74,11 @@ OPEN311_COLUMNS: Final[dict[str, str]] = {
     "expected_datetime": "due_at",
     "closed_datetime": "closed_at",
     "status": "status",
-    "address": "district",
 }
 OPEN311_VALUES: Final[dict[str, dict[str, str]]] = {"status": {"open": "open", "closed": "closed"}}
+# A street address is not a district; Open311 has no district field.
 OPEN311_IGNORED: Final = (
-    "service_code", "status_notes", "service_notice", "updated_datetime", "address_id",
+    "service_code", "status_notes", "service_notice", "updated_datetime", "address", "address_id",
     "zipcode", "lat", "long", "media_url",
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,15 +227,19 @@ def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
     if not names:
         raise IngestError(f"{path}: no JSON records found; check 'records_key' in the source "
                           "configuration or ask the sender for the export")
-    as_text = [f"record ->> {_sql_literal(n)} AS {quote_identifier(n)}" for n in names]
+    # One parse per record into a struct of text fields; `->>` per key would parse each time.
+    structure = _sql_literal(json.dumps({name: "VARCHAR" for name in names}))
+    as_text = [f"fields[{_sql_literal(n)}] AS {quote_identifier(n)}" for n in names]
     if config.format == "open311" and {"status", "updated_datetime"} <= set(names):
         # GeoReport v2 has no close time: a closed request was closed when last updated.
         as_text.append(
-            "CASE WHEN lower(record ->> 'status') = 'closed' "
-            "THEN record ->> 'updated_datetime' END AS closed_datetime"
+            "CASE WHEN lower(fields['status']) = 'closed' "
+            "THEN fields['updated_datetime'] END AS closed_datetime"
         )
-    con.execute(f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT {', '.join(as_text)} "
-                "FROM json_records ORDER BY rowid")
+    con.execute(f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT {', '.join(as_text)} FROM "
+                f"(SELECT rowid, json_transform(record, {structure}) AS fields FROM json_records)"
+                " ORDER BY rowid")
+    con.execute("DROP TABLE json_records")
     _number_rows(con, first_line=1)
 
 

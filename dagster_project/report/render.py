@@ -12,6 +12,7 @@ import duckdb
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from dagster_project.quality import latest_results
 from dagster_project.report import charts
 from dagster_project.report.formatting import FILTERS
 from dagster_project.settings import PROJECT_ROOT
@@ -75,7 +76,7 @@ def indicator_config() -> dict[str, Any]:
     return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
 
 
-def load_context(warehouse: Path, year: int) -> dict[str, Any]:
+def load_context(warehouse: Path, year: int, lake: Path | None = None) -> dict[str, Any]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         national = _rows(con, "SELECT * FROM monitoring_national_year WHERE year = ?", [year])
         if not national:
@@ -143,6 +144,7 @@ def load_context(warehouse: Path, year: int) -> dict[str, Any]:
         "top_ten_cities": top_ten_cities,
         "tickets": tickets,
         "files": files,
+        "quality": latest_results(lake) if lake is not None else [],
         "config": config,
         "indicator_labels": dict(INDICATORS),
         "charts": {"ranking": ranking_chart, "indicators": indicator_chart},
@@ -191,10 +193,14 @@ def environment() -> Environment:
 
 
 def render_year(
-    warehouse: Path, site: Path, year: int, generated_at: dt.datetime | None = None
+    warehouse: Path,
+    site: Path,
+    year: int,
+    generated_at: dt.datetime | None = None,
+    lake: Path | None = None,
 ) -> RenderedReport:
-    """Render site/<year>/index.html from the marts."""
-    context = load_context(warehouse, year)
+    """Render site/<year>/index.html from the marts (and the latest quality results)."""
+    context = load_context(warehouse, year, lake)
     context["generated_at"] = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     html = environment().get_template("index.html.j2").render(**context)
     target = site / str(year) / "index.html"

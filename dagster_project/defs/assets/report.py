@@ -26,7 +26,7 @@ MART_DEPS = [
 )
 def annual_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     paths = data_paths()
-    rendered = [render_year(paths.warehouse, paths.site, year)
+    rendered = [render_year(paths.warehouse, paths.site, year, lake=paths.lake)
                 for year in monitoring_years(paths.warehouse)]
     for report in rendered:
         context.log.info(f"report {report.year}: {report.index_path}")
