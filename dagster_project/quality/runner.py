@@ -125,7 +125,8 @@ def _run_text_columns(
             rows += count
             text_columns = [c for (c,) in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "AND data_type = 'VARCHAR' ORDER BY ordinal_position", [table]).fetchall()]
+                "AND data_type = 'VARCHAR' ORDER BY ordinal_position", [table]).fetchall()
+                if c not in data.exclude_columns]
             for expectation in suite.expectations:
                 regexes = expectation["kwargs"].get("regex_list") or [
                     expectation["kwargs"]["regex"]]

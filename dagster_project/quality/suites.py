@@ -46,6 +46,8 @@ class TextColumnsData(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["text_columns"]
     tables: list[str] | None = None
+    exclude_columns: list[str] = Field(
+        default_factory=list, description="hex digests and the like: digits by construction")
 
 
 SuiteData = Annotated[TableData | LakeData | QueryData | TextColumnsData,
