@@ -1,24 +1,10 @@
--- A ticket exported more than once (re-exports, corrected files) keeps its latest version:
--- the latest ingestion, then the latest file name, then the last row of that file.
-with tickets as (
+-- One row per city and ticket id: the latest version (int_ticket_versions_ranked).
+with versions as (
 
-    select * from {{ ref('stg_lake__tickets') }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by city_code, ticket_id
-            order by ingested_at desc, source_file desc, source_row desc
-        ) as version_rank
-
-    from tickets
+    select * from {{ ref('int_ticket_versions_ranked') }}
 
 )
 
-select * exclude (version_rank)
-from ranked
-where version_rank = 1
+select * exclude (version_rank, is_latest_version)
+from versions
+where is_latest_version

@@ -1,15 +1,48 @@
--- Per landing file: rows read = rows written + rows rejected (ingestion), and of the rows
--- written, how many a later version of the same ticket superseded and how many are in the facts.
+-- Per landing file: rows read = rows written + rows rejected (ingestion), and of the ticket rows
+-- written, how many a later version of the same ticket superseded (deduplicated away) and how
+-- many are in fct_tickets. The lake's own counts sit beside the manifest's, so a file whose
+-- rows went missing on the way shows up as unbalanced.
 with manifest as (
 
     select * from {{ ref('stg_lake__manifest') }}
 
 ),
 
+versions as (
+
+    select * from {{ ref('int_ticket_versions_ranked') }}
+
+),
+
+rejects as (
+
+    select * from {{ ref('stg_lake__rejects') }}
+
+),
+
+facts as (
+
+    select * from {{ ref('fct_tickets') }}
+
+),
+
 written as (
 
-    select file_sha256, source_id, count(*) as rows_in_lake
-    from {{ ref('stg_lake__tickets') }}
+    select
+        file_sha256,
+        source_id,
+        count(*) as rows_in_lake,
+        count(*) filter (where not is_latest_version) as rows_superseded
+
+    from versions
+    group by file_sha256, source_id
+
+),
+
+rejected as (
+
+    select file_sha256, source_id, count(distinct source_row) as rows_rejected_in_lake
+    from rejects
     group by file_sha256, source_id
 
 ),
@@ -17,34 +50,60 @@ written as (
 kept as (
 
     select file_sha256, source_id, count(*) as rows_in_facts
-    from {{ ref('fct_tickets') }}
+    from facts
     group by file_sha256, source_id
+
+),
+
+joined as (
+
+    select
+        manifest.*,
+        manifest.entity = 'tickets' as is_tickets,
+        coalesce(written.rows_in_lake, 0) as rows_in_lake,
+        coalesce(written.rows_superseded, 0) as rows_superseded,
+        coalesce(kept.rows_in_facts, 0) as rows_in_facts,
+        coalesce(rejected.rows_rejected_in_lake, 0) as rows_rejected_in_lake
+
+    from manifest
+    left join written
+        on manifest.file_sha256 = written.file_sha256
+        and manifest.source_id = written.source_id
+    left join kept
+        on manifest.file_sha256 = kept.file_sha256
+        and manifest.source_id = kept.source_id
+    left join rejected
+        on manifest.file_sha256 = rejected.file_sha256
+        and manifest.source_id = rejected.source_id
 
 )
 
 select
-    manifest.source_id,
-    manifest.entity,
-    manifest.source_file,
-    manifest.file_sha256,
-    manifest.file_status,
-    manifest.rows_read,
-    manifest.rows_rejected,
-    manifest.footer_rows,
-    manifest.rows_written,
-    case when manifest.entity = 'tickets'
-        then coalesce(written.rows_in_lake, 0) - coalesce(kept.rows_in_facts, 0)
-    end as rows_superseded,
-    case when manifest.entity = 'tickets' then coalesce(kept.rows_in_facts, 0) end
-        as rows_in_facts,
-    manifest.missing_columns,
-    manifest.error_message,
-    manifest.ingested_at
+    source_id,
+    entity,
+    source_file,
+    file_sha256,
+    file_status,
+    rows_read,
+    rows_rejected,
+    footer_rows,
+    rows_written,
+    case when is_tickets then rows_superseded end as rows_superseded,
+    case when is_tickets then rows_in_facts end as rows_in_facts,
+    case when is_tickets then rows_in_lake end as rows_in_lake,
+    rows_rejected_in_lake,
+    -- read = written + rejected; for tickets also written = in lake = superseded + in facts
+    coalesce(rows_read, 0) = coalesce(rows_written, 0) + coalesce(rows_rejected, 0)
+        and coalesce(rows_rejected, 0) = rows_rejected_in_lake
+        and (
+            not is_tickets
+            or (
+                coalesce(rows_written, 0) = rows_in_lake
+                and rows_in_lake = rows_superseded + rows_in_facts
+            )
+        ) as is_balanced,
+    missing_columns,
+    error_message,
+    ingested_at
 
-from manifest
-left join written
-    on manifest.file_sha256 = written.file_sha256
-    and manifest.source_id = written.source_id
-left join kept
-    on manifest.file_sha256 = kept.file_sha256
-    and manifest.source_id = kept.source_id
+from joined

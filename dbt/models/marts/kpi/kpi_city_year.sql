@@ -1,5 +1,9 @@
--- Ticket operations per city and year of receipt, each rate beside its numerator and
--- denominator. Statistics are taken at the year's cut-off (macro year_cutoff).
+-- Ticket operations per city and year of receipt (HOTLINE.md, "Ticket operations"), each rate
+-- beside its numerator and denominator and null when nothing was counted in the denominator.
+-- Closes are counted as of the year's cut-off (macro year_cutoff); callbacks and ratings carry
+-- no time, so 解决率 and 满意率 use what the latest export says.
+{%- set weights = var('three_rate_weights') %}
+
 with tickets as (
 
     select * from {{ ref('fct_tickets') }}
@@ -17,8 +21,7 @@ flagged as (
     select
         *,
         {{ year_cutoff('received_year') }} as cutoff_at,
-        status = 'withdrawn' as is_withdrawn,
-        dispatched_at is not null and not is_direct_resolved as is_dispatched
+        coalesce(status = 'withdrawn', false) as is_withdrawn
 
     from tickets
 
@@ -29,8 +32,8 @@ measured as (
     select
         *,
         closed_at is not null and closed_at <= cutoff_at as is_closed_by_cutoff,
+        not is_withdrawn and due_at <= cutoff_at as is_due_by_cutoff,
         is_dispatched
-            and responded_at is not null
             and responded_at >= dispatched_at
             and responded_at <= dispatched_at + to_hours({{ var('response_sla_hours') }})
             as is_responded_within_sla
@@ -49,10 +52,9 @@ aggregated as (
         count(*) filter (where is_direct_resolved) as direct_resolved_count,
         count(*) filter (where is_dispatched) as dispatched_count,
         count(*) filter (where is_responded_within_sla) as responded_within_sla_count,
-        count(*) filter (where due_at <= cutoff_at and not is_withdrawn) as due_by_cutoff_count,
+        count(*) filter (where is_due_by_cutoff) as due_by_cutoff_count,
         count(*) filter (
-            where due_at <= cutoff_at and not is_withdrawn
-                and is_closed_by_cutoff and closed_at <= due_at
+            where is_due_by_cutoff and is_closed_by_cutoff and closed_at <= due_at
         ) as closed_on_time_count,
         count(*) filter (where is_resolved is not null) as callback_count,
         count(*) filter (where is_resolved) as resolved_count,
@@ -62,57 +64,88 @@ aggregated as (
         count(*) filter (
             where satisfaction in ('satisfied', 'basically_satisfied')
         ) as satisfied_count,
+        count(*) filter (where has_known_caller) as known_caller_count,
+        count(*) filter (where is_repeat_request) as repeat_request_count,
+        -- hours_to_close is null for impossible records, so they drop out here
         count(*) filter (
             where is_closed_by_cutoff and hours_to_close is not null
         ) as closed_count,
-        median(hours_to_close) filter (
-            where is_closed_by_cutoff
-        ) as median_hours_to_close,
+        median(hours_to_close) filter (where is_closed_by_cutoff) as median_hours_to_close,
         quantile_cont(hours_to_close, 0.9) filter (
             where is_closed_by_cutoff
         ) as p90_hours_to_close,
         count(*) filter (
             where not is_withdrawn and not is_closed_by_cutoff
         ) as open_backlog_count,
-        count(*) filter (where is_closed_before_received) as closed_before_received_count
+        count(*) filter (where is_withdrawn) as withdrawn_count,
+        count(*) filter (where is_closed_before_received) as closed_before_received_count,
+        count(*) filter (where is_future_dated) as future_dated_count,
+        count(*) filter (where is_impossible_record) as impossible_record_count,
+        count(*) filter (where category_mapping = 'unmapped') as unmapped_category_count
 
     from measured
     group by city_code, received_year
 
+),
+
+rated as (
+
+    select
+        aggregated.*,
+        cities.population,
+        {{ safe_rate('aggregated.ticket_count * 10000', 'cities.population') }}
+            as tickets_per_10k_residents,
+        {{ safe_rate('direct_resolved_count', 'ticket_count') }} as direct_resolved_rate,
+        {{ safe_rate('responded_within_sla_count', 'dispatched_count') }} as response_rate,
+        {{ safe_rate('closed_on_time_count', 'due_by_cutoff_count') }} as on_time_close_rate,
+        {{ safe_rate('resolved_count', 'callback_count') }} as resolution_rate,
+        {{ safe_rate('satisfied_count', 'rated_count') }} as satisfaction_rate,
+        {{ safe_rate('repeat_request_count', 'known_caller_count') }} as repeat_request_rate
+
+    from aggregated
+    left join cities on aggregated.city_code = cities.city_code
+
 )
 
 select
-    aggregated.city_code,
-    cast(aggregated.year as integer) as year,
-    aggregated.cutoff_at,
-    aggregated.ticket_count,
-    cities.population,
-    {{ safe_rate('aggregated.ticket_count * 10000', 'cities.population') }}
-        as tickets_per_10k_residents,
-    aggregated.direct_resolved_count,
-    {{ safe_rate('aggregated.direct_resolved_count', 'aggregated.ticket_count') }}
-        as direct_resolved_rate,
-    aggregated.dispatched_count,
-    aggregated.responded_within_sla_count,
-    {{ safe_rate('aggregated.responded_within_sla_count', 'aggregated.dispatched_count') }}
-        as response_rate,
-    aggregated.due_by_cutoff_count,
-    aggregated.closed_on_time_count,
-    {{ safe_rate('aggregated.closed_on_time_count', 'aggregated.due_by_cutoff_count') }}
-        as on_time_close_rate,
-    aggregated.callback_count,
-    aggregated.resolved_count,
-    {{ safe_rate('aggregated.resolved_count', 'aggregated.callback_count') }}
-        as resolution_rate,
-    aggregated.rated_count,
-    aggregated.satisfied_count,
-    {{ safe_rate('aggregated.satisfied_count', 'aggregated.rated_count') }}
-        as satisfaction_rate,
-    aggregated.closed_count,
-    aggregated.median_hours_to_close,
-    aggregated.p90_hours_to_close,
-    aggregated.open_backlog_count,
-    aggregated.closed_before_received_count
+    city_code,
+    cast(year as integer) as year,
+    cutoff_at,
+    ticket_count,
+    population,
+    tickets_per_10k_residents,
+    direct_resolved_count,
+    direct_resolved_rate,
+    dispatched_count,
+    responded_within_sla_count,
+    response_rate,
+    due_by_cutoff_count,
+    closed_on_time_count,
+    on_time_close_rate,
+    callback_count,
+    resolved_count,
+    resolution_rate,
+    rated_count,
+    satisfied_count,
+    satisfaction_rate,
+    known_caller_count,
+    repeat_request_count,
+    repeat_request_rate,
+    -- null when any of the three rates is: a missing rate must not count as zero
+    100.0 * (
+        {{ weights['response'] }} * response_rate
+        + {{ weights['resolution'] }} * resolution_rate
+        + {{ weights['satisfaction'] }} * satisfaction_rate
+    ) / ({{ weights['response'] }} + {{ weights['resolution'] }} + {{ weights['satisfaction'] }})
+        as three_rate_score,
+    closed_count,
+    median_hours_to_close,
+    p90_hours_to_close,
+    open_backlog_count,
+    withdrawn_count,
+    closed_before_received_count,
+    future_dated_count,
+    impossible_record_count,
+    unmapped_category_count
 
-from aggregated
-left join cities on aggregated.city_code = cities.city_code
+from rated

@@ -1,0 +1,63 @@
+-- Ticket mix per city and year of receipt by channel and by request type (HOTLINE.md, "mix by
+-- channel, request type and top-level category"; the category mix is category_city_year).
+-- Every enumerated value gets a row, so a channel nobody used shows as 0.
+with tickets as (
+
+    select * from {{ ref('fct_tickets') }}
+
+),
+
+city_years as (
+
+    select city_code, received_year as year, count(*) as city_ticket_count
+    from tickets
+    group by city_code, received_year
+
+),
+
+dimension_values as (
+
+    select 'channel' as dimension, unnest(
+        ['phone', 'web', 'wechat', 'app', 'sms', 'other']
+    ) as dimension_value
+    union all
+    select 'request_type', unnest(
+        ['consult', 'help', 'complaint', 'report', 'suggestion', 'praise', 'other']
+    )
+
+),
+
+counted as (
+
+    select city_code, received_year as year, 'channel' as dimension,
+        channel as dimension_value, count(*) as ticket_count
+    from tickets
+    where channel is not null
+    group by all
+
+    union all
+
+    select city_code, received_year, 'request_type', request_type, count(*)
+    from tickets
+    where request_type is not null
+    group by all
+
+)
+
+select
+    city_years.city_code,
+    cast(city_years.year as integer) as year,
+    dimension_values.dimension,
+    dimension_values.dimension_value,
+    coalesce(counted.ticket_count, 0) as ticket_count,
+    city_years.city_ticket_count,
+    {{ safe_rate('coalesce(counted.ticket_count, 0)', 'city_years.city_ticket_count') }}
+        as share_of_city
+
+from city_years
+cross join dimension_values
+left join counted
+    on city_years.city_code = counted.city_code
+    and city_years.year = counted.year
+    and dimension_values.dimension = counted.dimension
+    and dimension_values.dimension_value = counted.dimension_value
