@@ -47,11 +47,12 @@ def test_a_new_city_needs_only_a_yaml_file(data_root: DataPaths, sources_dir: Pa
 
 
 def run_dbt(target: Path, *args: str) -> None:
-    subprocess.run(
+    done = subprocess.run(
         [str(DBT_EXECUTABLE), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
          str(DBT_PROJECT_DIR), "--target-path", str(target)],
-        check=True, env=dbt_environment(), capture_output=True,
+        env=dbt_environment(), capture_output=True, text=True,
     )
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_a_corrected_re_export_supersedes_older_rows(
@@ -72,6 +73,7 @@ def test_a_corrected_re_export_supersedes_older_rows(
     assert dg.materialize([ingest_landing]).success
     assert len(list((data_root.lake / "raw" / "tickets").rglob("*.parquet"))) == 2
     data_root.warehouse.parent.mkdir(parents=True)
+    run_dbt(tmp_path / "target", "seed")
     run_dbt(tmp_path / "target", "run", "--select", "+fct_tickets")
     with duckdb.connect(str(data_root.warehouse), read_only=True) as con:
         rows = con.execute(

@@ -103,6 +103,7 @@ select
             )
         ) as is_balanced,
     missing_columns,
+    unexpected_columns,
     error_message,
     ingested_at
 

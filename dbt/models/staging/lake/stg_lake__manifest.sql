@@ -16,6 +16,7 @@ select
     rows_rejected,
     footer_rows,
     missing_columns,
+    unexpected_columns,
     error as error_message,
     ingested_at
 
