@@ -64,8 +64,10 @@ PSEUDONYMISED_FIELDS: Final[dict[str, str]] = {
     "caller_phone": "caller_key",
     "caller_name": "caller_name_key",
 }
-# Free-text fields in which phone and ID-card numbers are masked.
-MASKED_TEXT_FIELDS: Final = ("title", "content")
+# Free-text fields in which phone and ID-card numbers are masked: every field a person types,
+# not only title and content (a caller's number turns up in a department or district too).
+MASKED_TEXT_FIELDS: Final = ("title", "content", "category", "district", "department",
+                             "scenario")
 
 REQUIRED_FIELDS: Final[dict[Entity, tuple[str, ...]]] = {
     Entity.TICKETS: ("city_code", "ticket_id", "received_at"),
@@ -77,6 +79,17 @@ ENUM_VALUES: Final[dict[str, tuple[str, ...]]] = {
     "request_type": REQUEST_TYPES,
     "status": STATUSES,
     "satisfaction": SATISFACTIONS,
+}
+
+# Plausible values: a parsed value outside [low, high] is rejected as out of range (a typo, a
+# wrong unit or a corrupt cell), not published. Every TIMESTAMP field takes TIMESTAMP_RANGE.
+TIMESTAMP_RANGE: Final = ("TIMESTAMP '1990-01-01'", "TIMESTAMP '2100-01-01'")
+VALUE_RANGES: Final[dict[str, tuple[str, str]]] = {
+    "year": ("2000", "2100"),
+    "seconds_to_human": ("0", "86400"),
+    "etiquette_score": ("0", "100"),
+    "communication_score": ("0", "100"),
+    "resolution_score": ("0", "100"),
 }
 
 LINEAGE_FIELDS: Final[dict[str, str]] = {

@@ -68,6 +68,9 @@ class SourceConfig(BaseModel):
         default="first",
         description="XLSX: the first sheet, all sheets, or the named sheets (same header in each)",
     )
+    max_expanded_mb: int = Field(
+        default=1024, ge=1, description="XLSX: refuse workbooks that expand beyond this size"
+    )
     records_key: str | None = Field(
         default=None, description="JSON: key of the object holding the record list, if any"
     )
@@ -99,6 +102,9 @@ class SourceConfig(BaseModel):
     def _check_against_canonical(self) -> Self:
         if self.layout != "custom" and self.entity is not Entity.TICKETS:
             raise ValueError(f"layout '{self.layout}' holds work orders: entity must be tickets")
+        pattern = Path(self.file_pattern)
+        if pattern.is_absolute() or ".." in pattern.parts:
+            raise ValueError("file_pattern: must stay inside landing/<source_id>/ (no '..')")
         if (self.format == "open311") != (self.layout == "open311"):
             raise ValueError("format 'open311' and layout 'open311' go together")
         if self.entity is Entity.TICKETS and self.city_code is None:

@@ -13,6 +13,8 @@ from dagster_project.canonical import (
     MASKED_TEXT_FIELDS,
     PSEUDONYMISED_FIELDS,
     REQUIRED_FIELDS,
+    TIMESTAMP_RANGE,
+    VALUE_RANGES,
     fields_of,
 )
 from dagster_project.ingest.pseudonymise import hmac_sha256_sql, mask_numbers_sql
@@ -23,6 +25,12 @@ from dagster_project.sources import SourceConfig
 _FULL_WIDTH_ASCII = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F)) + "\u3000"
 _ASCII = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
 _FULL_WIDTH_DIGITS = "０１２３４５６７８９"
+# Identifiers: a control character (a NUL, say) in one means a corrupt cell, so the row is
+# rejected rather than the id silently changed.
+_ID_FIELDS = frozenset({"ticket_id", "call_id", "city_code"})
+# Control characters other than tab and line breaks are removed from prose fields.
+_PROSE_CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+
 # Text fields that are codes rather than prose: compared and joined on, so made plain ASCII.
 _ASCII_TEXT_FIELDS = frozenset(
     {"ticket_id", "call_id", "city_code", "evaluator_id", *ENUM_VALUES,
@@ -180,7 +188,7 @@ def _value_sql(
         value, fallback = _enum_sql(field, text, config)
         return value, "unknown_value" if fallback == "NULL" else None
     if field in MASKED_TEXT_FIELDS:
-        return mask_numbers_sql(_digits_sql(text)), None
+        return mask_numbers_sql(_digits_sql(_without_controls(text))), None
     if field == "city_code":
         return f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END", (
             "invalid_city_code")
@@ -193,7 +201,15 @@ def _value_sql(
         "DOUBLE": (f"try_cast({text} AS DOUBLE)", "unparseable_number"),
         "INTEGER": (f"try_cast({text} AS INTEGER)", "unparseable_number"),
     }
-    return parsers.get(sql_type, (text, None))
+    if sql_type in parsers:
+        return parsers[sql_type]
+    if field in _ASCII_TEXT_FIELDS:
+        return text, None
+    return _without_controls(text), None
+
+
+def _without_controls(text: str) -> str:
+    return f"regexp_replace({text}, '{_PROSE_CONTROL}', '', 'g')"
 
 
 def _derived_status_sql(plans: list[FieldPlan]) -> str | None:
@@ -237,6 +253,17 @@ def canonical_sql(
         if plan.invalid_reason and plan.text_column:
             checks.append((f"{plan.text_column} IS NOT NULL AND {plan.field} IS NULL",
                            plan.invalid_reason, plan.field, plan.text_column))
+        if plan.text_column and plan.field in _ID_FIELDS:
+            checks.append((f"regexp_matches({plan.text_column}, '[\\x00-\\x1F\\x7F]')",
+                           "control_characters", plan.field, plan.text_column))
+    types = fields_of(config.entity)
+    for plan in plans:
+        bounds = TIMESTAMP_RANGE if types[plan.field] == "TIMESTAMP" else VALUE_RANGES.get(
+            plan.field)
+        if bounds and plan.text_column:
+            low, high = bounds
+            checks.append((f"NOT ({plan.field} BETWEEN {low} AND {high})", "out_of_range",
+                           plan.field, plan.text_column))
     if checks:
         reason = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(r)}" for c, r, _, _ in checks)
         field = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(f)}" for c, _, f, _ in checks)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -85,6 +86,13 @@ class Lake:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def remove_stale_scratch(self) -> None:
+        """Scratch folders of ingestions that died (killed, crashed): their process is gone."""
+        for folder in self.staging_dir().glob("ingest-*-*"):
+            pid = folder.name.split("-")[1]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
+
     def read_manifest_entry(self, source_id: str, sha256: str) -> ManifestEntry | None:
         path = self.manifest_file(source_id, sha256)
         if not path.exists():
@@ -99,6 +107,16 @@ class Lake:
         staged = self.staging_dir() / f"manifest-{entry.file_sha256}.parquet"
         pq.write_table(table, staged)
         publish(staged, target)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def publish(staged: Path, target: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -55,11 +57,16 @@ def ingest_file(
     key: bytes,
     ingested_at: dt.datetime,
 ) -> FileOutcome:
+    source_file = _printable(path.relative_to(landing_root).as_posix())
+    try:
+        _check_landing_path(path, landing_root)
+    except IngestError as exc:
+        # Never opened: the manifest keys the refusal by the name, not by the content.
+        return _record_failure(config, lake, source_file, exc, ingested_at)
     sha256 = file_sha256(path)
     previous = lake.read_manifest_entry(config.source_id, sha256)
     if previous is not None and previous.status == "loaded":
         return FileOutcome(previous, skipped=True)
-    source_file = path.relative_to(landing_root).as_posix()
     base = {
         "source_id": config.source_id,
         "entity": config.entity.value,
@@ -79,6 +86,40 @@ def ingest_file(
         entry = ManifestEntry(**base, status="loaded", error=None, **counts)
     lake.write_manifest_entry(entry)
     return FileOutcome(entry, skipped=False)
+
+
+def _record_failure(
+    config: SourceConfig, lake: Lake, source_file: str, exc: IngestError,
+    ingested_at: dt.datetime,
+) -> FileOutcome:
+    entry = ManifestEntry(
+        source_id=config.source_id, entity=config.entity.value, source_file=source_file,
+        file_sha256=hashlib.sha256(f"name:{source_file}".encode()).hexdigest(), file_bytes=0,
+        status="failed", rows_read=0, rows_written=0, rows_rejected=0, footer_rows=0,
+        missing_columns=None, unexpected_columns=None, error=str(exc), ingested_at=ingested_at,
+    )
+    lake.write_manifest_entry(entry)
+    return FileOutcome(entry, skipped=False)
+
+
+def _printable(name: str) -> str:
+    """A file name fit for logs and reports: control characters shown as escapes."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+
+
+def _check_landing_path(path: Path, landing_root: Path) -> None:
+    """Refuse names with control characters and links that lead out of the landing folder."""
+    name = path.relative_to(landing_root).as_posix()
+    if any(not ch.isprintable() for ch in name):
+        raise IngestError(
+            f"{landing_root / _printable(name)}: the file name contains control characters; "
+            "rename the file (nothing was read)"
+        )
+    if not path.resolve().is_relative_to(landing_root.resolve()):
+        raise IngestError(
+            f"{path}: resolves to {path.resolve()}, outside the landing folder; land a copy of "
+            "the file instead of a link (nothing was read)"
+        )
 
 
 def _load(
@@ -165,7 +206,15 @@ def _load(
 def _require_columns(
     config: SourceConfig, path: Path, headers: tuple[str, ...], plans: list[FieldPlan]
 ) -> None:
-    """A file without a required column cannot be ingested at all."""
+    """A file without a required column, or with a mapped header twice, cannot be ingested."""
+    for header in config.column_map:
+        # Readers name a repeated header <name>_1, <name>_2 ...
+        if header in headers and f"{header}_1" in headers and f"{header}_1" not in (
+                config.column_map):
+            raise IngestError(
+                f"{path}: the header {header} appears more than once, so which column holds "
+                f"'{config.column_map[header]}' is ambiguous; ask the sender to fix the export"
+            )
     found = {p.field for p in plans if p.source_column is not None or p.field == "city_code"}
     for field in REQUIRED_FIELDS[config.entity]:
         if field in found:
@@ -181,7 +230,8 @@ def _require_columns(
 @contextlib.contextmanager
 def _scratch(lake: Lake) -> Iterator[Path]:
     """A private scratch folder in the lake's staging area, removed whatever happens."""
-    path = Path(tempfile.mkdtemp(prefix="ingest-", dir=lake.staging_dir()))
+    lake.remove_stale_scratch()
+    path = Path(tempfile.mkdtemp(prefix=f"ingest-{os.getpid()}-", dir=lake.staging_dir()))
     try:
         yield path
     finally:

@@ -26,8 +26,22 @@ class PseudonymisationKeyError(RuntimeError):
     """The hashing key is missing or unreadable."""
 
 
+ENVIRONMENT_ENV = "HOTLINE_ENV"
+
+
 def load_key() -> tuple[bytes, bool]:
-    """The caller-hashing key and whether it is the public demo key."""
+    """The caller-hashing key and whether it is the public demo key. A production run
+    (HOTLINE_ENV=production) refuses the demo key and a missing key."""
+    key, is_demo = _configured_key()
+    if is_demo and os.environ.get(ENVIRONMENT_ENV, "").lower() == "production":
+        raise PseudonymisationKeyError(
+            f"{ENVIRONMENT_ENV}=production but callers would be hashed with the public demo key; "
+            f"set {KEY_ENV} or {KEY_FILE_ENV} to a secret key kept outside the repository"
+        )
+    return key, is_demo
+
+
+def _configured_key() -> tuple[bytes, bool]:
     if value := os.environ.get(KEY_ENV):
         return value.encode("utf-8"), value == DEMO_KEY
     if file_name := os.environ.get(KEY_FILE_ENV):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def read_raw(
     con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path, workdir: Path
 ) -> RawFile:
     """Load `path` into the temporary table `raw_rows` of `con`."""
+    if path.stat().st_size == 0:
+        raise IngestError(f"{path}: the file is empty (0 bytes); ask the sender to re-export it")
     if config.format == "csv":
         _load_csv(con, config, path, workdir)
     elif config.format == "xlsx":
@@ -74,6 +77,7 @@ def detect_encoding(path: Path, declared: str) -> str:
     try:
         _decode_all(path, "gb18030")
     except UnicodeDecodeError as exc:
+        _refuse_mixed_encodings(path, "GB18030")
         raise IngestError(
             f"{path}: not readable as UTF-8, UTF-8 with BOM, GBK or GB18030 "
             f"(invalid bytes at offset {exc.start}); re-export the file as UTF-8 or set "
@@ -112,7 +116,34 @@ def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
             f"{path}: not valid {encoding} at byte offset {exc.start} ({exc.reason}); "
             "check the 'encoding' of the source configuration or ask the sender to re-export"
         ) from exc
+    _refuse_mixed_encodings(path, encoding)
     return target
+
+
+def _refuse_mixed_encodings(path: Path, encoding: str) -> None:
+    if (line := _first_utf8_line(path)) is not None:
+        raise IngestError(
+            f"{path}: mixed encodings: line {line} is UTF-8 Chinese while the rest is "
+            f"{encoding}; decoding it as one encoding would garble text. Ask the sender to "
+            "re-export the whole file in one encoding"
+        )
+
+
+def _first_utf8_line(path: Path) -> int | None:
+    """The first line of a GBK/GB18030 file that is valid UTF-8 with Chinese in it: such a line
+    was appended in another encoding. A real GBK line with several Chinese characters is
+    practically never valid UTF-8, so this does not fire on clean files."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.isascii():
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2:
+                return number
+    return None
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path, workdir: Path):
@@ -124,7 +155,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path, 
     read = (
         f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT * FROM read_csv("
         f"{_sql_literal(str(csv_path))}, header = true, skip = {config.skip_rows:d}, "
-        "all_varchar = true, normalize_names = false{options})"
+        "all_varchar = true, normalize_names = false, max_line_size = 67108864{options})"
     )
     try:
         try:
@@ -143,6 +174,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path, 
 
 def _load_xlsx(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path) -> None:
     """Read the configured sheets; each must carry the same header after the title rows."""
+    _refuse_oversized_workbook(path, config.max_expanded_mb)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         names = workbook.sheet_names
@@ -196,6 +228,23 @@ def _load_xlsx(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
     con.register("xlsx_arrow", table)
     con.execute(f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM xlsx_arrow")
     con.unregister("xlsx_arrow")
+
+
+def _refuse_oversized_workbook(path: Path, limit_mb: int) -> None:
+    """An XLSX is a zip: refuse one that would expand far beyond the limit (a zip bomb) before
+    anything is decompressed, from the sizes its directory declares."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IngestError(
+            f"{path}: not a readable XLSX workbook ({exc}); ask the sender to re-export it"
+        ) from exc
+    if expanded > limit_mb * 1_000_000:
+        raise IngestError(
+            f"{path}: the workbook expands to {expanded / 1e6:,.0f} MB, beyond the limit of "
+            f"{limit_mb:,} MB (max_expanded_mb in the source configuration); refused unopened"
+        )
 
 
 def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path) -> None:

@@ -1,0 +1,175 @@
+"""Hostile inputs: each gets a clear reject or error; the clean file beside it loads untouched."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.export import export_csv
+from dagster_project.ingest.lake import Lake, ManifestEntry
+from dagster_project.ingest.pipeline import ingest_source
+from dagster_project.sources import SourceConfig
+
+CORPUS = Path(__file__).parent / "fixtures" / "hostile"
+KEY = b"test-key"
+WHEN = dt.datetime(2020, 1, 5, 8, 0, 0)
+CLEAN = ("工单编号,受理时间,受理渠道,诉求类型,诉求标题,诉求内容,工单状态\n"
+         "OK1,2019-05-01 09:00:00,电话,咨询,正常,正常内容,已办结\n"
+         "OK2,2019-05-02 09:00:00,网站,求助,正常,正常内容,办理中\n")
+
+
+def config(**values: object) -> SourceConfig:
+    return SourceConfig.model_validate({
+        "source_id": "city_h", "name": "某市12345", "entity": "tickets", "city_code": "110000",
+        "format": "csv", "layout": "standard", **values})
+
+
+def land_with_clean(tmp_path: Path, name: str, data: bytes) -> Path:
+    folder = tmp_path / "landing" / "city_h"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "0_clean.csv").write_text(CLEAN, encoding="utf-8")
+    (folder / name).write_bytes(data)
+    return tmp_path / "landing"
+
+
+def ingest(tmp_path: Path, name: str, data: bytes, **values: object
+           ) -> tuple[ManifestEntry, Lake]:
+    landing = land_with_clean(tmp_path, name, data)
+    lake = Lake(tmp_path / "lake")
+    outcomes = {o.entry.source_file: o.entry for o in ingest_source(
+        config(**values), landing, lake, KEY, WHEN)}
+    clean = outcomes.pop("city_h/0_clean.csv")
+    assert (clean.status, clean.rows_written, clean.rows_rejected) == ("loaded", 2, 0)
+    [hostile] = outcomes.values()
+    return hostile, lake
+
+
+def rejects(lake: Lake, sha256: str) -> list[tuple]:
+    return duckdb.sql(
+        f"SELECT source_row, reason, field, raw_value FROM "
+        f"'{lake.rejects_file('city_h', sha256)}' ORDER BY source_row").fetchall()
+
+
+def rows(lake: Lake, sha256: str, columns: str) -> list[tuple]:
+    path = lake.data_file(config().entity, "city_h", sha256)
+    return duckdb.sql(f"SELECT {columns} FROM '{path}' ORDER BY source_row").fetchall()
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("empty.csv", "the file is empty"),
+    ("mixed_encodings.csv", "mixed encodings: line 3"),
+    ("duplicated_headers.csv", "the header 工单编号 appears more than once"),
+    ("missing_required.csv", "required column 工单编号"),
+])
+def test_unreadable_files_fail_alone_with_a_reason(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    entry, lake = ingest(tmp_path, name, (CORPUS / name).read_bytes())
+    assert entry.status == "failed"
+    assert name in entry.error and message in entry.error
+    assert not lake.data_file(config().entity, "city_h", entry.file_sha256).exists()
+
+
+def test_truncated_xlsx_source_fails_with_a_workbook_message(tmp_path: Path) -> None:
+    folder = tmp_path / "landing" / "city_h"
+    folder.mkdir(parents=True)
+    shutil.copy(CORPUS / "truncated.xlsx", folder / "orders.xlsx")
+    [outcome] = ingest_source(config(format="xlsx"), tmp_path / "landing",
+                              Lake(tmp_path / "lake"), KEY, WHEN)
+    assert outcome.entry.status == "failed"
+    assert "orders.xlsx" in outcome.entry.error and "not a readable XLSX" in outcome.entry.error
+
+
+def test_zip_bomb_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
+    folder = tmp_path / "landing" / "city_h"
+    folder.mkdir(parents=True)
+    bomb = folder / "orders.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", "<row/>" * 5_000_000)  # 30 MB of XML
+    assert bomb.stat().st_size < 1_000_000
+    [outcome] = ingest_source(config(format="xlsx", max_expanded_mb=10), tmp_path / "landing",
+                              Lake(tmp_path / "lake"), KEY, WHEN)
+    assert outcome.entry.status == "failed"
+    assert "expands to 30 MB, beyond the limit of 10 MB" in outcome.entry.error
+
+
+def test_header_only_file_loads_no_rows(tmp_path: Path) -> None:
+    entry, _ = ingest(tmp_path, "header_only.csv", (CORPUS / "header_only.csv").read_bytes())
+    assert (entry.status, entry.rows_read, entry.rows_written) == ("loaded", 0, 0)
+
+
+def test_nul_bytes_reject_the_id_and_leave_prose_clean(tmp_path: Path) -> None:
+    entry, lake = ingest(tmp_path, "nul_bytes.csv", (CORPUS / "nul_bytes.csv").read_bytes())
+    assert (entry.rows_written, entry.rows_rejected) == (1, 1)
+    assert rejects(lake, entry.file_sha256) == [(2, "control_characters", "ticket_id", "H\x001")]
+
+
+def test_out_of_range_and_impossible_dates_are_rejected(tmp_path: Path) -> None:
+    entry, lake = ingest(tmp_path, "out_of_range.csv", (CORPUS / "out_of_range.csv").read_bytes())
+    assert rejects(lake, entry.file_sha256) == [
+        (2, "out_of_range", "received_at", "1899-12-31 10:00:00"),
+        (3, "out_of_range", "received_at", "2219-03-01 10:00:00"),
+        (4, "unparseable_timestamp", "received_at", "2019-02-30 10:00:00"),
+    ]
+    assert rows(lake, entry.file_sha256, "ticket_id") == [("H4",)]
+
+
+def test_a_ten_megabyte_field_is_kept(tmp_path: Path) -> None:
+    big = "长" * 3_500_000  # 10.5 MB of UTF-8
+    data = ("工单编号,受理时间,诉求内容\n"
+            f"B1,2019-05-01 09:00:00,{big}\nB2,2019-05-01 10:00:00,短\n").encode()
+    entry, lake = ingest(tmp_path, "big.csv", data)
+    assert (entry.status, entry.rows_written) == ("loaded", 2)
+    assert rows(lake, entry.file_sha256, "ticket_id, length(content)") == [
+        ("B1", 3_500_000), ("B2", 1)]
+
+
+def test_file_names_with_control_characters_are_refused(tmp_path: Path) -> None:
+    entry, lake = ingest(tmp_path, "orders\x07\x1b[31m.csv", CLEAN.encode())
+    assert entry.status == "failed"
+    assert "control characters" in entry.error and "\\x07" in entry.source_file
+    assert "\x07" not in entry.error + entry.source_file
+
+
+def test_links_out_of_landing_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "outside.csv"
+    secret.write_text(CLEAN, encoding="utf-8")
+    landing = land_with_clean(tmp_path, "placeholder.csv", CLEAN.encode())
+    (landing / "city_h" / "placeholder.csv").unlink()
+    (landing / "city_h" / "link.csv").symlink_to(secret)
+    outcomes = ingest_source(config(), landing, Lake(tmp_path / "lake"), KEY, WHEN)
+    link = next(o.entry for o in outcomes if o.entry.source_file.endswith("link.csv"))
+    assert link.status == "failed" and "outside the landing folder" in link.error
+
+
+def test_file_pattern_cannot_leave_the_landing_folder() -> None:
+    with pytest.raises(ValueError, match="file_pattern"):
+        config(file_pattern="../*.csv")
+
+
+def test_formula_injection_is_neutralised_on_export(tmp_path: Path) -> None:
+    entry, lake = ingest(tmp_path, "formula.csv", (CORPUS / "formula_injection.csv").read_bytes())
+    [(title, content)] = rows(lake, entry.file_sha256, "title, content")
+    assert title == '=HYPERLINK("http://x")' and content.startswith("+cmd")
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE TABLE fct AS SELECT ticket_id, title, content, 3 AS n "
+                    f"FROM '{lake.data_file(config().entity, 'city_h', entry.file_sha256)}'")
+    assert export_csv(warehouse, "fct", tmp_path / "out.csv") == 1
+    with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["title"] == "'=HYPERLINK(\"http://x\")"
+    assert row["content"] == "'+cmd|' /C calc'!A0"
+    assert (row["ticket_id"], row["n"]) == ("H1", "3")
+
+
+def test_markup_is_stored_as_plain_text(tmp_path: Path) -> None:
+    entry, lake = ingest(tmp_path, "markup.csv", (CORPUS / "markup.csv").read_bytes())
+    assert rows(lake, entry.file_sha256, "title, content") == [
+        ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>")]
