@@ -131,7 +131,7 @@ def test_a_ten_megabyte_field_is_kept(tmp_path: Path) -> None:
 
 
 def test_file_names_with_control_characters_are_refused(tmp_path: Path) -> None:
-    entry, lake = ingest(tmp_path, "orders\x07\x1b[31m.csv", CLEAN.encode())
+    entry, _ = ingest(tmp_path, "orders\x07\x1b[31m.csv", CLEAN.encode())
     assert entry.status == "failed"
     assert "control characters" in entry.error and "\\x07" in entry.source_file
     assert "\x07" not in entry.error + entry.source_file

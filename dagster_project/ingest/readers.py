@@ -77,7 +77,7 @@ def detect_encoding(path: Path, declared: str) -> str:
     try:
         _decode_all(path, "gb18030")
     except UnicodeDecodeError as exc:
-        _refuse_mixed_encodings(path, "GB18030")
+        _refuse_mixed_encodings(path, "undecodable", exc.start)
         raise IngestError(
             f"{path}: not readable as UTF-8, UTF-8 with BOM, GBK or GB18030 "
             f"(invalid bytes at offset {exc.start}); re-export the file as UTF-8 or set "
@@ -120,12 +120,13 @@ def _transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
     return target
 
 
-def _refuse_mixed_encodings(path: Path, encoding: str) -> None:
+def _refuse_mixed_encodings(path: Path, encoding: str, offset: int | None = None) -> None:
     if (line := _first_utf8_line(path)) is not None:
+        where = f" (first invalid byte at offset {offset})" if offset is not None else ""
         raise IngestError(
             f"{path}: mixed encodings: line {line} is UTF-8 Chinese while the rest is "
-            f"{encoding}; decoding it as one encoding would garble text. Ask the sender to "
-            "re-export the whole file in one encoding"
+            f"{encoding}{where}; decoding it as one encoding would garble text. Ask the sender "
+            "to re-export the whole file in one encoding"
         )
 
 
