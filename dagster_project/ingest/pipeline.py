@@ -133,6 +133,7 @@ def _load(
     ingested_at: dt.datetime,
 ) -> dict[str, object]:
     con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb_tmp")})
+    con.execute("SET enable_progress_bar = false")  # no bars on the caller's terminal
     try:
         raw = read_raw(con, config, path, scratch)
         statements = canonical_sql(config, raw.headers, RAW_TABLE, key)
