@@ -235,7 +235,7 @@ def canonical_sql(
         f"{cleaned_text_sql(headers[int(t[2:])])} AS {t}" for t in used
     )
     clean = (
-        f"CREATE TEMP TABLE cleaned AS SELECT rowid AS record_index, source_sheet, source_row"
+        f"CREATE TEMP TABLE cleaned AS SELECT record_index, source_sheet, source_row"
         f"{', ' if cleaned else ''}{cleaned} FROM {raw_table}"
     )
     parse = (

@@ -22,7 +22,7 @@ from dagster_project.canonical import LINEAGE_FIELDS, REQUIRED_FIELDS
 from dagster_project.ingest.canonicalise import FieldPlan, canonical_sql
 from dagster_project.ingest.errors import IngestError
 from dagster_project.ingest.lake import Lake, ManifestEntry, file_sha256, publish
-from dagster_project.ingest.readers import RAW_TABLE, read_raw
+from dagster_project.ingest.readers import RAW_TABLE, drop_raw, read_raw
 from dagster_project.sources import SourceConfig
 
 
@@ -140,10 +140,12 @@ def _load(
         plans = statements.plans
         _require_columns(config, path, raw.headers, plans)
         # Each stage is materialised once and the previous one dropped, to bound memory.
-        for statement, done in ((statements.clean, RAW_TABLE), (statements.parse, "cleaned"),
-                                (statements.decide, "parsed")):
-            con.execute(statement)
-            con.execute(f"DROP TABLE {done}")
+        con.execute(statements.clean)
+        drop_raw(con)
+        con.execute(statements.parse)
+        con.execute("DROP TABLE cleaned")
+        con.execute(statements.decide)
+        con.execute("DROP TABLE parsed")
         lineage = {
             "source_id": config.source_id,
             "source_file": source_file,

@@ -23,6 +23,7 @@ from dagster_project.ingest.errors import IngestError
 from dagster_project.sources import SourceConfig
 
 RAW_TABLE = "raw_rows"
+_LINEAGE_COLUMNS = frozenset({"record_index", "source_row", "source_sheet"})
 _CHUNK = 1 << 24
 _UTF8_BOM = codecs.BOM_UTF8
 
@@ -48,16 +49,16 @@ def read_raw(
     else:
         _load_json(con, config, path)
     headers = tuple(
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() "
-            "WHERE table_name = ? AND column_name NOT IN ('source_row', 'source_sheet') "
-            "ORDER BY column_index",
-            [RAW_TABLE],
-        ).fetchall()
+        name for (name, *_) in con.execute(f"DESCRIBE {RAW_TABLE}").fetchall()
+        if name not in _LINEAGE_COLUMNS
     )
     footer_rows = _drop_footer(con, config, headers)
     return RawFile(headers=headers, footer_rows=footer_rows)
+
+
+def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP VIEW {RAW_TABLE}")
+    con.execute(f"DROP TABLE {RAW_TABLE}_read")
 
 
 def detect_encoding(path: Path, declared: str) -> str:
@@ -227,8 +228,9 @@ def _load_xlsx(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
             header, columns, strict=True)}
     )
     con.register("xlsx_arrow", table)
-    con.execute(f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM xlsx_arrow")
+    con.execute(f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT * FROM xlsx_arrow")
     con.unregister("xlsx_arrow")
+    _number_rows(con, first_line=None)
 
 
 def _refuse_oversized_workbook(path: Path, limit_mb: int) -> None:
@@ -297,15 +299,16 @@ def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, first_line: int) -> None:
+def _number_rows(con: duckdb.DuckDBPyConnection, first_line: int | None) -> None:
     """Number rows by their line (CSV) or record (JSON): rowid of a freshly filled table is its
-    insertion order, i.e. the order of the file."""
+    insertion order, i.e. the order of the file. A view, so the rows are not copied; XLSX
+    readers bring their own line numbers and sheet names (first_line None)."""
+    lineage = "" if first_line is None else (
+        f"rowid + {first_line} AS source_row, CAST(NULL AS VARCHAR) AS source_sheet, ")
     con.execute(
-        f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT rowid + {first_line} AS source_row, "
-        f"CAST(NULL AS VARCHAR) AS source_sheet, * "
+        f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT rowid AS record_index, {lineage}* "
         f"FROM {RAW_TABLE}_read"
     )
-    con.execute(f"DROP TABLE {RAW_TABLE}_read")
 
 
 def _drop_footer(
@@ -315,12 +318,13 @@ def _drop_footer(
         return 0
     first = quote_identifier(headers[0])
     (count,) = con.execute(
-        f"SELECT count(*) FROM {RAW_TABLE} WHERE trim({first}) LIKE ? || '%'",
+        f"SELECT count(*) FROM {RAW_TABLE}_read WHERE trim({first}) LIKE ? || '%'",
         [config.footer_prefix],
     ).fetchone() or (0,)
     if count:
         con.execute(
-            f"DELETE FROM {RAW_TABLE} WHERE trim({first}) LIKE ? || '%'", [config.footer_prefix]
+            f"DELETE FROM {RAW_TABLE}_read WHERE trim({first}) LIKE ? || '%'",
+            [config.footer_prefix],
         )
     return int(count)
 
