@@ -74,8 +74,13 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
 
 
 def cleaned_text_sql(column: str) -> str:
-    """Trim padding (tabs, newlines, ideographic spaces); empty -> NULL."""
-    return f"nullif(trim({quote_identifier(column)}, e'{_PADDING}'), '')"
+    """Trim padding (spaces, tabs, newlines, ideographic spaces); empty -> NULL. Trimming with a
+    character list is slow, so it runs only on values that start or end with padding."""
+    name = quote_identifier(column)
+    return (
+        f"nullif(CASE WHEN regexp_matches({name}, '^[\\s\u3000]|[\\s\u3000]$') "
+        f"THEN trim({name}, e'{_PADDING}') ELSE {name} END, '')"
+    )
 
 
 def _ascii_sql(text: str) -> str:
