@@ -58,28 +58,15 @@ def _configured_key() -> tuple[bytes, bool]:
     return DEMO_KEY.encode("utf-8"), True
 
 
-# Hex digits 0-9 written as the letters g-p: a pseudonym then never contains a run of digits
-# that could be mistaken for (or flagged as) a phone or ID-card number.
-HEX_DIGITS = "0123456789"
-HEX_DIGIT_LETTERS = "ghijklmnop"
-
-
-def letter_hex(hex_digest: str) -> str:
-    """Python twin of the SQL encoding, for callers who need to compute a key themselves."""
-    return hex_digest.translate(str.maketrans(HEX_DIGITS, HEX_DIGIT_LETTERS))
-
-
 def hmac_sha256_sql(expression: str, key: bytes) -> str:
-    """A DuckDB expression computing HMAC-SHA256(key, expression) as RFC 2104 defines it,
-    in hex with the digits written as letters (see HEX_DIGIT_LETTERS)."""
+    """A DuckDB expression computing hex HMAC-SHA256(key, expression) as RFC 2104 defines it."""
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     key = key.ljust(_BLOCK, b"\x00")
     inner_pad = bytes(b ^ 0x36 for b in key).hex()
     outer_pad = bytes(b ^ 0x5C for b in key).hex()
     inner = f"unhex(sha256(unhex('{inner_pad}') || encode({expression})))"
-    digest = f"sha256(unhex('{outer_pad}') || {inner})"
-    return f"translate({digest}, '{HEX_DIGITS}', '{HEX_DIGIT_LETTERS}')"
+    return f"sha256(unhex('{outer_pad}') || {inner})"
 
 
 def mask_numbers_sql(expression: str) -> str:
