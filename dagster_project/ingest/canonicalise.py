@@ -60,6 +60,7 @@ class CanonicalSQL:
     clean the text, parse every field, then decide each row's fate."""
 
     clean: str
+    hash_tables: list[str]
     parse: str
     decide: str
     plans: list[FieldPlan]
@@ -243,11 +244,23 @@ def canonical_sql(
         f"CREATE TEMP TABLE cleaned AS SELECT record_index, source_sheet, source_row"
         f"{', ' if cleaned else ''}{cleaned} FROM {raw_table}"
     )
+    # Callers repeat (and names far more than numbers): hash each distinct value once, then
+    # join, instead of computing two SHA-256 per row.
+    hashed = [p for p in plans if p.field in PSEUDONYMISED_FIELDS.values() and p.text_column]
+    hash_tables = [
+        f"CREATE TEMP TABLE hk_{p.field} AS SELECT {p.text_column} AS v_{p.field}, "
+        f"{p.value_sql} AS k_{p.field} FROM (SELECT DISTINCT {p.text_column} FROM cleaned "
+        f"WHERE {p.text_column} IS NOT NULL)"
+        for p in hashed
+    ]
+    joins = "".join(
+        f" LEFT JOIN hk_{p.field} ON v_{p.field} = {p.text_column}" for p in hashed)
+    values = [f"k_{p.field}" if p in hashed else p.value_sql for p in plans]
     parse = (
         "CREATE TEMP TABLE parsed AS SELECT record_index, source_sheet, source_row"
         + "".join(f", {t}" for t in used)
-        + "".join(f", {p.value_sql} AS {p.field}" for p in plans)
-        + " FROM cleaned"
+        + "".join(f", {v} AS {p.field}" for v, p in zip(values, plans, strict=True))
+        + f" FROM cleaned{joins}"
     )
     checks: list[tuple[str, str, str, str]] = []  # condition, reason, field, raw value
     for field in REQUIRED_FIELDS[config.entity]:
@@ -286,4 +299,4 @@ def canonical_sql(
         f"CREATE TEMP TABLE typed AS SELECT record_index, source_sheet, source_row, {fields}, "
         f"{reject} FROM parsed"
     )
-    return CanonicalSQL(clean, parse, decide, plans)
+    return CanonicalSQL(clean, hash_tables, parse, decide, plans)

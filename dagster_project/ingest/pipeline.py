@@ -142,6 +142,8 @@ def _load(
         # Each stage is materialised once and the previous one dropped, to bound memory.
         con.execute(statements.clean)
         drop_raw(con)
+        for statement in statements.hash_tables:
+            con.execute(statement)
         con.execute(statements.parse)
         con.execute("DROP TABLE cleaned")
         con.execute(statements.decide)
