@@ -24,7 +24,7 @@ from dagster_project.demo.generator import generate_demo
 from dagster_project.pipeline import run_everything
 from dagster_project.report import formatting as fmt
 from dagster_project.report.data import MARTS, indicator_config, load_report
-from dagster_project.report.render import render_year
+from dagster_project.report.render import environment, render_year
 from dagster_project.settings import DATA_ROOT_ENV, DataPaths
 
 YEAR = 2019
@@ -476,3 +476,18 @@ def test_pdf_keeps_headings_with_what_follows(site: Site) -> None:
         lines = [line for line in lines if line and not re.fullmatch(r"\d+/\d+", line)]
         if lines:
             assert lines[-1] not in headings, f"page {number} ends with heading {lines[-1]}"
+
+
+def test_a_city_without_monitoring_or_tickets_still_gets_a_readable_page(site: Site) -> None:
+    data = load_report(site.paths.warehouse, YEAR, site.paths.lake)
+    context = dict(data.cities[HOSTILE_CITY], hotline=None, comparison=[], rank_history=[],
+                   kpi=None, kpi_history=[], categories=[], risers=[], mix=None, unmapped=[],
+                   files=[], call_files=[], awards=[],
+                   charts={"comparison": None, "rank_history": None})
+    html = environment().get_template("city.html.j2").render(
+        **context, generated_at="2019-09-17 09:00", page_codes=data.index["page_codes"],
+        previous_city=None, next_city=None)
+    name = context["name"]
+    assert f"{name}未列入{YEAR}年监测。" in html
+    assert f"{name}没有报送{YEAR}年受理的工单。" in html
+    assert "<svg" not in html and "None" not in html
