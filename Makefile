@@ -6,7 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 
-.PHONY: demo test check lint ui lock clean
+# Debian packages the tests need: Chromium and a CJK font for the browser tests, poppler-utils
+# (pdftotext, pdffonts) for the PDF tests, Pango (and HarfBuzz subsetting) for WeasyPrint.
+TEST_DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz-subset0
+
+.PHONY: demo test check lint ui lock clean system-packages
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -21,7 +26,23 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hotline demo
 
-test: $(STAMP)
+# Installs the missing ones only (apt-get, as root); does nothing when all are present.
+system-packages:
+	@missing=""; \
+	for package in $(TEST_DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "missing Debian packages:$$missing (install them as root)"; exit 1; \
+		fi; \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+test: $(STAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

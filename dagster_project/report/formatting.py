@@ -1,10 +1,20 @@
-"""Numbers formatted for readers; the only place the report decides how a figure looks."""
+"""Numbers formatted for readers; the only place the report decides how a figure looks.
+
+Templates use these as Jinja2 filters (FILTERS) and the charts call them for their value labels,
+so a figure reads the same in a table, in a chart and in the PDF.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 
 MISSING = "—"
+
+# Personal data that free text from the exports could carry (the warehouse masks it already;
+# the report masks again whatever it prints from file names, labels and check examples).
+_ID_CARD = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
 def _is_missing(value: float | int | None) -> bool:
@@ -18,7 +28,7 @@ def score(value: float | None, digits: int = 2) -> str:
 
 def percent(value: float | None, digits: int = 1) -> str:
     """A ratio in [0, 1] as a percentage: 0.6697 -> 67.0%."""
-    return MISSING if _is_missing(value) else f"{100 * value:.{digits}f}%"
+    return MISSING if _is_missing(value) else f"{100 * value:,.{digits}f}%"
 
 
 def count(value: int | float | None) -> str:
@@ -27,6 +37,7 @@ def count(value: int | float | None) -> str:
 
 
 def number(value: float | None, digits: int = 1) -> str:
+    """A measure with one decimal and thousands separators: 1,234.5."""
     return MISSING if _is_missing(value) else f"{value:,.{digits}f}"
 
 
@@ -42,10 +53,32 @@ def signed(value: float | int | None, digits: int = 2) -> str:
     return text
 
 
+def signed_percent(value: float | None, digits: int = 1) -> str:
+    """A growth rate with its sign: 0.123 -> +12.3%."""
+    return MISSING if _is_missing(value) else signed(100 * value, digits) + "%"
+
+
+def points(value: float | None, digits: int = 1) -> str:
+    """A change of a ratio in percentage points with its sign: 0.012 -> +1.2."""
+    return MISSING if _is_missing(value) else signed(100 * value, digits)
+
+
+def mask_personal(text: object) -> str:
+    """Free text with ID-card and mobile numbers masked (ID cards first: they hold mobile-like
+    runs). None prints as an empty string."""
+    if text is None:
+        return ""
+    masked = _ID_CARD.sub("[身份证号]", str(text))
+    return _MOBILE.sub("[手机号]", masked)
+
+
 FILTERS = {
     "score": score,
     "percent": percent,
     "thousands": count,
     "number": number,
     "signed": signed,
+    "signed_percent": signed_percent,
+    "points": points,
+    "mask": mask_personal,
 }

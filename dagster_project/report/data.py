@@ -1,0 +1,706 @@
+"""What the yearly report shows, read from the marts: one query per mart and year, then grouped.
+
+`load_report` returns the context of the national page and of every city page. Figures are taken
+from the marts as they are; the few the report derives (regional means, totals over cities, the
+national 热点诉求) are computed here from the rows of a named mart, and the methods section says
+so (MARTS below lists every table the report reads and what for).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from dagster_project.quality import latest_results
+from dagster_project.report import charts
+from dagster_project.report.formatting import mask_personal, percent
+from dagster_project.settings import PROJECT_ROOT
+
+DBT_PROJECT_FILE = PROJECT_ROOT / "dbt" / "dbt_project.yml"
+
+INDICATORS = (
+    ("connect", "接通率"),
+    ("time_to_human", "转人工时长"),
+    ("etiquette", "接待礼仪"),
+    ("communication", "沟通规范"),
+    ("resolution", "问题解决"),
+)
+LINE_CLASSES = (("hot", "热线"), ("warm", "温线"), ("cold", "冷线"), ("dead", "死线"))
+CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "app": "APP", "sms": "短信",
+            "other": "其他"}
+REQUEST_TYPES = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
+                 "suggestion": "建议", "praise": "感谢", "other": "其他"}
+# How many hotlines the 虚热 section lists (a display choice, not an indicator threshold).
+HOLLOW_HEAT_LISTED = 15
+
+# Every table the report reads, with what it takes from it: printed in the methods section.
+MARTS = (
+    ("monitoring_national_year",
+     "全国概况：监测热线数、拨测次数、各指标全国均值及较上年变化、线路类别数"),
+    ("monitoring_hotline_year", "热线排名、各指标得分、线路类别、较上年变化、虚热差距；"
+                                "指标分布、区域比较（按区域求平均）与城市页的排名历史"),
+    ("monitoring_awards", "各奖项获奖热线及评选依据值"),
+    ("kpi_city_year", "各城市工单办理指标；“合计”行由其分子分母相加后计算"),
+    ("category_city_year", "各城市诉求分类构成与热点诉求；全国热点诉求由各城市数量相加后计算"),
+    ("ticket_mix_city_year", "受理渠道与诉求类型构成"),
+    ("dim_city", "城市名称、省份、区域与人口"),
+    ("dim_category", "全国诉求分类（未分类不参与排名）"),
+    ("category_unmapped_labels", "未能归入全国分类的城市分类标签"),
+    ("file_reconciliation",
+     "数据来源与文件：读取、拒收、合计行、写入、被更新版本替代（去重）、进入事实表的行数"),
+    ("fct_tickets", "各数据来源所属城市及其文件中本年度受理的工单数"),
+    ("fct_test_calls", "各热线拨测记录所在的评估机构文件与拨测次数"),
+)
+
+
+class ReportDataError(RuntimeError):
+    """The marts hold nothing to report for the requested year."""
+
+
+@dataclass(frozen=True)
+class AwardLayout:
+    """How the report lists one award of var monitoring_awards (its rule is in the template)."""
+
+    key: str
+    # Heading of the column with the value the award was decided on; None when that value is
+    # the total score, which the winners table shows anyway.
+    measure_label: str | None = None
+    # The measure is a change (printed with its sign) rather than a score.
+    measure_is_change: bool = False
+
+
+AWARDS = (
+    AwardLayout("top_ten"),
+    AwardLayout("regional_pioneer"),
+    AwardLayout("fastest_riser", "较上年增幅", measure_is_change=True),
+    AwardLayout("service_star", "礼仪与沟通平均分"),
+)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The contexts of one year's pages: the national page and one per city, by city code."""
+
+    year: int
+    index: dict[str, Any]
+    cities: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def indicator_config() -> dict[str, Any]:
+    """The vars the marts computed with, read from the same file dbt reads."""
+    return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
+
+
+def monitoring_years(warehouse: Path) -> list[int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [y for (y,) in con.execute(
+            "SELECT DISTINCT year FROM monitoring_national_year ORDER BY year").fetchall()]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass
+class _Marts:
+    """The rows of every mart the report reads, for one year (and the years before it)."""
+
+    national: list[dict[str, Any]]
+    hotlines: list[dict[str, Any]]
+    awards: list[dict[str, Any]]
+    kpis: list[dict[str, Any]]
+    cities: list[dict[str, Any]]
+    categories: list[dict[str, Any]]
+    category_classes: list[dict[str, Any]]
+    mix: list[dict[str, Any]]
+    unmapped: list[dict[str, Any]]
+    files: list[dict[str, Any]]
+    ticket_files: list[dict[str, Any]]
+    call_files: list[dict[str, Any]]
+
+
+def _query_marts(warehouse: Path, year: int) -> _Marts:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        national = _rows(
+            con, "SELECT * FROM monitoring_national_year WHERE year <= ? ORDER BY year", [year])
+        if not national or national[-1]["year"] != year:
+            raise ReportDataError(
+                f"{warehouse}: monitoring_national_year has no row for {year}; "
+                "ingest the evaluator's export for that year and rebuild"
+            )
+        return _Marts(
+            national=national,
+            hotlines=_rows(
+                con, "SELECT * FROM monitoring_hotline_year WHERE year <= ? "
+                "ORDER BY year, national_rank", [year]),
+            # 先锋奖 winners are listed best-ranked first, whatever their region is called.
+            awards=_rows(
+                con, "SELECT * FROM monitoring_awards WHERE year = ? "
+                "ORDER BY award_order, CASE WHEN award_key = 'regional_pioneer' "
+                "THEN national_rank ELSE award_place END, city_code", [year]),
+            kpis=_rows(
+                con, "SELECT * FROM kpi_city_year WHERE year <= ? ORDER BY year, city_code",
+                [year]),
+            cities=_rows(con, "SELECT * FROM dim_city ORDER BY city_code", []),
+            categories=_rows(
+                con, "SELECT * FROM category_city_year WHERE year = ? "
+                "ORDER BY city_code, category_code", [year]),
+            category_classes=_rows(
+                con, "SELECT category_code, category_name, is_unclassified FROM dim_category "
+                "ORDER BY category_code", []),
+            mix=_rows(
+                con, "SELECT * FROM ticket_mix_city_year WHERE year = ? "
+                "ORDER BY city_code, dimension, dimension_value", [year]),
+            unmapped=_rows(
+                con, "SELECT * FROM category_unmapped_labels "
+                "ORDER BY city_code, ticket_count DESC, source_label NULLS LAST", []),
+            files=_rows(
+                con, "SELECT * EXCLUDE (ingested_at, file_sha256) FROM file_reconciliation "
+                "ORDER BY source_id, source_file", []),
+            ticket_files=_rows(
+                con, "SELECT city_code, source_id, source_file, "
+                "count(*) FILTER (WHERE received_year = ?) AS year_ticket_count "
+                "FROM fct_tickets GROUP BY ALL ORDER BY ALL", [year]),
+            call_files=_rows(
+                con, "SELECT city_code, source_id, source_file, count(*) AS call_count "
+                "FROM fct_test_calls WHERE evaluation_year = ? GROUP BY ALL ORDER BY ALL",
+                [year]),
+        )
+
+
+def award_sections(
+    config: dict[str, Any], winners: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every configured award in report order, with its name from the vars and its winners.
+
+    An award without winners (no 骏马奖 in a first monitoring year) is still listed, so that the
+    report states its rule and that nobody qualified.
+    """
+    configured = config["monitoring_awards"]
+    unknown = {w["award_key"] for w in winners} - {a.key for a in AWARDS}
+    if unknown or set(configured) != {a.key for a in AWARDS}:
+        raise ReportDataError(
+            f"awards in the mart ({sorted(unknown)}) or in var monitoring_awards "
+            f"({sorted(configured)}) differ from the awards the report knows: "
+            f"{[a.key for a in AWARDS]}"
+        )
+    return [
+        {
+            "key": layout.key,
+            "name": configured[layout.key]["name"],
+            "measure_label": layout.measure_label,
+            "measure_is_change": layout.measure_is_change,
+            "winners": [w for w in winners if w["award_key"] == layout.key],
+        }
+        for layout in AWARDS
+    ]
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _sum(rows: Iterable[dict[str, Any]], key: str) -> int:
+    return sum(r[key] or 0 for r in rows)
+
+
+def ticket_totals(rows: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any] | None:
+    """Rates over all cities together: the numerators and denominators of kpi_city_year added
+    up. Medians and percentiles do not add up and are left out."""
+    if not rows:
+        return None
+    tickets = _sum(rows, "ticket_count")
+    population = _sum(rows, "population")
+    totals: dict[str, Any] = {
+        "ticket_count": tickets,
+        "tickets_per_10k_residents": _ratio(10_000 * tickets, population),
+        "direct_resolved_rate": _ratio(_sum(rows, "direct_resolved_count"), tickets),
+        "response_rate": _ratio(_sum(rows, "responded_within_sla_count"),
+                                _sum(rows, "dispatched_count")),
+        "on_time_close_rate": _ratio(_sum(rows, "closed_on_time_count"),
+                                     _sum(rows, "due_by_cutoff_count")),
+        "resolution_rate": _ratio(_sum(rows, "resolved_count"), _sum(rows, "callback_count")),
+        "satisfaction_rate": _ratio(_sum(rows, "satisfied_count"), _sum(rows, "rated_count")),
+        "repeat_request_rate": _ratio(_sum(rows, "repeat_request_count"),
+                                      _sum(rows, "known_caller_count")),
+        "median_hours_to_close": None,
+        "p90_hours_to_close": None,
+        "open_backlog_count": _sum(rows, "open_backlog_count"),
+        "withdrawn_count": _sum(rows, "withdrawn_count"),
+    }
+    weights = config["three_rate_weights"]
+    rates = (totals["response_rate"], totals["resolution_rate"], totals["satisfaction_rate"])
+    if any(r is None for r in rates):
+        totals["three_rate_score"] = None
+    else:
+        w = (weights["response"], weights["resolution"], weights["satisfaction"])
+        totals["three_rate_score"] = 100 * sum(
+            wi * ri for wi, ri in zip(w, rates, strict=True)) / sum(w)
+    return totals
+
+
+def national_hot_topics(
+    rows: list[dict[str, Any]], classes: list[dict[str, Any]], config: dict[str, Any]
+) -> dict[str, Any]:
+    """The national category mix and 热点诉求 from category_city_year, with the rules of var
+    hot_topics applied to the counts added up over cities.
+
+    The change against the previous year compares like with like: only cities that sent tickets
+    in both years (prior_year_ticket_count not null) count in the growth and the share change.
+    """
+    rules = config["hot_topics"]
+    unclassified = {c["category_code"] for c in classes if c["is_unclassified"]}
+    names = {c["category_code"]: c["category_name"] for c in classes}
+    per: dict[str, dict[str, Any]] = {}
+    for code in sorted(names):
+        per[code] = {"category_code": code, "category_name": names[code], "ticket_count": 0,
+                     "comparable_count": 0, "prior_count": 0, "top_city_count": 0,
+                     "is_unclassified": code in unclassified}
+    for row in rows:
+        entry = per.setdefault(row["category_code"], {
+            "category_code": row["category_code"], "category_name": row["category_name"],
+            "ticket_count": 0, "comparable_count": 0, "prior_count": 0, "top_city_count": 0,
+            "is_unclassified": row["category_code"] in unclassified})
+        entry["ticket_count"] += row["ticket_count"] or 0
+        if row["prior_year_ticket_count"] is not None:
+            entry["comparable_count"] += row["ticket_count"] or 0
+            entry["prior_count"] += row["prior_year_ticket_count"]
+        entry["top_city_count"] += bool(row["is_top_category"])
+    total = sum(e["ticket_count"] for e in per.values())
+    comparable_total = sum(e["comparable_count"] for e in per.values())
+    prior_total = sum(e["prior_count"] for e in per.values())
+    for entry in per.values():
+        entry["share"] = _ratio(entry["ticket_count"], total)
+        if entry["prior_count"]:
+            entry["change_rate"] = (entry["comparable_count"] - entry["prior_count"]) / (
+                entry["prior_count"])
+        else:
+            entry["change_rate"] = None
+        if comparable_total and prior_total:
+            entry["share_change"] = (entry["comparable_count"] / comparable_total
+                                     - entry["prior_count"] / prior_total)
+        else:
+            entry["share_change"] = None
+    ranked = sorted((e for e in per.values() if not e["is_unclassified"] and e["ticket_count"]),
+                    key=lambda e: (-e["ticket_count"], e["category_code"]))
+    for rank, entry in enumerate(ranked, start=1):
+        entry["rank"] = rank
+    risers = sorted(
+        (e for e in ranked
+         if e["prior_count"] >= rules["riser_min_prior_tickets"]
+         and (e["change_rate"] or 0) > 0 and (e["share_change"] or 0) > 0),
+        key=lambda e: (-e["change_rate"], -(e["comparable_count"] - e["prior_count"]),
+                       e["category_code"]),
+    )[: rules["riser_top_n"]]
+    top = ranked[: rules["top_n"]]
+    top_codes = {e["category_code"] for e in top}
+    riser_codes = {e["category_code"] for e in risers}
+    mix = ranked + [e for e in per.values() if e["is_unclassified"] or not e["ticket_count"]]
+    for entry in per.values():
+        entry.setdefault("rank", None)
+        entry["is_top"] = entry["category_code"] in top_codes
+        entry["is_riser"] = entry["category_code"] in riser_codes
+    return {"mix": mix, "top": top, "risers": risers, "ticket_count": total,
+            "has_prior": prior_total > 0, "city_count": len({r["city_code"] for r in rows})}
+
+
+def _mix(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Channel and request-type shares in the order of the enumerations (labels in Chinese)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for dimension, labels in (("channel", CHANNELS), ("request_type", REQUEST_TYPES)):
+        counts: dict[str, int] = defaultdict(int)
+        for row in rows:
+            if row["dimension"] == dimension:
+                counts[row["dimension_value"]] += row["ticket_count"] or 0
+        total = sum(counts.values())
+        out[dimension] = [{"label": label, "ticket_count": counts.get(code, 0),
+                           "share": _ratio(counts.get(code, 0), total)}
+                          for code, label in labels.items()]
+    return out
+
+
+def _quality(lake: Path | None) -> list[dict[str, Any]]:
+    if lake is None:
+        return []
+    rows = latest_results(lake)
+    for row in rows:
+        row["unexpected_examples"] = mask_personal(row["unexpected_examples"])
+    return sorted(rows, key=lambda r: (
+        bool(r["success"]), str(r["severity"]), str(r["suite"]), str(r["expectation"]),
+        str(r["column_name"] or ""), str(r["partition"] or ""), r["unexpected_count"] or 0,
+        str(r["unexpected_examples"])))
+
+
+def _entity_summary(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sources of each entity (tickets, test calls) added up."""
+    out = []
+    for entity, rows in sorted(_group(sources, "entity").items(), reverse=True):
+        summed: dict[str, Any] = {"entity": entity, "source_count": len(rows),
+                                  "is_balanced": all(r["is_balanced"] for r in rows)}
+        for key in ("file_count", "failed_count", "rows_read", "rows_rejected", "footer_rows",
+                    "rows_written"):
+            summed[key] = _sum(rows, key)
+        for key in ("rows_superseded", "rows_in_facts"):  # ticket files only
+            summed[key] = _sum(rows, key) if entity == "tickets" else None
+        out.append(summed)
+    return out
+
+
+def _files_needing_attention(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Files that failed, do not balance, or lack or add columns."""
+    return [f for f in files if f["file_status"] != "loaded" or not f["is_balanced"]
+            or f["missing_columns"] or f["unexpected_columns"]]
+
+
+def _unmapped_by_label(unmapped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unmapped labels over all cities: how many cities use each, with how many tickets."""
+    per: dict[str | None, dict[str, Any]] = {}
+    for row in unmapped:
+        entry = per.setdefault(row["source_label"], {
+            "source_label": row["source_label"], "city_count": 0, "ticket_count": 0,
+            "examples": set(), "cities": []})
+        entry["city_count"] += 1
+        entry["ticket_count"] += row["ticket_count"] or 0
+        if row["example_category"] is not None:
+            entry["examples"].add(row["example_category"])
+        entry["cities"].append(row["city_code"])
+    out = []
+    for entry in per.values():
+        examples = sorted(entry.pop("examples"))
+        entry["example_category"] = examples[0] if examples else None
+        entry["cities"] = sorted(entry["cities"])
+        out.append(entry)
+    return sorted(out, key=lambda e: (-e["ticket_count"], e["source_label"] is None,
+                                      e["source_label"] or ""))
+
+
+def _quality_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Checks per suite: how many ran, passed and failed (latest run of each suite)."""
+    out = []
+    for suite, checks in sorted(_group(rows, "suite").items()):
+        passed = sum(bool(c["success"]) for c in checks)
+        out.append({"suite": suite, "severity": checks[0]["severity"], "checks": len(checks),
+                    "passed": passed, "failed": len(checks) - passed})
+    return out
+
+
+def _source_summary(
+    files: list[dict[str, Any]], source_city: dict[str, str], city_names: dict[str, str]
+) -> list[dict[str, Any]]:
+    by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in files:
+        by_source[row["source_id"]].append(row)
+    summary = []
+    for source_id in sorted(by_source):
+        rows = by_source[source_id]
+        city = source_city.get(source_id)
+        summary.append({
+            "source_id": source_id,
+            "entity": rows[0]["entity"],
+            "city": city_names.get(city, city) if city else ("全部监测热线"
+                                                           if rows[0]["entity"] == "test_calls"
+                                                           else "—"),
+            "city_code": city,
+            "file_count": len(rows),
+            "failed_count": sum(r["file_status"] != "loaded" for r in rows),
+            "rows_read": _sum(rows, "rows_read"),
+            "rows_rejected": _sum(rows, "rows_rejected"),
+            "footer_rows": _sum(rows, "footer_rows"),
+            "rows_written": _sum(rows, "rows_written"),
+            "rows_superseded": _sum(rows, "rows_superseded") if rows[0]["entity"] == "tickets"
+            else None,
+            "rows_in_facts": _sum(rows, "rows_in_facts") if rows[0]["entity"] == "tickets"
+            else None,
+            "is_balanced": all(r["is_balanced"] for r in rows),
+        })
+    return summary
+
+
+def load_report(
+    warehouse: Path, year: int, lake: Path | None = None, config: dict[str, Any] | None = None
+) -> ReportData:
+    """Everything the pages of `year` show, from one read-only pass over the marts."""
+    config = config or indicator_config()
+    marts = _query_marts(warehouse, year)
+    summary = marts.national[-1]
+    previous = next((n for n in marts.national if n["year"] == year - 1), None)
+    hotline_count_by_year = {n["year"]: n["hotline_count"] for n in marts.national}
+
+    ranking = [r for r in marts.hotlines if r["year"] == year]
+    history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in marts.hotlines:
+        history[row["city_code"]].append(row)
+
+    awards = award_sections(config, marts.awards)
+    awards_by_city: dict[str, list[str]] = {}
+    for award in awards:
+        for winner in award["winners"]:
+            awards_by_city.setdefault(winner["city_code"], []).append(award["name"])
+    top_ten = next(a for a in awards if a["key"] == "top_ten")
+    top_ten_cities = sorted(w["city_code"] for w in top_ten["winners"])
+
+    city_rows = {c["city_code"]: c for c in marts.cities}
+    city_names = {code: c["city_name"] for code, c in city_rows.items()}
+    kpis_year = sorted((k for k in marts.kpis if k["year"] == year),
+                       key=lambda k: (-(k["ticket_count"] or 0), k["city_code"]))
+    for row in kpis_year:
+        row["city_name"] = city_names.get(row["city_code"], row["city_code"])
+    kpi_history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in marts.kpis:
+        kpi_history[row["city_code"]].append(row)
+
+    monitored = {r["city_code"] for r in ranking}
+    with_tickets = {k["city_code"] for k in kpis_year}
+    page_codes = sorted(monitored | with_tickets)
+
+    indicators = []
+    for key, label in INDICATORS:
+        scores = [r[f"{key}_score"] for r in ranking if r[f"{key}_score"] is not None]
+        indicators.append({
+            "key": key, "label": label,
+            "mean": summary[f"mean_{key}_score"],
+            "change": summary[f"mean_{key}_score_change"],
+            "median": statistics.median(scores) if scores else None,
+            "min": min(scores, default=None), "max": max(scores, default=None),
+        })
+    line_classes = [
+        {"key": key, "label": label, "count": summary[f"{key}_line_count"],
+         "share": _ratio(summary[f"{key}_line_count"] or 0, summary["hotline_count"] or 0),
+         "previous": previous[f"{key}_line_count"] if previous else None}
+        for key, label in LINE_CLASSES
+    ]
+
+    regions = _regions(ranking, set(top_ten_cities))
+    compared = [r for r in ranking if r["previous_total_score"] is not None]
+    improvement = {
+        "compared": len(compared),
+        "improved": sum(1 for r in compared if (r["total_score_change"] or 0) > 0),
+        "declined": sum(1 for r in compared if (r["total_score_change"] or 0) < 0),
+        "new": len(ranking) - len(compared),
+    }
+    hollow = sorted(ranking, key=lambda r: (-(r["hollow_heat_gap"] or 0), r["national_rank"]))
+    hollow = hollow[:HOLLOW_HEAT_LISTED]
+    mean_gap = (summary["mean_connect_score"] - summary["mean_resolution_score"]
+                if summary["mean_connect_score"] is not None
+                and summary["mean_resolution_score"] is not None else None)
+
+    hot = national_hot_topics(marts.categories, marts.category_classes, config)
+    quality = _quality(lake)
+    source_city: dict[str, str] = {}
+    for row in marts.ticket_files:
+        source_city.setdefault(row["source_id"], row["city_code"])
+    sources = _source_summary(marts.files, source_city, city_names)
+    unmapped = [dict(u, city_name=city_names.get(u["city_code"], u["city_code"]))
+                for u in marts.unmapped]
+
+    chart_set = {
+        "distributions": [
+            charts.histogram(
+                [r[f"{i['key']}_score"] for r in ranking if r[f"{i['key']}_score"] is not None],
+                title=i["label"], mean=i["mean"])
+            for i in indicators
+        ],
+        "score_vs_previous": charts.scatter(
+            [charts.Point(r["hotline_name"], r["previous_total_score"], r["total_score"],
+                          r["city_code"] in top_ten_cities) for r in compared],
+            title=f"{year}年与{year - 1}年监测总分",
+            x_label=f"{year - 1}年总分", y_label=f"{year}年总分",
+        ) if compared else None,
+        "regions": charts.horizontal_bars(
+            [charts.Bar(f"{r['region']}（{r['hotline_count']}）", r["mean_total_score"])
+             for r in regions],
+            title=f"{year}年各区域热线平均总分", label_width=110),
+        "hollow_heat": charts.grouped_bars(
+            [r["hotline_name"] for r in hollow],
+            [charts.Series("接通率得分", [r["connect_score"] for r in hollow], charts.ACCENT),
+             charts.Series("问题解决得分", [r["resolution_score"] for r in hollow],
+                           charts.HIGHLIGHT)],
+            title=f"{year}年虚热差距最大的热线：接通率得分与问题解决得分", label_width=120),
+        "hot_topics": charts.horizontal_bars(
+            [charts.Bar(e["category_name"], e["share"] or 0.0, e["is_top"])
+             for e in hot["mix"] if e["ticket_count"]],
+            title=f"{year}年全国诉求分类构成", max_value=max(
+                [e["share"] or 0.0 for e in hot["mix"]] + [0.01]),
+            label_width=120, fmt=percent),
+    }
+
+    index = {
+        "year": year,
+        "national": summary,
+        "previous_national": previous,
+        "connect_rate": _ratio(summary["connected_call_count"] or 0, summary["call_count"] or 0),
+        "indicators": indicators,
+        "line_classes": line_classes,
+        "ranking": ranking,
+        "awards": awards,
+        "awards_by_city": awards_by_city,
+        "top_ten_cities": top_ten_cities,
+        "regions": regions,
+        "improvement": improvement,
+        "hollow_heat": hollow,
+        "mean_hollow_heat_gap": mean_gap,
+        "tickets": kpis_year,
+        "ticket_totals": ticket_totals(kpis_year, config),
+        "hot_topics": hot,
+        "mix": _mix(marts.mix),
+        "sources": sources,
+        "entity_summary": _entity_summary(sources),
+        "files": marts.files,
+        "files_needing_attention": _files_needing_attention(marts.files),
+        "unmapped": unmapped,
+        "unmapped_by_label": _unmapped_by_label(unmapped),
+        "quality": quality,
+        "quality_summary": _quality_summary(quality),
+        "config": config,
+        "indicator_labels": dict(INDICATORS),
+        "request_type_labels": REQUEST_TYPES,
+        "hollow_heat_listed": HOLLOW_HEAT_LISTED,
+        "marts": MARTS,
+        "city_pages": [{"city_code": c, "city_name": city_names.get(c, c),
+                        "hotline_name": (city_rows.get(c) or {}).get("hotline_name") or c,
+                        "province": (city_rows.get(c) or {}).get("province"),
+                        "region": (city_rows.get(c) or {}).get("region"),
+                        "monitored": c in monitored, "has_tickets": c in with_tickets}
+                       for c in page_codes],
+        "page_codes": set(page_codes),
+        "charts": chart_set,
+    }
+
+    cities: dict[str, dict[str, Any]] = {}
+    categories_by_city = _group(marts.categories)
+    mix_by_city = _group(marts.mix)
+    unmapped_by_city = _group(unmapped)
+    ticket_files_by_city = _group(marts.ticket_files)
+    call_files_by_city = _group(marts.call_files)
+    files_by_source = _group(marts.files, "source_id")
+    file_by_name = {row["source_file"]: row for row in marts.files}
+    for code in page_codes:
+        cities[code] = _city_context(
+            code=code, year=year, index=index, city=city_rows.get(code, {"city_code": code}),
+            history=history.get(code, []), hotline_count_by_year=hotline_count_by_year,
+            kpis=kpi_history.get(code, []), categories=categories_by_city.get(code, []),
+            mix=mix_by_city.get(code, []), unmapped=unmapped_by_city.get(code, []),
+            ticket_files=ticket_files_by_city.get(code, []),
+            call_files=call_files_by_city.get(code, []), files_by_source=files_by_source,
+            file_by_name=file_by_name,
+        )
+    return ReportData(year=year, index=index, cities=cities)
+
+
+def _group(rows: list[dict[str, Any]], key: str = "city_code") -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[key]].append(row)
+    return grouped
+
+
+def _regions(ranking: list[dict[str, Any]], top_ten: set[str]) -> list[dict[str, Any]]:
+    """Hotlines of each region: count, mean total score (plain mean over the region's hotlines),
+    top-ten members and the best-ranked hotline; best mean first."""
+    out = []
+    for region, rows in sorted(_group(ranking, "region").items(), key=lambda kv: str(kv[0])):
+        scores = [r["total_score"] for r in rows]
+        changes = [r["total_score_change"] for r in rows if r["total_score_change"] is not None]
+        best = min(rows, key=lambda r: r["national_rank"])
+        out.append({
+            "region": region or "—",
+            "hotline_count": len(rows),
+            "mean_total_score": sum(scores) / len(scores),
+            "mean_total_score_change": sum(changes) / len(changes) if changes else None,
+            "top_ten_count": sum(r["city_code"] in top_ten for r in rows),
+            "best": best,
+            "hot_line_count": sum(r["line_class"] == "热线" for r in rows),
+        })
+    return sorted(out, key=lambda r: (-r["mean_total_score"], r["region"]))
+
+
+def _city_context(
+    *,
+    code: str,
+    year: int,
+    index: dict[str, Any],
+    city: dict[str, Any],
+    history: list[dict[str, Any]],
+    hotline_count_by_year: dict[int, int],
+    kpis: list[dict[str, Any]],
+    categories: list[dict[str, Any]],
+    mix: list[dict[str, Any]],
+    unmapped: list[dict[str, Any]],
+    ticket_files: list[dict[str, Any]],
+    call_files: list[dict[str, Any]],
+    files_by_source: dict[str, list[dict[str, Any]]],
+    file_by_name: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    national = index["national"]
+    hotline = next((r for r in history if r["year"] == year), None)
+    comparison = []
+    if hotline is not None:
+        for key, label in (("total", "总得分"), *INDICATORS):
+            own = hotline[f"{key}_score"]
+            mean = national[f"mean_{key}_score"]
+            comparison.append({"label": label, "city": own, "national": mean,
+                               "difference": None if own is None or mean is None
+                               else own - mean})
+    rank_history = [
+        {"year": r["year"], "rank": r["national_rank"],
+         "of": hotline_count_by_year.get(r["year"]), "total_score": r["total_score"],
+         "total_score_change": r["total_score_change"], "rank_change": r["rank_change"],
+         "line_class": r["line_class"], "connect_rate": r["connect_rate"]}
+        for r in sorted(history, key=lambda r: r["year"])
+    ]
+    kpi = next((k for k in kpis if k["year"] == year), None)
+    ranked = sorted((c for c in categories if c["rank_in_city"] is not None),
+                    key=lambda c: (c["rank_in_city"], c["category_code"]))
+    unranked = [c for c in categories if c["rank_in_city"] is None and c["ticket_count"]]
+    risers = sorted((c for c in categories if c["is_fastest_riser"]),
+                    key=lambda c: (c["riser_rank"], c["category_code"]))
+    year_tickets = {f["source_file"]: f["year_ticket_count"] for f in ticket_files}
+    source_ids = sorted({f["source_id"] for f in ticket_files})
+    files = [dict(f, year_ticket_count=year_tickets.get(f["source_file"]))
+             for sid in source_ids for f in files_by_source.get(sid, [])]
+    calls = [dict(c, file=file_by_name.get(c["source_file"])) for c in call_files]
+    name = city.get("hotline_name") or city.get("city_name") or code
+    chart_set: dict[str, Any] = {"comparison": None, "rank_history": None}
+    if hotline is not None:
+        chart_set["comparison"] = charts.grouped_bars(
+            [c["label"] for c in comparison],
+            [charts.Series(name, [c["city"] for c in comparison], charts.ACCENT),
+             charts.Series("全国平均", [c["national"] for c in comparison], charts.NATIONAL)],
+            title=f"{name} {year}年各指标得分与全国平均",
+        )
+    if rank_history:
+        chart_set["rank_history"] = charts.rank_history(
+            [(r["year"], r["rank"], r["of"] or r["rank"]) for r in rank_history],
+            title=f"{name}历年全国排名",
+        )
+    return {
+        "year": year,
+        "city": city,
+        "name": name,
+        "hotline": hotline,
+        "national": national,
+        "national_gap": index["mean_hollow_heat_gap"],
+        "awards": index["awards_by_city"].get(code, []),
+        "comparison": comparison,
+        "rank_history": rank_history,
+        "kpi": kpi,
+        "kpi_history": sorted(kpis, key=lambda k: k["year"]),
+        "ticket_totals": index["ticket_totals"],
+        "categories": ranked + unranked,
+        "risers": risers,
+        "mix": _mix(mix) if mix else None,
+        "unmapped": unmapped,
+        "files": files,
+        "call_files": calls,
+        "config": index["config"],
+        "charts": chart_set,
+    }
