@@ -31,6 +31,8 @@ _ID_FIELDS = frozenset({"ticket_id", "call_id", "city_code"})
 # Control characters other than tab and line breaks are removed from prose fields.
 _PROSE_CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 
+_PROSE_WORK = _PROSE_CONTROL + "|[０-９]|[0-9]{11}"
+
 # Text fields that are codes rather than prose: compared and joined on, so made plain ASCII.
 _ASCII_TEXT_FIELDS = frozenset(
     {"ticket_id", "call_id", "city_code", "evaluator_id", *ENUM_VALUES,
@@ -194,7 +196,11 @@ def _value_sql(
         value, fallback = _enum_sql(field, text, config)
         return value, "unknown_value" if fallback == "NULL" else None
     if field in MASKED_TEXT_FIELDS:
-        return mask_numbers_sql(_digits_sql(_without_controls(text))), None
+        # Most prose has no control character, no full-width digit and no run of 11 digits:
+        # one regex scan lets it through untouched; the rest is cleaned and masked.
+        full = mask_numbers_sql(_digits_sql(_without_controls(text)))
+        return f"CASE WHEN regexp_matches({text}, '{_PROSE_WORK}') THEN {full} ELSE {text} END", (
+            None)
     if field == "city_code":
         return f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END", (
             "invalid_city_code")
