@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 
-.PHONY: demo test check lint ui lock clean
+.PHONY: demo test check lint ui lock clean ingest build report status
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -28,6 +28,21 @@ test: $(STAMP)
 # Run every expectation suite on the current warehouse (after `make demo`).
 check: $(STAMP)
 	$(BIN)/hotline check
+
+# Day to day: new landing files into the lake (SOURCE=id for one source), the warehouse from
+# the lake, the report of one year (YEAR=2019), and what is loaded, waiting or failing.
+ingest: $(STAMP)
+	$(BIN)/hotline ingest $(if $(SOURCE),--source $(SOURCE))
+
+build: $(STAMP)
+	$(BIN)/hotline build
+
+report: $(STAMP)
+	$(if $(YEAR),,$(error set YEAR, e.g. make report YEAR=2019))
+	$(BIN)/hotline report --year $(YEAR)
+
+status: $(STAMP)
+	$(BIN)/hotline status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
