@@ -1,115 +1,507 @@
-"""`hotline`: the command line of the warehouse."""
+"""`hotline`: the command line of the warehouse.
+
+Every command that materialises assets runs the code location's own jobs in this process, on
+the data root's Dagster instance (`<data root>/dagster_home`), so its runs appear in
+`hotline status` and in the UI. Long steps show progress bars; what Dagster and dbt print goes
+to a log file under `<data root>/logs/`. Errors are one paragraph and a non-zero exit code; set
+HOTLINE_DEBUG=1 for a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import os
+import subprocess
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from dagster_project.pipeline import run_everything
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
 from dagster_project.settings import DATA_ROOT_ENV, data_paths, data_root
 
+if TYPE_CHECKING:
+    import dagster as dg
 
-def _latest_report(site: Path) -> Path | None:
-    reports = sorted(site.glob("*/index.html"), key=lambda p: p.parent.name)
-    return reports[-1] if reports else None
+    from dagster_project.pipeline import JobOutcome
+
+DEBUG_ENV = "HOTLINE_DEBUG"
+PHASES = {
+    "ingest": "ingest files",
+    "dbt": "dbt build",
+    "checks": "quality suites",
+    "report": "reports",
+}
 
 
-def command_demo(args: argparse.Namespace) -> int:
+class CliError(RuntimeError):
+    """A command cannot do what was asked; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Output: progress bars on stderr, results on stdout, the chatter of Dagster and dbt in a log.
+# ---------------------------------------------------------------------------------------------
+class Bars:
+    """Progress bars for the phases of a run (a `progress.ProgressListener`)."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<15}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[detail]}", justify="left"),
+            console=console,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, phase: str, total: int) -> None:
+        if phase in self.tasks:
+            self.progress.update(self.tasks[phase], total=total)
+        else:
+            self.tasks[phase] = self.progress.add_task(
+                PHASES.get(phase, phase), total=total, detail="")
+
+    def advance(self, phase: str, step: int = 1, detail: str = "") -> None:
+        if phase not in self.tasks:
+            self.start(phase, 0)
+        task = self.progress.tasks[self.tasks[phase]]
+        if task.total is not None and task.completed + step > task.total:
+            self.progress.update(self.tasks[phase], total=task.completed + step)
+        self.progress.update(self.tasks[phase], advance=step, detail=detail[:40])
+
+
+class Ui:
+    def __init__(self) -> None:
+        self.out = Console(file=sys.stdout, highlight=False)
+        self.err = Console(file=sys.stderr, highlight=False)
+
+    def error(self, message: str) -> None:
+        text = Text("error: ", style="bold red")
+        text.append(" ".join(message.split()))
+        self.err.print(text, soft_wrap=True)
+
+    def note(self, message: str) -> None:
+        self.err.print(Text(message, style="dim"), soft_wrap=True)
+
+    @contextlib.contextmanager
+    def running(self, command: str, phases: dict[str, int]) -> Iterator[Path]:
+        """Progress bars for the phases, and the output of the run captured in a log file."""
+        from dagster_project.defs import progress
+
+        logs = data_root() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = logs / f"{command}-{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.log"
+        bars = Bars(self.err)
+        for phase, total in phases.items():
+            bars.start(phase, total)
+        with (
+            log.open("a", encoding="utf-8") as sink,
+            bars.progress,
+            progress.reporting_to(bars),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
+            yield log
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _instance() -> dg.DagsterInstance:
+    from dagster_project.pipeline import local_instance
+
+    return local_instance()
+
+
+def _require_warehouse() -> Path:
+    warehouse = data_paths().warehouse
+    if not warehouse.exists():
+        raise CliError(
+            f"no warehouse at {warehouse}: build it first (`hotline ingest` then "
+            "`hotline build`, or `hotline demo` for the demo data)")
+    return warehouse
+
+
+def _fail_if_failed(outcome: JobOutcome, log: Path) -> None:
+    if outcome.success:
+        return
+    reasons = list(outcome.errors)
+    if outcome.failed_checks:
+        reasons.append("blocking checks failed: " + ", ".join(outcome.failed_checks))
+    raise CliError(
+        f"the {outcome.job} run failed: {'; '.join(reasons) or 'see the log'} "
+        f"(run {outcome.run_id}; full log: {log})")
+
+
+def _materialization_metadata(
+    instance: dg.DagsterInstance, run_id: str
+) -> dict[str, dict[str, Any]]:
+    """Asset key -> metadata of its (last) materialisation in a run."""
+    import dagster as dg
+
+    records = instance.get_records_for_run(
+        run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    found: dict[str, dict[str, Any]] = {}
+    for record in records:
+        materialization = record.asset_materialization
+        if materialization is not None:
+            found[materialization.asset_key.to_user_string()] = dict(materialization.metadata)
+    return found
+
+
+def _print_files(ui: Ui, instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The per-file table of an ingestion run; returns the errors of files that failed."""
+    metadata = _materialization_metadata(instance, run_id).get("lake/manifest", {})
+    files = metadata.get("files")
+    records = getattr(files, "records", None) or []
+    table = Table(title="landing files", title_justify="left")
+    table.add_column("source", no_wrap=True)
+    table.add_column("file", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    for column in ("read", "written", "rejected"):
+        table.add_column(column, justify="right")
+    errors = []
+    for record in records:
+        row = record.data
+        status = row["status"]
+        style = {"failed": "red", "loaded": "green"}.get(status, "dim")
+        name = row["file"].removeprefix(f"{row['source']}/")
+        table.add_row(row["source"], name, Text(status, style=style),
+                      f"{row['rows_read']:,}", f"{row['rows_written']:,}",
+                      f"{row['rows_rejected']:,}")
+        if status == "failed":
+            errors.append(row["error"])
+    if records:
+        ui.out.print(table)
+    return errors
+
+
+def _count_landing_files(sources: list[str] | None) -> int:
+    from dagster_project.defs.partitions import source_partitions
+    from dagster_project.settings import sources_dir
+    from dagster_project.sources import SourceConfigError, load_source_config
+
+    total = 0
+    for source in sources or source_partitions.get_partition_keys():
+        with contextlib.suppress(SourceConfigError):
+            config = load_source_config(sources_dir() / f"{source}.yaml")
+            total += len(config.landing_files(data_paths().landing))
+    return total
+
+
+def _dbt_steps() -> int:
+    from dagster_project.definitions import defs
+
+    job = defs.resolve_job_def("build")
+    graph = job.asset_layer.asset_graph
+    dbt_checks = [k for k in graph.asset_check_keys if not k.name.startswith("ge_")]
+    return len(list(job.asset_layer.selected_asset_keys)) + len(dbt_checks)
+
+
+def _suite_count(lake: bool = True, warehouse: bool = True) -> int:
+    """How many suites a run will validate: those of the lake, of the warehouse, or both."""
+    from dagster_project.quality import load_suite, suite_names
+    from dagster_project.quality.suites import LakeData
+
+    kinds = [isinstance(load_suite(n).meta.data, LakeData) for n in suite_names()]
+    return sum((lake and is_lake) or (warehouse and not is_lake) for is_lake in kinds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+def command_demo(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.demo.generator import generate_demo
+    from dagster_project.pipeline import run_everything
 
     paths = data_paths()
-    print(f"data root: {paths.root}")
-    summary = generate_demo(paths.landing, seed=args.seed, total_tickets=args.tickets)
-    print(f"demo exports written to {paths.landing} ({summary.total_tickets:,} tickets)")
-    print("callers are hashed with the public demo key: set HOTLINE_PSEUDONYMISATION_KEY "
-          "for real data")
-    run = run_everything()
-    for check in run.failed_checks:
-        print(f"check failed (blocks the report): {check}", file=sys.stderr)
+    ui.note(f"data root: {paths.root}")
+    with ui.err.status("writing the demo exports"):
+        summary = generate_demo(paths.landing, seed=args.seed, total_tickets=args.tickets)
+    ui.out.print(f"demo exports written to {paths.landing} ({summary.total_tickets:,} tickets)")
+    ui.note("callers are hashed with the public demo key: set HOTLINE_PSEUDONYMISATION_KEY "
+            "for real data")
+    instance = _instance()
+    phases = {"ingest": _count_landing_files(None), "dbt": _dbt_steps(),
+              "checks": _suite_count(), "report": 0}
+    with ui.running("demo", phases) as log:
+        run = run_everything(instance=instance)
     for check in run.warnings:
-        print(f"check warned: {check}", file=sys.stderr)
-    if not run.success or "annual_report" not in run.materialized:
-        print("the pipeline did not finish: see the messages above", file=sys.stderr)
-        return 1
-    report = _latest_report(paths.site)
-    if report is None:
-        print("no report was rendered", file=sys.stderr)
-        return 1
-    print(f"report: {report}")
+        ui.note(f"check warned: {check}")
+    for outcome in run.runs:
+        _fail_if_failed(outcome, log)
+    if "annual_report" not in run.materialized:
+        raise CliError(f"the pipeline did not render a report (full log: {log})")
+    reports = sorted(paths.site.glob("*/index.html"), key=lambda p: p.parent.name)
+    if not reports:
+        raise CliError("no report was rendered")
+    for report in reports:
+        ui.out.print(f"report {report.parent.name}: {report}")
+    ui.out.print(f"report: {reports[-1]}")
     return 0
 
 
-def command_check(args: argparse.Namespace) -> int:
-    """Run every expectation suite against the current lake and warehouse."""
-    import datetime as dt
-    import uuid
+def command_ingest(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project.defs.partitions import all_sources_tags, source_partitions
+    from dagster_project.pipeline import execute
 
-    from dagster_project.quality import load_suite, run_suite, suite_names, write_results
+    known = source_partitions.get_partition_keys()
+    wanted = list(dict.fromkeys(args.source or []))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise CliError(
+            f"unknown source {', '.join(unknown)}: the configured sources are "
+            f"{', '.join(known) or 'none'} (one YAML file each in the sources folder)")
+    if not known:
+        raise CliError("no source is configured: add a YAML file per source to the sources "
+                       "folder (see docs/onboarding.md)")
+    instance = _instance()
+    runs = [{"partition_key": s} for s in wanted] or [{"tags": all_sources_tags()}]
+    phases = {"ingest": _count_landing_files(wanted or None),
+              "checks": _suite_count(warehouse=False) * len(runs)}
+    failed_files: list[str] = []
+    with ui.running("ingest", phases) as log:
+        outcomes = [execute("ingest", instance=instance, **run) for run in runs]  # type: ignore[arg-type]
+    for outcome in outcomes:
+        failed_files += _print_files(ui, instance, outcome.run_id)
+        for warning in outcome.warnings:
+            ui.note(f"check warned: {warning}")
+    for outcome in outcomes:
+        _fail_if_failed(outcome, log)
+    if failed_files:
+        raise CliError(f"{len(failed_files)} file(s) could not be ingested, the others were: "
+                       + " / ".join(failed_files))
+    ui.out.print("the lake is up to date; `hotline build` rebuilds the warehouse from it")
+    return 0
+
+
+def command_build(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project.pipeline import execute
 
     paths = data_paths()
-    if not paths.warehouse.exists():
-        print(f"no warehouse at {paths.warehouse}: run `hotline demo` or the pipeline first",
-              file=sys.stderr)
-        return 1
+    if not any((paths.lake / "manifest").glob("*/*.parquet")):
+        raise CliError(f"nothing has been ingested into {paths.lake} yet: run `hotline ingest` "
+                       "first")
+    instance = _instance()
+    with ui.running("build", {"dbt": _dbt_steps(), "checks": _suite_count(lake=False)}) as log:
+        outcome = execute("build", instance=instance)
+    for warning in outcome.warnings:
+        ui.note(f"check warned: {warning}")
+    _fail_if_failed(outcome, log)
+    metadata = _materialization_metadata(instance, outcome.run_id)
+    table = Table(title=f"warehouse {paths.warehouse}", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, values in sorted(metadata.items()):
+        count = values.get("dagster/row_count")
+        if count is not None:
+            table.add_row(name, f"{count.value:,}")
+    ui.out.print(table)
+    ui.out.print(f"built and checked in run {outcome.run_id}")
+    return 0
+
+
+def command_check(args: argparse.Namespace, ui: Ui) -> int:
+    """Run every expectation suite against the current lake and warehouse."""
+    from dagster_project.defs.checks.quality import validate
+    from dagster_project.quality import load_suite, suite_names, write_results
+
+    paths = data_paths()
+    _require_warehouse()
     run_id = f"cli-{uuid.uuid4()}"
     checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    outcomes = []
+    with ui.running("check", {"checks": len(suite_names())}):
+        for name in suite_names():
+            outcome = validate(load_suite(name), paths, on_wait=ui.note)
+            write_results(outcome, paths.lake, run_id, checked_at)
+            outcomes.append(outcome)
+    table = Table(title="expectation suites", title_justify="left")
+    table.add_column("suite")
+    table.add_column("severity")
+    table.add_column("rows", justify="right")
+    table.add_column("result")
+    table.add_column("details")
     failed_errors = 0
-    print(f"{'suite':<26}{'severity':<10}{'rows':>12}  {'result':<8}details")
-    for name in suite_names():
-        outcome = run_suite(load_suite(name), paths)
-        write_results(outcome, paths.lake, run_id, checked_at)
+    for outcome in outcomes:
         met = len(outcome.expectations) - len(outcome.failures)
-        verdict = "ok" if outcome.success else "FAILED"
-        print(f"{name:<26}{outcome.severity:<10}{outcome.rows_validated:>12,}  {verdict:<8}"
-              f"{met}/{len(outcome.expectations)} expectations met")
-        for failure in outcome.failures:
-            print(f"{'':<50}- {failure.describe()}")
+        verdict = Text("ok", style="green") if outcome.success else Text("FAILED", style="red")
+        details = f"{met}/{len(outcome.expectations)} expectations met"
+        details += "".join(f"\n- {f.describe()}" for f in outcome.failures)
+        table.add_row(outcome.suite, outcome.severity, f"{outcome.rows_validated:,}",
+                      verdict, details)
         failed_errors += not outcome.success and outcome.severity == "ERROR"
-    print(f"results appended to {paths.lake / 'quality'} (run {run_id})")
-    return 1 if failed_errors else 0
+    ui.out.print(table)
+    ui.out.print(f"results appended to {paths.lake / 'quality'} (run {run_id})")
+    if failed_errors:
+        raise CliError(f"{failed_errors} ERROR suite(s) failed: the report stays blocked until "
+                       "they pass")
+    return 0
 
 
-def command_ui(args: argparse.Namespace) -> int:
+def command_report(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project.defs.partitions import (
+        add_report_years,
+        lake_monitoring_years,
+        report_years,
+    )
+    from dagster_project.pipeline import execute
+
+    paths = data_paths()
+    _require_warehouse()
+    instance = _instance()
+    year = str(args.year)
+    if year not in report_years(instance):
+        available = lake_monitoring_years(paths.lake)
+        if args.year not in available:
+            raise CliError(
+                f"no monitoring data for {year}: the lake holds the evaluator's test calls of "
+                f"{', '.join(map(str, available)) or 'no year'}; ingest that year's export first")
+        add_report_years(instance, available)
+    with ui.running("report", {"report": 1}) as log:
+        outcome = execute("report", instance=instance, partition_key=year)
+    _fail_if_failed(outcome, log)
+    ui.out.print(f"report {year}: {paths.site / year / 'index.html'}")
+    return 0
+
+
+def command_status(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project import status
+
+    paths = data_paths()
+    ui.out.print(Text(f"data root: {paths.root}", style="bold"))
+    for table in status.tables(paths):
+        ui.out.print(table)
+    return 0
+
+
+def command_ui(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project.pipeline import ensure_dagster_home
+
     os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
-    home = data_paths().root / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
+    ensure_dagster_home()
     dagster = Path(sys.executable).parent / "dagster"
     argv = [str(dagster), "dev", "-m", "dagster_project.definitions",
             "-h", "127.0.0.1", "-p", str(args.port)]
+    ui.note(f"Dagster UI on http://127.0.0.1:{args.port} (instance {os.environ['DAGSTER_HOME']})")
+    sys.stdout.flush()
+    sys.stderr.flush()
     os.execv(argv[0], argv)
     return 0  # not reached
 
 
+# ---------------------------------------------------------------------------------------------
+# Parser and entry point
+# ---------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotline",
-        description="Data warehouse for the 12345 government service hotlines.",
+        description=(
+            "Data warehouse for the 12345 government service hotlines. Every command works on "
+            f"the data root ({DATA_ROOT_ENV}, default data/ in the checkout)."),
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="generate the demo exports and run the whole pipeline on them"
-    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace, Ui], int], summary: str,
+            description: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=description)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    demo = add("demo", command_demo, "generate the demo exports and run the whole pipeline",
+               "Write synthetic exports of eleven senders into landing/, then ingest, build, "
+               "check and render every year's report.")
     demo.add_argument("--seed", type=int, default=2019, help="random seed (default 2019)")
     demo.add_argument("--tickets", type=int, default=150_000,
                       help="work orders over all cities and years (default 150000)")
-    demo.set_defaults(handler=command_demo)
-    check = commands.add_parser(
-        "check", help="run every expectation suite on the current data and print the results"
-    )
-    check.set_defaults(handler=command_check)
-    ui = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
-    ui.set_defaults(handler=command_ui)
+    ingest = add("ingest", command_ingest, "ingest new landing files into the lake",
+                 "Ingest the landing files of every source, or of the given ones, into the "
+                 "lake; files already ingested (same SHA-256) are skipped. Exits 1 when a file "
+                 "could not be read.")
+    ingest.add_argument("--source", action="append", metavar="SOURCE_ID",
+                        help="only this source (repeatable); default: every source")
+    add("build", command_build, "rebuild the warehouse from the lake and check it",
+        "Run `dbt build` (models and their tests) into warehouse.duckdb, one writer at a "
+        "time, then every expectation suite.")
+    add("check", command_check, "run every expectation suite on the current data",
+        "Validate the lake and the warehouse with every suite in expectations/ (read-only) "
+        "and append the results to lake/quality/. Exits 1 when an ERROR suite fails.")
+    report = add("report", command_report, "render the report of one year",
+                 "Pass the quality gate and render site/<year>/index.html from the warehouse.")
+    report.add_argument("--year", type=int, required=True, help="monitoring year, e.g. 2019")
+    add("status", command_status, "what is loaded, last runs, rejects, failing checks",
+        "Show the sources and their files, the warehouse, the reports, the latest result of "
+        "every suite, the most frequent reject reasons and the last runs.")
+    ui_cmd = add("ui", command_ui, "start the Dagster UI on 127.0.0.1",
+                 "Start `dagster dev` on 127.0.0.1 with the data root's instance "
+                 "(<data root>/dagster_home).")
+    ui_cmd.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     return parser
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    from dagster_project.defs.locks import WarehouseLockTimeout
+    from dagster_project.ingest.errors import IngestError
+    from dagster_project.ingest.pseudonymise import PseudonymisationKeyError
+    from dagster_project.quality.suites import SuiteError
+    from dagster_project.report.render import ReportDataError
+    from dagster_project.sources import SourceConfigError
+
+    errors: list[type[BaseException]] = [
+        CliError, SourceConfigError, IngestError, PseudonymisationKeyError, SuiteError,
+        ReportDataError, WarehouseLockTimeout, duckdb.Error,
+    ]
+    with contextlib.suppress(ImportError):
+        from dagster_project.defs.schedules import ScheduleConfigError
+
+        errors.append(ScheduleConfigError)
+    return tuple(errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    ui = Ui()
+    try:
+        return int(args.handler(args, ui))
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        return 130
+    except subprocess.CalledProcessError as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        ui.error(f"{' '.join(map(str, exc.cmd))} failed with exit code {exc.returncode}; "
+                 "run it by hand to see why")
+        return 1
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        if isinstance(exc, _known_errors()):
+            ui.error(str(exc))
+        else:
+            ui.error(f"unexpected {type(exc).__name__}: {exc}. Set {DEBUG_ENV}=1 for the "
+                     "traceback.")
+        return 1
 
 
 if __name__ == "__main__":

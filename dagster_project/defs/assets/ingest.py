@@ -1,59 +1,224 @@
-"""Landing -> lake: every configured source's files become canonical Parquet."""
+"""Landing -> lake: each source's files become canonical Parquet, one partition per source."""
 
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
 
-from dagster_project.ingest.runner import ingest_all, landing_folders_without_source
+from dagster_project.canonical import Entity
+from dagster_project.defs import progress
+from dagster_project.defs.locks import source_lock
+from dagster_project.defs.partitions import (
+    add_report_years,
+    lake_monitoring_years,
+    source_partitions,
+)
+from dagster_project.ingest.lake import Lake
+from dagster_project.ingest.pipeline import FileOutcome, ingest_file, utc_now
+from dagster_project.ingest.pseudonymise import load_key
+from dagster_project.ingest.runner import landing_folders_without_source
 from dagster_project.settings import data_paths, sources_dir
-from dagster_project.sources import load_source_configs
+from dagster_project.sources import (
+    SourceConfig,
+    SourceConfigError,
+    load_source_config,
+    load_source_configs,
+)
 
 LAKE_TICKETS = dg.AssetKey(["lake", "tickets"])
 LAKE_TEST_CALLS = dg.AssetKey(["lake", "test_calls"])
 LAKE_REJECTS = dg.AssetKey(["lake", "rejects"])
 LAKE_MANIFEST = dg.AssetKey(["lake", "manifest"])
+LAKE_KEYS = (LAKE_TICKETS, LAKE_TEST_CALLS, LAKE_REJECTS, LAKE_MANIFEST)
+
+# Metadata of the manifest materialization that the report sensor reads.
+REPORT_YEARS_METADATA = "report_years"
+
+FILES_SCHEMA = dg.TableSchema(columns=[
+    dg.TableColumn("source", "string"),
+    dg.TableColumn("file", "string", description="path under landing/"),
+    dg.TableColumn("status", "string", description="loaded, unchanged (skipped) or failed"),
+    dg.TableColumn("rows_read", "int"),
+    dg.TableColumn("rows_written", "int"),
+    dg.TableColumn("rows_rejected", "int"),
+    dg.TableColumn("error", "string"),
+])
+
+
+@dataclass(frozen=True)
+class Ingested:
+    config: SourceConfig
+    outcome: FileOutcome
+
+
+def configs_for(keys: list[str] | None, directory: Path) -> tuple[list[SourceConfig], list[str]]:
+    """The configurations of the partition keys (every source when None) and the errors of
+    those that cannot be loaded; a broken YAML stops only its own source."""
+    if keys is None:
+        return load_source_configs(directory), []
+    configs, errors = [], []
+    for key in keys:
+        path = directory / f"{key}.yaml"
+        if not path.exists():
+            errors.append(f"{path}: source '{key}' has no configuration file any more; "
+                          "reload the code location")
+            continue
+        try:
+            configs.append(load_source_config(path))
+        except SourceConfigError as exc:
+            errors.append(str(exc))
+    return configs, errors
+
+
+def _years_of(lake: Lake, item: Ingested) -> set[int]:
+    """Years of the rows this run loaded from one file (receipt year, or monitoring year)."""
+    entry = item.outcome.entry
+    path = lake.data_file(item.config.entity, item.config.source_id, entry.file_sha256)
+    if not path.exists():
+        return set()
+    column = "year(received_at)" if item.config.entity is Entity.TICKETS else "year"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT DISTINCT {column} FROM read_parquet(?) WHERE {column} IS NOT NULL",
+            [str(path)],
+        ).fetchall()
+    return {int(y) for (y,) in rows}
+
+
+def _lake_rows(lake_root: Path, entity: str, sources: list[str]) -> int:
+    """Rows held in the lake for these sources (from the Parquet footers, no data read)."""
+    total = 0
+    for source in sources:
+        for file in (lake_root / entity / f"source={source}").glob("*.parquet"):
+            total += pq.read_metadata(file).num_rows
+    return total
+
+
+def _files_table(items: list[Ingested]) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({
+                "source": i.config.source_id,
+                "file": i.outcome.entry.source_file,
+                "status": "unchanged" if i.outcome.skipped else i.outcome.entry.status,
+                "rows_read": int(i.outcome.entry.rows_read),
+                "rows_written": int(i.outcome.entry.rows_written),
+                "rows_rejected": int(i.outcome.entry.rows_rejected),
+                "error": i.outcome.entry.error or "",
+            })
+            for i in items
+        ],
+        schema=FILES_SCHEMA,
+    )
+
+
+def _totals(items: list[Ingested], entity: Entity | None = None) -> dict[str, int]:
+    done = [i for i in items if not i.outcome.skipped
+            and (entity is None or i.config.entity is entity)]
+    return {
+        "files_loaded": sum(i.outcome.entry.status == "loaded" for i in done),
+        "files_failed": sum(i.outcome.entry.status == "failed" for i in done),
+        "files_unchanged": sum(
+            i.outcome.skipped for i in items if entity is None or i.config.entity is entity),
+        "rows_read": sum(int(i.outcome.entry.rows_read) for i in done),
+        "rows_written": sum(int(i.outcome.entry.rows_written) for i in done),
+        "rows_rejected": sum(int(i.outcome.entry.rows_rejected) for i in done),
+    }
 
 
 @dg.multi_asset(
     name="ingest_landing",
     group_name="ingest",
     specs=[
-        dg.AssetSpec(LAKE_TICKETS, description="Canonical work orders, one Parquet per file."),
-        dg.AssetSpec(LAKE_TEST_CALLS, description="Canonical test calls, one Parquet per file."),
-        dg.AssetSpec(LAKE_REJECTS, description="Rows rejected at ingestion, with reasons."),
-        dg.AssetSpec(LAKE_MANIFEST, description="Every landing file seen, status and counts."),
+        dg.AssetSpec(LAKE_TICKETS, description=(
+            "Canonical work orders, one Parquet file per landing file: "
+            "lake/raw/tickets/source=<id>/<sha256>.parquet. Callers are pseudonymised.")),
+        dg.AssetSpec(LAKE_TEST_CALLS, description=(
+            "The evaluator's scored test calls, one Parquet file per landing file: "
+            "lake/raw/test_calls/source=<id>/<sha256>.parquet.")),
+        dg.AssetSpec(LAKE_REJECTS, description=(
+            "Rows that could not be made canonical, with the reason, the field, the raw value "
+            "and the source line: lake/rejects/source=<id>/<sha256>.parquet.")),
+        dg.AssetSpec(LAKE_MANIFEST, description=(
+            "Every landing file seen, with its SHA-256, status and counts (rows read = "
+            "written + rejected): lake/manifest/source=<id>/<sha256>.parquet.")),
     ],
+    partitions_def=source_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
         "Reads each source's landing files as its YAML configuration describes, maps them to "
         "the canonical fields, pseudonymises callers, masks numbers in free text and writes the "
-        "lake. Files already ingested (same SHA-256) are skipped."
+        "lake. One partition per source configuration; a run over several partitions ingests "
+        "them one after the other. Files already ingested (same SHA-256) are skipped; a file "
+        "that cannot be read fails alone."
     ),
 )
-def ingest_landing(context: dg.AssetExecutionContext):
+def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
     paths = data_paths()
-    configs = load_source_configs(sources_dir())
-    summary = ingest_all(configs, paths)
-    for outcome in summary.failed:
-        context.log.error(f"file failed, others go on: {outcome.entry.error}")
-    for folder in landing_folders_without_source(configs, paths.landing):
-        context.log.warning(f"landing/{folder} has no source configuration: not ingested")
-    table = "\n".join(
-        ["| file | status | read | written | rejected |", "|---|---|---|---|---|"]
-        + [
-            f"| {o.entry.source_file} | {'skipped (unchanged)' if o.skipped else o.entry.status} "
-            f"| {o.entry.rows_read} | {o.entry.rows_written} | {o.entry.rows_rejected} |"
-            for o in summary.outcomes
-        ]
-    )
-    common = {
-        "files_loaded": summary.count("loaded", skipped=False),
-        "files_unchanged": summary.count("loaded", skipped=True),
-        "files_failed": len(summary.failed),
-        "rows_read": summary.total("rows_read"),
-        "rows_written": summary.total("rows_written"),
-        "rows_rejected": summary.total("rows_rejected"),
-    }
+    partitioned = context.has_partition_key or context.has_partition_key_range
+    # Without a partition (an ad-hoc materialisation) every source configured now is ingested.
+    keys = list(context.partition_keys) if partitioned else None
+    configs, config_errors = configs_for(keys, sources_dir())
+    key, _is_demo_key = load_key()
+    lake = Lake(paths.lake)
+    when = utc_now()
+    planned = [(c, p) for c in configs for p in c.landing_files(paths.landing)]
+    progress.start("ingest", len(planned))
+    items: list[Ingested] = []
+    for config in configs:
+        with source_lock(paths.root, config.source_id, on_wait=context.log.info):
+            for path in config.landing_files(paths.landing):
+                outcome = ingest_file(config, path, paths.landing, lake, key, when)
+                items.append(Ingested(config, outcome))
+                entry = outcome.entry
+                if outcome.skipped:
+                    context.log.debug(f"{entry.source_file}: unchanged, skipped")
+                elif entry.status == "failed":
+                    context.log.error(f"file failed, others go on: {entry.error}")
+                else:
+                    context.log.info(
+                        f"{entry.source_file}: read {entry.rows_read:,}, written "
+                        f"{entry.rows_written:,}, rejected {entry.rows_rejected:,}")
+                progress.advance("ingest", detail=entry.source_file)
+    if keys is None or set(keys) == set(source_partitions.get_partition_keys()):
+        for folder in landing_folders_without_source(configs, paths.landing):
+            context.log.warning(f"landing/{folder} has no source configuration: not ingested")
+
+    loaded = [i for i in items if not i.outcome.skipped and i.outcome.entry.status == "loaded"]
+    years_loaded = sorted(set().union(*(_years_of(lake, i) for i in loaded)))
+    monitoring_years = lake_monitoring_years(paths.lake)
+    new_partitions = add_report_years(context.instance, monitoring_years)
+    if new_partitions:
+        context.log.info(f"report partitions added: {', '.join(new_partitions)}")
+    report_years = [y for y in years_loaded if y in monitoring_years]
+    sources = [c.source_id for c in configs]
+    if config_errors:
+        # The valid sources are in the lake; their partitions are recorded by the next run.
+        raise SourceConfigError(
+            f"{len(config_errors)} source configuration(s) could not be loaded (the other "
+            f"sources were ingested): {' / '.join(config_errors)}"
+        )
+
     yield dg.MaterializeResult(
-        asset_key=LAKE_MANIFEST, metadata={**common, "files": dg.MetadataValue.md(table)}
+        asset_key=LAKE_MANIFEST,
+        metadata={
+            **_totals(items),
+            "files": _files_table(items),
+            "years_loaded": dg.MetadataValue.json(years_loaded),
+            REPORT_YEARS_METADATA: dg.MetadataValue.json(report_years),
+        },
     )
-    for key in (LAKE_TICKETS, LAKE_TEST_CALLS, LAKE_REJECTS):
-        yield dg.MaterializeResult(asset_key=key, metadata=common)
+    for asset_key, entity in ((LAKE_TICKETS, Entity.TICKETS),
+                              (LAKE_TEST_CALLS, Entity.TEST_CALLS)):
+        yield dg.MaterializeResult(asset_key=asset_key, metadata={
+            **_totals(items, entity),
+            "dagster/row_count": _lake_rows(paths.lake / "raw", entity.value, sources),
+        })
+    yield dg.MaterializeResult(asset_key=LAKE_REJECTS, metadata={
+        "rows_rejected": _totals(items)["rows_rejected"],
+        "dagster/row_count": _lake_rows(paths.lake, "rejects", sources),
+    })

@@ -1,9 +1,13 @@
-"""Warehouse -> site: the yearly monitoring report rendered from the marts."""
+"""Warehouse -> site: the yearly monitoring report, one partition per monitoring year."""
 
 
 import dagster as dg
 
-from dagster_project.report.render import monitoring_years, render_year
+from dagster_project.defs import progress
+from dagster_project.defs.assets.quality import QUALITY_GATE
+from dagster_project.defs.locks import report_lock, warehouse_read_lock
+from dagster_project.defs.partitions import report_year_partitions
+from dagster_project.report.render import render_year
 from dagster_project.settings import data_paths
 
 MART_DEPS = [
@@ -18,22 +22,33 @@ MART_DEPS = [
 
 @dg.asset(
     group_name="report",
-    deps=MART_DEPS,
+    deps=[*MART_DEPS, QUALITY_GATE],
+    partitions_def=report_year_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
-        "年度监测成果: site/<year>/index.html for every monitoring year in the warehouse, "
-        "self-contained HTML rendered by Jinja2. Blocked while an ERROR check fails."
+        "年度监测成果: site/<year>/index.html, the self-contained HTML report of one monitoring "
+        "year rendered by Jinja2 from the marts (read-only). One partition per year the "
+        "evaluator monitored; blocked while the quality gate fails."
     ),
 )
 def annual_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     paths = data_paths()
-    rendered = [render_year(paths.warehouse, paths.site, year, lake=paths.lake)
-                for year in monitoring_years(paths.warehouse)]
-    for report in rendered:
+    years = [int(k) for k in context.partition_keys]
+    progress.start("report", len(years))
+    rendered = []
+    for year in years:
+        # Two runs may render the same year (a sensor and the schedule): one at a time.
+        with (report_lock(paths.root, year, on_wait=context.log.info),
+              warehouse_read_lock(paths.warehouse, on_wait=context.log.info)):
+            report = render_year(paths.warehouse, paths.site, year, lake=paths.lake)
         context.log.info(f"report {report.year}: {report.index_path}")
-    return dg.MaterializeResult(
-        metadata={
-            "years": [r.year for r in rendered],
-            "latest_report": dg.MetadataValue.path(str(rendered[-1].index_path))
-            if rendered else "none",
-        }
-    )
+        rendered.append(report)
+        progress.advance("report", detail=str(year))
+    metadata: dict[str, object] = {
+        "years": dg.MetadataValue.json([r.year for r in rendered]),
+        "report": dg.MetadataValue.path(str(rendered[-1].index_path)),
+    }
+    if len(rendered) > 1:
+        metadata["reports"] = dg.MetadataValue.md(
+            "\n".join(f"- {r.year}: `{r.index_path}`" for r in rendered))
+    return dg.MaterializeResult(metadata=metadata)

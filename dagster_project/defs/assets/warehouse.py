@@ -2,24 +2,49 @@
 
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from dagster_project.defs import progress
+from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.defs.project import hotline_dbt_project
 from dagster_project.settings import data_paths
+
+# The Dagster concurrency pool of everything that opens warehouse.duckdb read-write. Its limit
+# (1) is set in the instance's dagster.yaml (see pipeline.ensure_dagster_home).
+WRITER_POOL = "duckdb_writer"
+COUNTED = ("table", "incremental", "seed")
+
+
+def _manifest() -> dict[str, Any]:
+    return json.loads(hotline_dbt_project.manifest_path.read_text(encoding="utf-8"))
 
 
 def mart_tables() -> list[str]:
     """The dbt models built as tables (marts) and seeds: what analysts and the report read."""
-    manifest = json.loads(hotline_dbt_project.manifest_path.read_text(encoding="utf-8"))
     return sorted(
-        node["name"] for node in manifest["nodes"].values()
+        node["name"] for node in _manifest()["nodes"].values()
         if node["resource_type"] in ("model", "seed")
         and node["config"].get("materialized", "seed") in ("table", "seed")
     )
+
+
+def _relations() -> dict[str, str]:
+    """Model or seed name -> quoted relation, for the nodes whose rows are counted."""
+    relations = {}
+    for node in _manifest()["nodes"].values():
+        if node["resource_type"] not in ("model", "seed"):
+            continue
+        if node["config"].get("materialized", "seed") not in COUNTED:
+            continue
+        name = node.get("alias") or node["name"]
+        relations[node["name"]] = f'"{node["schema"]}"."{name}"'
+    return relations
 
 
 class HotlineDbtTranslator(DagsterDbtTranslator):
@@ -27,13 +52,63 @@ class HotlineDbtTranslator(DagsterDbtTranslator):
         return "warehouse"
 
 
+def row_counts(warehouse: Path, names: list[str]) -> dict[str, int]:
+    """Rows of each named table, counted on a read-only connection once dbt has exited."""
+    relations = _relations()
+    wanted = [n for n in names if n in relations]
+    if not wanted or not warehouse.exists():
+        return {}
+    counts = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for name in wanted:
+            try:
+                (count,) = con.execute(f"SELECT count(*) FROM {relations[name]}").fetchone() \
+                    or (0,)
+            except duckdb.Error:
+                continue  # not built (a failed model): no count rather than a wrong one
+            counts[name] = int(count)
+    return counts
+
+
+def _event_name(context: dg.AssetExecutionContext, event: object) -> str:
+    if isinstance(event, dg.Output):
+        return context.asset_key_for_output(event.output_name).path[-1]
+    if isinstance(event, dg.AssetCheckResult) and event.check_name:
+        return event.check_name
+    return ""
+
+
 @dbt_assets(
     manifest=hotline_dbt_project.manifest_path,
     project=hotline_dbt_project,
     dagster_dbt_translator=HotlineDbtTranslator(),
-    pool="duckdb_writer",
+    pool=WRITER_POOL,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Seeds, staging views, intermediate models and marts, with their dbt tests."""
-    data_paths().warehouse.parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(["build"], context=context).stream()
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Seeds, staging views, intermediate models and marts, with their dbt tests: one
+    `dbt build` per run, whatever partitions of the lake the run covers. The only writer of
+    warehouse.duckdb: it holds the pool `duckdb_writer` and the exclusive warehouse lock."""
+    warehouse = data_paths().warehouse
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    progress.start("dbt", len(context.selected_asset_keys)
+                   + len(context.selected_asset_check_keys))
+    events: list[Any] = []
+    with warehouse_write_lock(warehouse, on_wait=context.log.info):
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        for event in invocation.stream():
+            events.append(event)
+            if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
+                progress.advance("dbt", detail=_event_name(context, event))
+        # dbt has exited and released the file: count rows while no other writer can start.
+        built = [_event_name(context, e) for e in events if isinstance(e, dg.Output)]
+        counts = row_counts(warehouse, built)
+    for event in events:
+        if isinstance(event, dg.Output):
+            name = _event_name(context, event)
+            if name in counts:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[name]})
+        yield event
+    error = invocation.get_error()
+    if error is not None:
+        raise error

@@ -2,13 +2,17 @@
 downstream of its asset (the report, in the end); a WARN suite is reported. Each run's results
 are appended to the lake's quality results."""
 
+import contextlib
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
 
+from dagster_project.defs import progress
+from dagster_project.defs.locks import warehouse_read_lock
 from dagster_project.quality import SuiteOutcome, load_suite, run_suite, suite_names, write_results
-from dagster_project.quality.suites import Suite, TextColumnsData
-from dagster_project.settings import data_paths
+from dagster_project.quality.suites import LakeData, Suite, TextColumnsData
+from dagster_project.settings import DataPaths, data_paths
 
 
 def _asset_key(path: str) -> dg.AssetKey:
@@ -20,9 +24,21 @@ def _severity(suite: Suite) -> dg.AssetCheckSeverity:
         else dg.AssetCheckSeverity.WARN
 
 
+def validate(
+    suite: Suite, paths: DataPaths, on_wait: Callable[[str], None] | None = None
+) -> SuiteOutcome:
+    """Run a suite; those reading the warehouse hold the shared warehouse lock meanwhile, so
+    that they never meet dbt writing it."""
+    reads_warehouse = not isinstance(suite.meta.data, LakeData)
+    with (warehouse_read_lock(paths.warehouse, on_wait=on_wait) if reads_warehouse
+          else contextlib.nullcontext()):
+        outcome = run_suite(suite, paths)
+    progress.advance("checks", detail=suite.name)
+    return outcome
+
+
 def _run_and_record(suite: Suite, context: dg.AssetCheckExecutionContext) -> SuiteOutcome:
-    paths = data_paths()
-    outcome = run_suite(suite, paths)
+    outcome = validate(suite, data_paths(), on_wait=context.log.info)
     _record(outcome, context)
     for failure in outcome.failures:
         context.log.warning(f"{suite.name}: {failure.describe()}")
@@ -68,19 +84,24 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
 
 
 def _text_columns_check(suite: Suite, tables: list[str]) -> dg.AssetChecksDefinition:
-    """One check per table, from one pass over the warehouse."""
+    """One check per table, from one pass over the warehouse. Subsettable: a run that builds
+    some of the tables (a backfill starts with those that need nothing from the lake) reports
+    the checks of those tables only."""
 
     @dg.multi_asset_check(
         name=f"ge_{suite.name}",
         specs=[dg.AssetCheckSpec(f"ge_{suite.name}", asset=dg.AssetKey([table]),
                                  blocking=suite.meta.severity == "ERROR",
                                  description=suite.meta.notes) for table in tables],
-        can_subset=False,
+        can_subset=True,
     )
     def check(context: dg.AssetCheckExecutionContext):
-        outcome = run_suite(load_suite(suite.name), data_paths())
+        outcome = validate(load_suite(suite.name), data_paths(), on_wait=context.log.info)
         _record(outcome, context)
+        selected = {key.asset_key for key in context.selected_asset_check_keys}
         for table in tables:
+            if dg.AssetKey([table]) not in selected:
+                continue
             mine = [e for e in outcome.expectations if e.partition == table]
             per_table = SuiteOutcome(suite.name, table, suite.meta.severity,
                                      outcome.rows_validated, mine)
@@ -90,6 +111,12 @@ def _text_columns_check(suite: Suite, tables: list[str]) -> dg.AssetChecksDefini
                           check_name=f"ge_{suite.name}")
 
     return check
+
+
+def checked_assets(checks: list[dg.AssetChecksDefinition]) -> list[dg.AssetKey]:
+    """The assets the suites validate (the quality gate depends on them)."""
+    return sorted({spec.asset_key for check in checks for spec in check.check_specs},
+                  key=lambda k: k.to_user_string())
 
 
 def build_quality_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:

@@ -1,0 +1,85 @@
+"""How the work is cut: ingestion by source, the report by monitoring year.
+
+Sources: a `StaticPartitionsDefinition` of the source configuration files found when the
+definitions load (one key per `<source_id>.yaml`). Sources are configuration that ships with
+the code location; a new YAML appears as a new partition on the next reload, without code
+change, and the keys never depend on state kept in the Dagster instance. Only the file names are
+read here: a broken YAML fails its own partition's runs with a readable error instead of
+stopping the whole code location from loading.
+
+Years: a `DynamicPartitionsDefinition` filled from the data. A report exists only for a year
+the evaluator monitored (its test calls are in the lake); a static range would show years that
+cannot be rendered, and would need editing every year. Ingestion adds the years of the lake's
+test calls after each run (idempotent), so the partitions are exactly the publishable years.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from dagster_project.settings import sources_dir
+
+SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+REPORT_YEARS_NAME = "report_years"
+
+
+def source_ids(directory: Path | None = None) -> list[str]:
+    """The source ids configured in the directory: one per `<source_id>.yaml`."""
+    folder = directory or sources_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if SOURCE_ID.match(p.stem))
+
+
+source_partitions = dg.StaticPartitionsDefinition(source_ids())
+report_year_partitions = dg.DynamicPartitionsDefinition(name=REPORT_YEARS_NAME)
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags for one run over a partition range (assets with a single-run backfill policy)."""
+    return {
+        ASSET_PARTITION_RANGE_START_TAG: first,
+        ASSET_PARTITION_RANGE_END_TAG: last,
+    }
+
+
+def all_sources_tags() -> dict[str, str]:
+    """Run tags for one run over every configured source."""
+    keys = source_partitions.get_partition_keys()
+    if not keys:
+        return {}
+    return range_tags(keys[0], keys[-1])
+
+
+def lake_monitoring_years(lake: Path) -> list[int]:
+    """Years the lake holds evaluator test calls for: the years a report can be made."""
+    files = sorted((lake / "raw" / "test_calls").glob("*/*.parquet"))
+    if not files:
+        return []
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT DISTINCT year FROM read_parquet(?) WHERE year IS NOT NULL ORDER BY year",
+            [[str(f) for f in files]],
+        ).fetchall()
+    return [int(y) for (y,) in rows]
+
+
+def add_report_years(instance: dg.DagsterInstance, years: list[int]) -> list[str]:
+    """Make each year a report partition (in year order); returns the keys that were new."""
+    known = set(instance.get_dynamic_partitions(REPORT_YEARS_NAME))
+    new = [str(y) for y in sorted(set(years)) if str(y) not in known]
+    if new:
+        instance.add_dynamic_partitions(REPORT_YEARS_NAME, new)
+    return new
+
+
+def report_years(instance: dg.DagsterInstance) -> list[str]:
+    return list(instance.get_dynamic_partitions(REPORT_YEARS_NAME))

@@ -1,0 +1,238 @@
+"""`hotline status`: what is loaded, what waits, what failed — read-only, never blocking long.
+
+Nothing here writes: the lake is read from its Parquet files, the warehouse on a read-only
+connection under the shared warehouse lock (given up after a few seconds while dbt writes),
+and the runs from the data root's Dagster instance when it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from rich import box
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from dagster_project.settings import DataPaths, sources_dir
+
+LOCK_WAIT_SECONDS = 3.0
+RUNS_SHOWN = 8
+REJECT_REASONS_SHOWN = 8
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).replace(tzinfo=None)
+
+
+def _local(value: dt.datetime | float | None, short: bool = False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        value = _utc(value)
+    pattern = "%m-%d %H:%M" if short else "%Y-%m-%d %H:%M"
+    return value.replace(tzinfo=dt.UTC).astimezone().strftime(pattern)
+
+
+def _rows(sql: str, params: list[Any] | None = None,
+          con: duckdb.DuckDBPyConnection | None = None) -> list[dict[str, Any]]:
+    if con is None:
+        with duckdb.connect() as own:
+            return _rows(sql, params, own)
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _table(title: str) -> Table:
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+PARQUET = "read_parquet(?, union_by_name = true, hive_partitioning = false)"
+
+
+def _parquet_files(folder: Path) -> list[str]:
+    return [str(f) for f in sorted(folder.glob("*/*.parquet"))]
+
+
+@dataclass(frozen=True)
+class SourceState:
+    source_id: str
+    files: int
+    loaded: int
+    failed: int
+    waiting: int
+    rows_read: int
+    rows_written: int
+    rows_rejected: int
+    last_ingested: dt.datetime | None
+    problem: str | None
+
+
+def source_states(paths: DataPaths) -> list[SourceState]:
+    """Per configured source: its landing files and what the manifest says about each. A file
+    counts as ingested when the manifest's latest entry for its path has its size and is no
+    older than the file (no hashing: status stays fast on large folders)."""
+    from dagster_project.defs.partitions import source_ids
+    from dagster_project.sources import SourceConfigError, load_source_config
+
+    files = _parquet_files(paths.lake / "manifest")
+    manifest = _rows(f"SELECT * FROM {PARQUET} ORDER BY ingested_at", [files]) if files else []
+    latest: dict[str, dict[str, Any]] = {}
+    for row in manifest:
+        latest[row["source_file"]] = row  # ordered by time: the last one wins
+    states = []
+    for source in source_ids(sources_dir()):
+        mine = [r for r in manifest if r["source_id"] == source]
+        try:
+            config = load_source_config(sources_dir() / f"{source}.yaml")
+        except SourceConfigError as exc:
+            states.append(SourceState(source, 0, 0, 0, 0, 0, 0, 0, None, str(exc)))
+            continue
+        loaded = failed = waiting = 0
+        files = config.landing_files(paths.landing)
+        for path in files:
+            entry = latest.get(path.relative_to(paths.landing).as_posix())
+            stat = path.stat()
+            current = (entry is not None and entry["file_bytes"] == stat.st_size
+                       and entry["ingested_at"] >= _utc(stat.st_mtime))
+            if not current:
+                waiting += 1
+            elif entry is not None and entry["status"] == "failed":
+                failed += 1
+            else:
+                loaded += 1
+        done = [r for r in mine if r["status"] == "loaded"]
+        states.append(SourceState(
+            source, len(files), loaded, failed, waiting,
+            sum(r["rows_read"] for r in done), sum(r["rows_written"] for r in done),
+            sum(r["rows_rejected"] for r in done),
+            max((r["ingested_at"] for r in mine), default=None), None))
+    return states
+
+
+def sources_table(paths: DataPaths) -> Table:
+    table = _table("sources (landing -> lake)")
+    table.add_column("source", no_wrap=True)
+    for column in ("loaded", "failed", "waiting", "rows", "rejected"):
+        table.add_column(column, justify="right", min_width=len(column))
+    table.add_column("ingested", no_wrap=True, min_width=11)
+    for s in source_states(paths):
+        if s.problem:
+            table.add_row(s.source_id, Text(s.problem, style="red"))
+            continue
+        table.add_row(
+            s.source_id, str(s.loaded),
+            Text(str(s.failed), style="red" if s.failed else ""),
+            Text(str(s.waiting), style="yellow" if s.waiting else ""),
+            f"{s.rows_written:,}", f"{s.rows_rejected:,}", _local(s.last_ingested, short=True))
+    return table
+
+
+def warehouse_table(paths: DataPaths) -> RenderableType:
+    from dagster_project.defs.locks import WarehouseLockTimeout, warehouse_read_lock
+
+    if not paths.warehouse.exists():
+        return Text(f"warehouse: not built yet ({paths.warehouse}); run `hotline build`",
+                    style="yellow")
+    built = _local(paths.warehouse.stat().st_mtime)
+    table = _table(f"warehouse {paths.warehouse} (built {built})")
+    table.add_column("year", justify="right")
+    table.add_column("hotlines monitored", justify="right")
+    table.add_column("tickets", justify="right")
+    table.add_column("report")
+    try:
+        with (warehouse_read_lock(paths.warehouse, timeout=LOCK_WAIT_SECONDS),
+              duckdb.connect(str(paths.warehouse), read_only=True) as con):
+            monitored = {r["year"]: r["n"] for r in _rows(
+                "SELECT year, count(*) AS n FROM monitoring_hotline_year GROUP BY year",
+                con=con)}
+            tickets = {r["year"]: r["n"] for r in _rows(
+                "SELECT year, sum(ticket_count) AS n FROM kpi_city_year GROUP BY year",
+                con=con)}
+    except WarehouseLockTimeout as exc:
+        return Text(f"warehouse: being rebuilt right now ({exc})", style="yellow")
+    except duckdb.Error as exc:
+        return Text(f"warehouse: cannot be read ({' '.join(str(exc).split())})", style="red")
+    for year in sorted(set(monitored) | set(tickets)):
+        report = paths.site / str(year) / "index.html"
+        table.add_row(str(year), f"{monitored.get(year, 0):,}", f"{int(tickets.get(year, 0)):,}",
+                      f"{report} ({_local(report.stat().st_mtime)})" if report.exists()
+                      else Text("not rendered", style="yellow"))
+    return table
+
+
+def quality_table(paths: DataPaths) -> Table:
+    from dagster_project.defs.assets.quality import suite_statuses
+
+    table = _table("checks (latest result of each suite)")
+    for column in ("suite", "severity", "result", "checked"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("failures")
+    for s in suite_statuses(paths):
+        style = "green" if s.result == "passed" else ("red" if s.blocks else "yellow")
+        table.add_row(s.suite, s.severity, Text(s.result, style=style),
+                      _local(s.checked_at, short=True),
+                      "\n".join(s.failures[:3]) + (f"\n(+{len(s.failures) - 3})"
+                                                   if len(s.failures) > 3 else ""))
+    return table
+
+
+def rejects_table(paths: DataPaths) -> RenderableType:
+    files = _parquet_files(paths.lake / "rejects")
+    rows = _rows(
+        f"SELECT source_id, reason, coalesce(field, '') AS field, count(*) AS n FROM {PARQUET} "
+        f"GROUP BY ALL ORDER BY n DESC, source_id LIMIT {REJECT_REASONS_SHOWN}", [files]
+    ) if files else []
+    if not rows:
+        return Text("rejects: none", style="green")
+    table = _table("most frequent rejects (lake/rejects)")
+    for column in ("source", "reason", "field"):
+        table.add_column(column)
+    table.add_column("rows", justify="right")
+    for r in rows:
+        table.add_row(r["source_id"], r["reason"], r["field"], f"{r['n']:,}")
+    return table
+
+
+def runs_table(paths: DataPaths) -> RenderableType:
+    from dagster_project.pipeline import dagster_home
+
+    home = dagster_home()
+    if not (home / "dagster.yaml").exists():
+        return Text("runs: none recorded yet", style="dim")
+    import dagster as dg
+
+    from dagster_project.pipeline import ensure_dagster_home
+
+    ensure_dagster_home(home)
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_run_records(limit=RUNS_SHOWN)
+    if not records:
+        return Text("runs: none recorded yet", style="dim")
+    table = _table("last runs")
+    for column in ("run", "job", "partitions", "status", "started", "took"):
+        table.add_column(column)
+    for record in records:
+        run = record.dagster_run
+        tags = run.tags
+        partitions = tags.get("dagster/partition") or (
+            f"{tags['dagster/asset_partition_range_start']}…"
+            f"{tags['dagster/asset_partition_range_end']}"
+            if "dagster/asset_partition_range_start" in tags else "")
+        took = (f"{record.end_time - record.start_time:.0f} s"
+                if record.start_time and record.end_time else "")
+        status = run.status.value
+        style = {"SUCCESS": "green", "FAILURE": "red", "CANCELED": "yellow"}.get(status, "")
+        table.add_row(run.run_id[:8], run.job_name, partitions, Text(status, style=style),
+                      _local(record.start_time), took)
+    return table
+
+
+def tables(paths: DataPaths) -> list[RenderableType]:
+    return [sources_table(paths), warehouse_table(paths), quality_table(paths),
+            rejects_table(paths), runs_table(paths)]

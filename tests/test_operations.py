@@ -1,0 +1,368 @@
+"""Operations: partitions, schedules, the landing and report sensors, one writer of the warehouse,
+and the CLI commands that run the pipeline, on a small generated data root."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_project import cli
+from dagster_project.defs.locks import (
+    WarehouseLockTimeout,
+    warehouse_read_lock,
+    warehouse_write_lock,
+)
+from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_ids
+from dagster_project.demo.generator import generate_demo
+from dagster_project.ingest.lake import Lake
+from dagster_project.ingest.pipeline import ingest_source
+from dagster_project.ingest.pseudonymise import DEMO_KEY
+from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths, sources_dir
+from dagster_project.sources import load_source_config
+
+TICKETS = 3000
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """`hotline ARGV` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(argv))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def data_root_env(root: Path) -> Iterator[DataPaths]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_ROOT_ENV, str(root))
+        patch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        yield DataPaths(root=root)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPaths]:
+    """`hotline demo` on a small dataset: landing, lake, warehouse, reports, run history."""
+    root = tmp_path_factory.mktemp("operations")
+    with data_root_env(root) as paths:
+        code, out, err = run_cli("demo", "--tickets", str(TICKETS), "--seed", "5")
+        assert code == 0, err
+        assert f"report: {paths.site / '2019' / 'index.html'}" in out
+        yield paths
+
+
+@pytest.fixture
+def at_built(built: DataPaths) -> Iterator[DataPaths]:
+    with data_root_env(built.root) as paths:
+        yield paths
+
+
+# ---------------------------------------------------------------------------------------------
+# The code location
+# ---------------------------------------------------------------------------------------------
+def test_groups_partitions_and_descriptions() -> None:
+    from dagster_project.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    nodes = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+    assert {n.group_name for n in nodes.values()} == {"ingest", "warehouse", "quality", "report"}
+    assert all(n.description for n in nodes.values()), [k for k, n in nodes.items()
+                                                        if not n.description]
+    lake = nodes["lake/tickets"]
+    assert lake.partitions_def.get_partition_keys() == source_ids(sources_dir())
+    assert lake.backfill_policy == dg.BackfillPolicy.single_run()
+    for name in ("fct_tickets", "stg_lake__tickets", "quality_gate"):
+        assert nodes[name].partitions_def is None
+    assert nodes["fct_tickets"].backfill_policy == dg.BackfillPolicy.single_run()
+    assert nodes["fct_tickets"].pools == {"duckdb_writer"}
+    report = nodes["annual_report"]
+    assert isinstance(report.partitions_def, dg.DynamicPartitionsDefinition)
+    assert report.partitions_def.name == REPORT_YEARS_NAME
+    assert {"refresh", "ingest", "build", "report"} <= {j.name for j in defs.jobs or []}
+    assert {s.name for s in defs.sensors or []} == {"landing_sensor", "report_sensor"}
+    assert {s.name for s in defs.schedules or []} == {"daily_refresh", "yearly_report"}
+
+
+def test_new_source_yaml_becomes_a_partition(tmp_path: Path) -> None:
+    (tmp_path / "nanjing_12345.yaml").write_text("source_id: nanjing_12345\n")
+    (tmp_path / "notes.txt").write_text("not a source")
+    assert source_ids(tmp_path) == ["nanjing_12345"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------------------------
+def test_daily_refresh_requests_every_source_in_one_run() -> None:
+    from dagster_project.defs.schedules import daily_refresh
+
+    keys = source_ids(sources_dir())
+    when = dt.datetime(2020, 5, 6, 2, 0, tzinfo=dt.UTC)
+    with dg.instance_for_test() as instance:
+        request = daily_refresh(dg.build_schedule_context(instance, when))
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["dagster/asset_partition_range_start"] == keys[0]
+    assert request.tags["dagster/asset_partition_range_end"] == keys[-1]
+    assert request.run_key == "daily-refresh-2020-05-06"
+
+
+def test_yearly_report_renders_the_previous_year() -> None:
+    from dagster_project.defs.schedules import yearly_report
+
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(REPORT_YEARS_NAME, ["2018", "2019"])
+        due = dt.datetime(2020, 3, 1, 9, 0, tzinfo=dt.UTC)
+        request = yearly_report(dg.build_schedule_context(instance, due))
+        assert isinstance(request, dg.RunRequest)
+        assert request.partition_key == "2019"
+        skipped = yearly_report(dg.build_schedule_context(instance, due.replace(year=2022)))
+        assert isinstance(skipped, dg.SkipReason)
+        assert "2021" in (skipped.skip_message or "")
+
+
+def test_schedule_settings_come_from_the_environment() -> None:
+    from dagster_project.defs.schedules import ScheduleConfigError, schedule_settings
+
+    settings = schedule_settings({"HOTLINE_REPORT_DUE": "01-15 08:30",
+                                  "HOTLINE_REFRESH_CRON": "30 1 * * *"})
+    assert settings.report_cron == "30 8 15 1 *"
+    assert settings.refresh_cron == "30 1 * * *"
+    assert schedule_settings({}).report_cron == "0 9 1 3 *"
+    for bad in ({"HOTLINE_REPORT_DUE": "02-29"}, {"HOTLINE_REPORT_DUE": "March"},
+                {"HOTLINE_REFRESH_CRON": "daily"}, {"HOTLINE_TIMEZONE": "Mars/Olympus"}):
+        with pytest.raises(ScheduleConfigError):
+            schedule_settings(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The landing sensor
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def landing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    monkeypatch.setenv(DATA_ROOT_ENV, str(tmp_path))
+    paths = DataPaths(root=tmp_path)
+    generate_demo(paths.landing, seed=3, total_tickets=600)
+    return paths
+
+
+def evaluate(cursor: str | None = None) -> dg.SensorResult:
+    from dagster_project.defs.sensors import landing_sensor
+
+    with dg.instance_for_test() as instance:
+        result = landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def requested(result: dg.SensorResult) -> dict[str, dg.RunRequest]:
+    return {r.partition_key: r for r in result.run_requests or []}  # type: ignore[misc]
+
+
+def test_sensor_requests_one_run_per_source_with_new_files(landing: DataPaths) -> None:
+    result = evaluate()
+    runs = requested(result)
+    assert sorted(runs) == sorted(p.name for p in landing.landing.iterdir())
+    request = runs["beijing_12345"]
+    assert request.tags["hotline/trigger"] == "landing_sensor"
+    assert "beijing_12345/工单导出_2019.csv" in request.tags["hotline/files"]
+    # The second evaluation sees the same files with the same size and mtime: nothing.
+    again = evaluate(result.cursor)
+    assert again.run_requests == []
+    assert again.cursor == result.cursor
+
+
+def test_sensor_skips_files_already_in_the_lake(landing: DataPaths) -> None:
+    config = load_source_config(sources_dir() / "beijing_12345.yaml")
+    ingest_source(config, landing.landing, Lake(landing.lake), DEMO_KEY.encode())
+    runs = requested(evaluate())  # no cursor: the manifest alone says what is done
+    assert "beijing_12345" not in runs
+    assert "shanghai_12345" in runs
+
+
+def test_sensor_requests_a_changed_or_new_file_and_nothing_for_a_touched_one(
+    landing: DataPaths,
+) -> None:
+    cursor = evaluate().cursor
+    folder = landing.landing / "haikou_12345"
+    export = next(folder.glob("*2019*.csv"))
+    # Touched: a new mtime, the same content.
+    stat = export.stat()
+    os.utime(export, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    touched = evaluate(cursor)
+    assert touched.run_requests == []
+    assert touched.cursor != cursor  # the new mtime is remembered: not hashed again
+    # Changed: a corrected re-export of the same file.
+    export.write_bytes(export.read_bytes().replace(b"\n", b"\r\n"))
+    changed = evaluate(touched.cursor)
+    assert list(requested(changed)) == ["haikou_12345"]
+    # New: another file of another source.
+    shutil.copy(next((landing.landing / "yibin_12345").glob("*2019*")),
+                landing.landing / "yibin_12345" / "宜宾12345_工单_2019_补充.csv")
+    new = evaluate(changed.cursor)
+    assert list(requested(new)) == ["yibin_12345"]
+    assert "补充" in requested(new)["yibin_12345"].tags["hotline/files"]
+    # The same changed content seen again requests the same run key (deduplicated by Dagster).
+    assert requested(evaluate(touched.cursor))["haikou_12345"].run_key == \
+        requested(changed)["haikou_12345"].run_key
+
+
+# ---------------------------------------------------------------------------------------------
+# The report sensor, on the runs `hotline demo` recorded
+# ---------------------------------------------------------------------------------------------
+def sensor_context(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.RunStatusSensorContext:
+    [record] = instance.get_records_for_run(
+        run_id=run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
+    return dg.build_run_status_sensor_context(
+        sensor_name="report_sensor", dagster_event=record.event_log_entry.dagster_event,
+        dagster_instance=instance, dagster_run=run)
+
+
+def test_report_sensor_follows_a_refresh_with_the_years_it_loaded(at_built: DataPaths) -> None:
+    from dagster_project.defs.sensors import report_sensor
+
+    with dg.DagsterInstance.get() as instance:
+        [refresh] = instance.get_runs(filters=dg.RunsFilter(job_name="refresh"))
+        assert refresh.status == dg.DagsterRunStatus.SUCCESS
+        requests = report_sensor(sensor_context(instance, refresh))
+    assert isinstance(requests, list)
+    assert [r.partition_key for r in requests] == ["2018", "2019"]
+    assert all(r.tags["hotline/after_run"] == refresh.run_id for r in requests)
+
+
+def test_cli_ingest_with_nothing_new_and_no_report_after_it(at_built: DataPaths) -> None:
+    from dagster_project.defs.sensors import report_sensor
+
+    code, out, err = run_cli("ingest")
+    assert code == 0, err
+    assert "unchanged" in out and "loaded" not in out
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(filters=dg.RunsFilter(job_name="ingest"), limit=1)[0]
+        skipped = report_sensor(sensor_context(instance, run))
+    assert isinstance(skipped, dg.SkipReason)
+
+
+# ---------------------------------------------------------------------------------------------
+# The CLI on the built data root
+# ---------------------------------------------------------------------------------------------
+def test_cli_demo_recorded_partitioned_runs_with_metadata(at_built: DataPaths) -> None:
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(REPORT_YEARS_NAME) == ["2018", "2019"]
+        [record] = instance.fetch_materializations(dg.AssetRecordsFilter(  # the demo's first run
+            asset_key=dg.AssetKey(["lake", "manifest"]), asset_partitions=["evaluator_d3"]),
+            limit=1, ascending=True).records
+        metadata = record.asset_materialization.metadata  # type: ignore[union-attr]
+        rows = {r.data["file"]: r.data for r in metadata["files"].value.records}
+        for row in rows.values():
+            assert row["rows_read"] == row["rows_written"] + row["rows_rejected"]
+        assert metadata["report_years"].value == [2018, 2019]
+        fct = instance.get_latest_materialization_event(dg.AssetKey(["fct_tickets"]))
+        counted = fct.asset_materialization.metadata["dagster/row_count"].value  # type: ignore[union-attr]
+    with duckdb.connect(str(at_built.warehouse), read_only=True) as con:
+        assert counted == con.sql("SELECT count(*) FROM fct_tickets").fetchone()[0]  # type: ignore[index]
+
+
+def test_cli_status_shows_sources_warehouse_checks_and_runs(at_built: DataPaths) -> None:
+    code, out, err = run_cli("status")
+    assert code == 0, err
+    for text in ("beijing_12345", "warehouse", "monitoring_hotline_year", "passed",
+                 "last runs", "refresh", "report", "SUCCESS", "2019"):
+        assert text in out, text
+
+
+def test_cli_report_and_check(at_built: DataPaths) -> None:
+    report = at_built.site / "2019" / "index.html"
+    stamp = report.stat().st_mtime_ns
+    code, out, err = run_cli("report", "--year", "2019")
+    assert code == 0, err
+    assert str(report) in out
+    assert report.stat().st_mtime_ns > stamp
+    code, out, err = run_cli("report", "--year", "2015")
+    assert code == 1
+    assert "no monitoring data for 2015" in err and "Traceback" not in err
+    code, out, err = run_cli("check")
+    assert code == 0, err
+    assert "personal_data" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# One writer
+# ---------------------------------------------------------------------------------------------
+def test_write_lock_excludes_readers_and_writers(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    events: list[str] = []
+    with warehouse_write_lock(warehouse):
+        with (pytest.raises(WarehouseLockTimeout, match=f"pid {os.getpid()}"),
+              warehouse_read_lock(warehouse, timeout=0.3)):
+            pass
+
+        def writer() -> None:
+            with warehouse_write_lock(warehouse, on_wait=events.append):
+                events.append("second writer in")
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(0.5)
+        assert events and events[0].startswith("waiting for the warehouse")
+        assert "second writer in" not in events
+    thread.join(5)
+    assert events[-1] == "second writer in"
+    with warehouse_read_lock(warehouse, timeout=0.3), warehouse_read_lock(warehouse, timeout=0.3):
+        pass  # readers share
+
+
+def dbt_windows(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
+    """When the run's dbt process ran, from its own log messages."""
+    times = {}
+    for entry in instance.all_logs(run_id):
+        for word in ("Running dbt command", "Finished dbt command"):
+            if entry.user_message.startswith(word):
+                times[word] = entry.timestamp
+    return times["Running dbt command"], times["Finished dbt command"]
+
+
+def test_two_builds_started_together_both_succeed_one_after_the_other(
+    built: DataPaths, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(built.root, root)
+    env = {**os.environ, DATA_ROOT_ENV: str(root), "DAGSTER_HOME": str(root / "dagster_home"),
+           "PYTHONPATH": str(PROJECT_ROOT)}
+    builds = [subprocess.Popen([sys.executable, "-m", "dagster_project.cli", "build"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]
+    results = [b.communicate(timeout=600) for b in builds]
+    for build, (out, err) in zip(builds, results, strict=True):
+        assert build.returncode == 0, err[-2000:]
+        assert "Could not set lock" not in out + err
+        assert "built and checked in run" in out
+    with data_root_env(root), dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="build"))
+        assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        first, second = sorted(dbt_windows(instance, r.run_id) for r in runs)
+        assert first[1] <= second[0], "the two dbt builds overlapped"
+    lake = root / "lake" / "raw"
+    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+        tickets, calls, files = con.sql(
+            "SELECT (SELECT count(*) FROM fct_tickets), (SELECT count(*) FROM fct_test_calls), "
+            "(SELECT count(*) FROM file_reconciliation)").fetchone()  # type: ignore[misc]
+    assert tickets == duckdb.sql(
+        f"SELECT count(DISTINCT (city_code, ticket_id)) FROM '{lake}/tickets/*/*.parquet'"
+    ).fetchone()[0]  # type: ignore[index]
+    assert calls == duckdb.sql(
+        f"SELECT count(DISTINCT (year, call_id)) FROM '{lake}/test_calls/*/*.parquet'"
+    ).fetchone()[0]  # type: ignore[index]
+    assert files == len(list((root / "lake" / "manifest").glob("*/*.parquet")))
