@@ -63,7 +63,7 @@ class Bars:
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description:<15}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("[dim]{task.fields[detail]}", justify="left"),
@@ -86,7 +86,7 @@ class Bars:
         task = self.progress.tasks[self.tasks[phase]]
         if task.total is not None and task.completed + step > task.total:
             self.progress.update(self.tasks[phase], total=task.completed + step)
-        self.progress.update(self.tasks[phase], advance=step, detail=detail[:40])
+        self.progress.update(self.tasks[phase], advance=step, detail=detail[:32])
 
 
 class Ui:
@@ -144,9 +144,12 @@ def _require_warehouse() -> Path:
 def _fail_if_failed(outcome: JobOutcome, log: Path) -> None:
     if outcome.success:
         return
-    reasons = list(outcome.errors)
+    reasons = [e for e in outcome.errors
+               if not (outcome.failed_checks and "blocking asset check failed" in e)]
     if outcome.failed_checks:
-        reasons.append("blocking checks failed: " + ", ".join(outcome.failed_checks))
+        reasons.append("blocking checks failed: " + ", ".join(
+            f"{name} ({outcome.check_details[name]})" if outcome.check_details.get(name)
+            else name for name in outcome.failed_checks))
     raise CliError(
         f"the {outcome.job} run failed: {'; '.join(reasons) or 'see the log'} "
         f"(run {outcome.run_id}; full log: {log})")

@@ -50,6 +50,7 @@ class JobOutcome:
     warnings: list[str]  # "asset:check" of WARN checks that failed: reported only
     materialized: list[str]
     errors: list[str]  # one sentence per failed step
+    check_details: dict[str, str] = field(default_factory=dict)  # failed check -> why
 
 
 @dataclass(frozen=True)
@@ -141,12 +142,17 @@ def outcome_of(job: str, result: dg.ExecuteInProcessResult) -> JobOutcome:
     warnings: list[str] = []
     materialized: list[str] = []
     errors: list[str] = []
+    details: dict[str, str] = {}
     for event in result.all_events:
         data = event.event_specific_data
         if isinstance(data, dg.AssetCheckEvaluation) and not data.passed:
             name = f"{data.asset_key.to_user_string()}:{data.check_name}"
             is_warning = data.severity == dg.AssetCheckSeverity.WARN
             (warnings if is_warning else failed_checks).append(name)
+            failures = getattr(data.metadata.get("failures"), "value", "") or ""
+            first = [line.removeprefix("- ") for line in str(failures).splitlines()[:2]
+                     if line.strip() and line.strip() != "none"]
+            details[name] = "; ".join(filter(None, [data.description or "", *first]))
         elif event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key:
             name = event.asset_key.to_user_string()
             if name not in materialized:
@@ -158,7 +164,7 @@ def outcome_of(job: str, result: dg.ExecuteInProcessResult) -> JobOutcome:
             if failure is not None:
                 errors.append(_message(failure))
     return JobOutcome(job, result.run_id, result.success, failed_checks, warnings,
-                      materialized, errors)
+                      materialized, errors, details)
 
 
 def execute(

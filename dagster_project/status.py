@@ -134,7 +134,12 @@ def sources_table(paths: DataPaths) -> Table:
 
 
 def warehouse_table(paths: DataPaths) -> RenderableType:
-    from dagster_project.defs.locks import WarehouseLockTimeout, warehouse_read_lock
+    from dagster_project.defs.locks import (
+        WarehouseLockTimeout,
+        lock_holder,
+        warehouse_lock_path,
+        warehouse_read_lock,
+    )
 
     if not paths.warehouse.exists():
         return Text(f"warehouse: not built yet ({paths.warehouse}); run `hotline build`",
@@ -154,8 +159,10 @@ def warehouse_table(paths: DataPaths) -> RenderableType:
             tickets = {r["year"]: r["n"] for r in _rows(
                 "SELECT year, sum(ticket_count) AS n FROM kpi_city_year GROUP BY year",
                 con=con)}
-    except WarehouseLockTimeout as exc:
-        return Text(f"warehouse: being rebuilt right now ({exc})", style="yellow")
+    except WarehouseLockTimeout:
+        holder = lock_holder(warehouse_lock_path(paths.warehouse)) or "another process"
+        return Text(f"warehouse: being rebuilt right now by {holder}; try again when it is "
+                    "done", style="yellow")
     except duckdb.Error as exc:
         return Text(f"warehouse: cannot be read ({' '.join(str(exc).split())})", style="red")
     for year in sorted(set(monitored) | set(tickets)):
