@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dagster_project.ingest.lake import process_alive
 from dagster_project.settings import DATA_ROOT_ENV, data_root
 
 if TYPE_CHECKING:
@@ -102,21 +103,11 @@ def release_abandoned_slots(instance: dg.DagsterInstance) -> list[str]:
             freed.append(run_id)
             continue
         pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
-        if pid and host == socket.gethostname() and not _alive(int(pid)):
+        if pid and host == socket.gethostname() and not process_alive(int(pid)):
             instance.report_run_failed(run, "the process running it ended without finishing")
             storage.free_concurrency_slots_for_run(run_id)
             freed.append(run_id)
     return freed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _message(error: object) -> str:

@@ -90,7 +90,7 @@ class Lake:
         """Scratch folders of ingestions that died (killed, crashed): their process is gone."""
         for folder in self.staging_dir().glob("ingest-*-*"):
             pid = folder.name.split("-")[1]
-            if pid.isdigit() and not _process_alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def read_manifest_entry(self, source_id: str, sha256: str) -> ManifestEntry | None:
@@ -109,7 +109,8 @@ class Lake:
         publish(staged, target)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
