@@ -50,8 +50,14 @@ def test_pipeline_materialises_everything(demo: Demo) -> None:
     assert demo.first.failed_checks == []
     for asset in ("lake/tickets", "fct_tickets", "monitoring_hotline_year", "annual_report"):
         assert asset in demo.first.materialized
-    suites_run = {p.parent.name for p in (demo.paths.lake / "quality").rglob("*.parquet")}
-    assert suites_run == {f"suite={p.stem}" for p in suites.EXPECTATIONS_DIR.glob("*.json")}
+    suite_files = {p.stem for p in suites.EXPECTATIONS_DIR.glob("*.json")}
+    suites_run = {p.parent.name for p in (demo.paths.lake / "quality").glob("*/*.parquet")}
+    assert suites_run == {f"suite={name}" for name in suite_files}
+    # The same results, as analysts see them in the warehouse.
+    with demo.warehouse() as con:
+        in_warehouse = {s for (s,) in con.execute(
+            "SELECT DISTINCT suite FROM stg_lake__quality_results").fetchall()}
+    assert in_warehouse == suite_files
 
 
 def independent_ranking(lake: Path, year: int) -> list[tuple[str, float]]:

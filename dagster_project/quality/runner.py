@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -191,6 +192,17 @@ def write_results(outcome: SuiteOutcome, lake_root: Path, run_id: str,
     staged = lake.staging_dir() / f"quality-{outcome.suite}-{run_id}.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=RESULT_SCHEMA), staged)
     publish(staged, target)
+    return target
+
+
+def ensure_results_schema(lake_root: Path) -> Path:
+    """An empty results file with the schema, so that the warehouse's view over the results
+    (`stg_lake__quality_results`) can be created before any check has run."""
+    target = lake_root / "quality" / "_schema.parquet"
+    if not target.exists():
+        staged = Lake(lake_root).staging_dir() / f"quality-schema-{os.getpid()}.parquet"
+        pq.write_table(RESULT_SCHEMA.empty_table(), staged)
+        publish(staged, target)
     return target
 
 

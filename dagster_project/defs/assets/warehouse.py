@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_project.defs import progress
 from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.defs.project import hotline_dbt_project
+from dagster_project.quality.runner import ensure_results_schema
 from dagster_project.settings import data_paths
 
 # The Dagster concurrency pool of everything that opens warehouse.duckdb read-write. Its limit
@@ -91,6 +92,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     warehouse.duckdb: it holds the pool `duckdb_writer` and the exclusive warehouse lock."""
     warehouse = data_paths().warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    ensure_results_schema(data_paths().lake)
     progress.start("dbt", len(context.selected_asset_keys)
                    + len(context.selected_asset_check_keys))
     events: list[Any] = []
