@@ -18,7 +18,7 @@ from dagster_project.settings import DATA_ROOT_ENV, data_root
 os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
 
 from dagster_project.defs.assets.ingest import ingest_landing
-from dagster_project.defs.assets.quality import build_quality_gate
+from dagster_project.defs.assets.quality import build_quality_gate, quality_results
 from dagster_project.defs.assets.report import annual_report
 from dagster_project.defs.assets.warehouse import mart_tables, warehouse_models
 from dagster_project.defs.checks.quality import build_quality_checks, checked_assets
@@ -35,7 +35,7 @@ defs = dg.Definitions(
     # dbt build, then checks that read what dbt wrote), and a process per step would import
     # the definitions again for each of the ~10 steps, which costs more than it parallelises.
     executor=dg.in_process_executor,
-    assets=[ingest_landing, warehouse_models, quality_gate, annual_report],
+    assets=[ingest_landing, warehouse_models, quality_gate, annual_report, quality_results],
     asset_checks=quality_checks,
     jobs=JOBS,
     schedules=SCHEDULES,

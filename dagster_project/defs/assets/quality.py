@@ -20,6 +20,17 @@ from dagster_project.settings import DataPaths, data_paths
 
 QUALITY_GATE = dg.AssetKey(["quality_gate"])
 
+# The result files the asset checks append to lake/quality/; dbt reads them as the source
+# lake.quality_results. Declared so that it sits in the quality group, not in 'default'.
+quality_results = dg.AssetSpec(
+    dg.AssetKey(["lake", "quality_results"]),
+    group_name="quality",
+    description=(
+        "Results of every quality-check run, appended as Parquet under lake/quality/ by the "
+        "asset checks and `hotline check`; the warehouse reads them as stg_lake__quality_results."
+    ),
+)
+
 STATUS_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("suite", "string"),
     dg.TableColumn("severity", "string"),
