@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import shutil
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from dagster_project import cli
 from dagster_project.settings import DataPaths, sources_dir
@@ -19,16 +18,6 @@ COMMANDS = ["demo", "ingest", "build", "check", "report", "status", "ui"]
 def own_instance(data_root: DataPaths, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test in its own data root, and DAGSTER_HOME restored after it."""
     monkeypatch.setenv("DAGSTER_HOME", str(data_root.root / "dagster_home"))
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_one_paragraph(err: str, *words: str) -> None:

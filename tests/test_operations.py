@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import os
 import shutil
 import subprocess
@@ -18,8 +17,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from cli_runner import run_cli
 
-from dagster_project import cli
 from dagster_project.defs.locks import (
     WarehouseLockTimeout,
     warehouse_read_lock,
@@ -34,17 +33,6 @@ from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths, sou
 from dagster_project.sources import load_source_config
 
 TICKETS = 3000
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """`hotline ARGV` in this process: exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(list(argv))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 @contextlib.contextmanager
