@@ -1,7 +1,13 @@
-"""Map a file's text cells onto the canonical fields, typed, in one pass of DuckDB SQL.
+"""Map a file's text cells onto the canonical fields, typed, in one statement of DuckDB SQL.
 
 Each row either becomes canonical or is rejected with the first reason found: a reason code, the
 canonical field, and the raw value. Nothing is dropped silently.
+
+The statement stacks four projections (clean the text, parse the fields, find the first
+reject reason, name it); each level computes its expressions once and the level above reads
+them as columns, so nothing is evaluated twice and nothing in between is materialised. Almost
+every cell is already clean: each gets one regular-expression scan that decides whether the
+costly path (trim, full-width forms, control characters, masking) runs at all.
 """
 
 from __future__ import annotations
@@ -30,15 +36,14 @@ _FULL_WIDTH_DIGITS = "０１２３４５６７８９"
 _ID_FIELDS = frozenset({"ticket_id", "call_id", "city_code"})
 # Control characters other than tab and line breaks are removed from prose fields.
 _PROSE_CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
-
-_PROSE_WORK = _PROSE_CONTROL + "|[０-９]|[0-9]{11}"
+_PADDED = "^[\\s\u3000]|[\\s\u3000]$"
+_PADDING = " \\t\\r\\n\u3000"  # spaces, tabs, newlines and the ideographic space
 
 # Text fields that are codes rather than prose: compared and joined on, so made plain ASCII.
 _ASCII_TEXT_FIELDS = frozenset(
     {"ticket_id", "call_id", "city_code", "evaluator_id", *ENUM_VALUES,
      *PSEUDONYMISED_FIELDS.values()}
 )
-_PADDING = " \\t\\r\\n　"  # spaces, tabs, newlines and the ideographic space
 
 # Excel serial day numbers between 1954 and 2119: anything else is not a plausible export date.
 _EXCEL_SERIAL_RANGE = (20000, 80000)
@@ -58,13 +63,11 @@ class FieldPlan:
 
 @dataclass(frozen=True)
 class CanonicalSQL:
-    """Three statements, each materialised once so that no expression is computed twice:
-    clean the text, parse every field, then decide each row's fate."""
+    """`hash_tables` run first; `typed` holds every canonical field plus `reject_reason`,
+    `reject_field` and `reject_value` (NULL for rows that are fine), one row per raw row."""
 
-    clean: str
     hash_tables: list[str]
-    parse: str
-    decide: str
+    typed: str
     plans: list[FieldPlan]
 
 
@@ -76,32 +79,44 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(_sql_string(v) for v in values) + "]"
 
 
-def cleaned_text_sql(column: str) -> str:
-    """Trim padding (spaces, tabs, newlines, ideographic spaces); empty -> NULL. Trimming with a
-    character list is slow, so it runs only on values that start or end with padding."""
-    name = quote_identifier(column)
-    return (
-        f"nullif(CASE WHEN regexp_matches({name}, '^[\\s\u3000]|[\\s\u3000]$') "
-        f"THEN trim({name}, e'{_PADDING}') ELSE {name} END, '')"
-    )
+def _clean_kind(field: str, sql_type: str) -> str:
+    if field == "caller_key":
+        return "phone"
+    if sql_type != "VARCHAR" or field in _ASCII_TEXT_FIELDS:
+        return "code"
+    return "prose" if field in MASKED_TEXT_FIELDS else "text"
 
 
-def _ascii_sql(text: str) -> str:
-    """Codes, ids, times and numbers: full-width letters, digits and signs become ASCII.
-    translate() is costly with a long map, so it runs only where a full-width form occurs."""
-    return (
-        f"CASE WHEN regexp_matches({text}, '[\uFF01-\uFF5E\u3000]') THEN "
-        f"translate({text}, {_sql_string(_FULL_WIDTH_ASCII)}, {_sql_string(_ASCII)}) "
-        f"ELSE {text} END"
-    )
+def cleaned_text_sql(column: str, kind: str) -> str:
+    """The cell of `column` cleaned for a field of `kind`; empty becomes NULL.
 
-
-def _digits_sql(text: str) -> str:
-    """Free text keeps its Chinese punctuation; only digits become ASCII, so masks see them."""
-    return (
-        f"CASE WHEN regexp_matches({text}, '[\uFF10-\uFF19]') THEN "
-        f"translate({text}, '{_FULL_WIDTH_DIGITS}', '0123456789') ELSE {text} END"
-    )
+    code:  padding trimmed, full-width letters, digits and signs made ASCII (ids, times,
+           numbers, enumerations);
+    prose: padding trimmed, control characters removed, full-width digits made ASCII, and
+           ID-card and mobile numbers masked;
+    text:  padding trimmed, control characters removed;
+    phone: as code, then only the digits kept (+86 139-1234-5678 and 86 13912345678 are one
+           caller).
+    One scan looks for anything to do; the rest runs only on the few cells that need it.
+    """
+    cell = quote_identifier(column)
+    trimmed = f"trim({cell}, e'{_PADDING}')"
+    if kind in ("code", "phone"):
+        needs_work = f"{_PADDED}|[\uFF01-\uFF5E\u3000]"
+        fixed = (f"trim(translate({cell}, {_sql_string(_FULL_WIDTH_ASCII)}, "
+                 f"{_sql_string(_ASCII)}), e'{_PADDING}')")
+    elif kind == "prose":
+        # ID-card numbers hold mobile-like runs, so any run of 11 digits sends a cell to masking.
+        needs_work = f"{_PADDED}|{_PROSE_CONTROL}|[０-９]|[0-9]{{11}}"
+        digits = f"translate({_without_controls(trimmed)}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
+        fixed = mask_numbers_sql(digits)
+    else:
+        needs_work = f"{_PADDED}|{_PROSE_CONTROL}"
+        fixed = _without_controls(trimmed)
+    cleaned = f"CASE WHEN regexp_matches({cell}, '{needs_work}') THEN {fixed} ELSE {cell} END"
+    if kind == "phone":
+        cleaned = f"regexp_replace({cleaned}, '\\D', '', 'g')"
+    return f"nullif({cleaned}, '')"
 
 
 # Times with a UTC offset (ISO 8601, Open311) are converted to the source's local zone.
@@ -117,7 +132,7 @@ def timestamp_sql(text: str, formats: tuple[str, ...], timezone: str = "Asia/Sha
         f"CAST(round(CAST({text} AS DOUBLE) * 86400) AS BIGINT) * 1000000) END"
     )
     with_offset = (
-        f"CASE WHEN regexp_matches({text}, '(Z|[+-]\d\d:?\d\d)$') THEN timezone("
+        f"CASE WHEN regexp_matches({text}, '(Z|[+-]\\d\\d:?\\d\\d)$') THEN timezone("
         f"{_sql_string(timezone)}, try_strptime(regexp_replace({text}, 'Z$', '+00:00'), "
         f"{_sql_list(_OFFSET_FORMATS)})) END"
     )
@@ -165,12 +180,9 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
         if column is None:
             plans.append(FieldPlan(field, f"CAST(NULL AS {sql_type})"))
             continue
-        raw_text = f"t_{headers.index(column)}"
-        text = raw_text
-        if sql_type != "VARCHAR" or field in _ASCII_TEXT_FIELDS:
-            text = _ascii_sql(text)
+        text = f"t_{headers.index(column)}"
         value, reason = _value_sql(field, sql_type, text, hashed_from, config, key)
-        plans.append(FieldPlan(field, value, reason, column, raw_text))
+        plans.append(FieldPlan(field, value, reason, column, text))
     return plans
 
 
@@ -182,25 +194,16 @@ def _value_sql(
     config: SourceConfig,
     key: bytes,
 ) -> tuple[str, str | None]:
-    """The SQL computing a field from its text, and the reject reason if it can fail."""
+    """The SQL computing a field from its cleaned text, and the reject reason if it can fail."""
     if hashed_from == "caller_phone":
-        digits = f"nullif(regexp_replace({text}, '\\D', '', 'g'), '')"
-        national = (
-            f"CASE WHEN length({digits}) = 13 AND {digits} LIKE '861%' "
-            f"THEN {digits}[3:] ELSE {digits} END"
-        )
+        national = f"CASE WHEN length({text}) = 13 AND {text} LIKE '861%' THEN {text}[3:] " \
+                   f"ELSE {text} END"
         return hmac_sha256_sql(national, key), None
     if hashed_from is not None:
         return hmac_sha256_sql(text, key), None
     if field in ENUM_VALUES:
         value, fallback = _enum_sql(field, text, config)
         return value, "unknown_value" if fallback == "NULL" else None
-    if field in MASKED_TEXT_FIELDS:
-        # Most prose has no control character, no full-width digit and no run of 11 digits:
-        # one regex scan lets it through untouched; the rest is cleaned and masked.
-        full = mask_numbers_sql(_digits_sql(_without_controls(text)))
-        return f"CASE WHEN regexp_matches({text}, '{_PROSE_WORK}') THEN {full} ELSE {text} END", (
-            None)
     if field == "city_code":
         return f"CASE WHEN regexp_full_match({text}, '\\d{{6}}') THEN {text} END", (
             "invalid_city_code")
@@ -215,9 +218,7 @@ def _value_sql(
     }
     if sql_type in parsers:
         return parsers[sql_type]
-    if field in _ASCII_TEXT_FIELDS:
-        return text, None
-    return _without_controls(text), None
+    return text, None
 
 
 def _without_controls(text: str) -> str:
@@ -238,37 +239,69 @@ def _derived_status_sql(plans: list[FieldPlan]) -> str | None:
 def canonical_sql(
     config: SourceConfig, headers: tuple[str, ...], raw_table: str, key: bytes
 ) -> CanonicalSQL:
-    """Statements building `cleaned`, `parsed` and `typed` from the raw table; `typed` holds
-    every canonical field plus `reject_reason`, `reject_field` and `reject_value` (NULL for
-    rows that are fine)."""
+    """The statement building `typed` from the raw table: every canonical field plus
+    `reject_reason`, `reject_field` and `reject_value` (NULL for rows that are fine)."""
     plans = plan_fields(config, headers, key)
-    used = sorted({p.text_column for p in plans if p.text_column})
-    cleaned = ", ".join(
-        f"{cleaned_text_sql(headers[int(t[2:])])} AS {t}" for t in used
-    )
-    clean = (
-        f"CREATE TEMP TABLE cleaned AS SELECT record_index, source_sheet, source_row"
-        f"{', ' if cleaned else ''}{cleaned} FROM {raw_table}"
-    )
-    # Callers repeat (and names far more than numbers): hash each distinct value once, then
-    # join, instead of computing two SHA-256 per row.
+    types = fields_of(config.entity)
+    # Callers repeat (names far more than numbers): each distinct cell is cleaned and hashed
+    # once, in a small table joined back, instead of two SHA-256 per row.
     hashed = [p for p in plans if p.field in PSEUDONYMISED_FIELDS.values() and p.text_column]
-    hash_tables = [
-        f"CREATE TEMP TABLE hk_{p.field} AS SELECT {p.text_column} AS v_{p.field}, "
-        f"{p.value_sql} AS k_{p.field} FROM (SELECT DISTINCT {p.text_column} FROM cleaned "
-        f"WHERE {p.text_column} IS NOT NULL)"
-        for p in hashed
-    ]
+    hash_tables = [_hash_table_sql(p, headers, raw_table) for p in hashed]
+    kinds = {p.text_column: _clean_kind(p.field, types[p.field]) for p in plans
+             if p.text_column and p not in hashed}
+    lineage = "record_index, source_sheet, source_row"
+    cleaned = "".join(
+        f", {cleaned_text_sql(headers[int(t[2:])], kind)} AS {t}" for t, kind in
+        sorted(kinds.items())) + "".join(f", hk_{p.field}.key AS {p.field}" for p in hashed)
     joins = "".join(
-        f" LEFT JOIN hk_{p.field} ON v_{p.field} = {p.text_column}" for p in hashed)
-    values = [f"k_{p.field}" if p in hashed else p.value_sql for p in plans]
-    parse = (
-        "CREATE TEMP TABLE parsed AS SELECT record_index, source_sheet, source_row"
-        + "".join(f", {t}" for t in used)
-        + "".join(f", {v} AS {p.field}" for v, p in zip(values, plans, strict=True))
-        + f" FROM cleaned{joins}"
+        f" LEFT JOIN hk_{p.field} ON hk_{p.field}.cell = {raw_table}."
+        f"{quote_identifier(p.source_column or '')}" for p in hashed)
+    parsed = "".join(f", {t}" for t in sorted(kinds)) + "".join(
+        f", {p.field}" if p in hashed else f", {p.value_sql} AS {p.field}" for p in plans)
+    checks = _reject_checks(config, plans)
+    fields = ", ".join(p.field for p in plans)
+    # The first failing check numbers the reject; its reason, field and raw value follow.
+    first_failing = "CASE " + " ".join(
+        f"WHEN {condition} THEN {n}" for n, (condition, _, _, _) in enumerate(checks, 1)
+    ) + " END" if checks else "CAST(NULL AS INTEGER)"
+    reasons = _sql_list([reason for _, reason, _, _ in checks]) if checks else "[]::VARCHAR[]"
+    names = _sql_list([field for _, _, field, _ in checks]) if checks else "[]::VARCHAR[]"
+    values = "CASE reject_code " + " ".join(
+        f"WHEN {n} THEN {value}" for n, (_, _, _, value) in enumerate(checks, 1)
+    ) + " END" if checks else "CAST(NULL AS VARCHAR)"
+    status = _derived_status_sql(plans)
+    named = ", ".join(
+        f"{status} AS status" if p.field == "status" and status else p.field for p in plans
     )
-    checks: list[tuple[str, str, str, str]] = []  # condition, reason, field, raw value
+    typed = (
+        f"CREATE TEMP TABLE typed AS SELECT {lineage}, {named}, "
+        f"{reasons}[reject_code] AS reject_reason, {names}[reject_code] AS reject_field, "
+        f"CAST({values} AS VARCHAR) AS reject_value FROM ("
+        f"SELECT {lineage}, {fields}{''.join(f', {t}' for t in sorted(kinds))}, "
+        f"{first_failing} AS reject_code FROM ("
+        f"SELECT {lineage}{parsed} FROM ("
+        f"SELECT {lineage}{cleaned} FROM {raw_table}{joins})))"
+    )
+    return CanonicalSQL(hash_tables, typed, plans)
+
+
+def _hash_table_sql(plan: FieldPlan, headers: tuple[str, ...], raw_table: str) -> str:
+    """`hk_<field>`: each distinct source cell of a pseudonymised field and its key."""
+    column = quote_identifier(plan.source_column or "")
+    text = plan.text_column or ""
+    return (
+        f"CREATE TEMP TABLE hk_{plan.field} AS SELECT cell, {plan.value_sql} AS key FROM ("
+        f"SELECT cell, {cleaned_text_sql('cell', _clean_kind(plan.field, 'VARCHAR'))} "
+        f"AS {text} FROM (SELECT DISTINCT {column} AS cell FROM {raw_table} "
+        f"WHERE {column} IS NOT NULL))"
+    )
+
+
+def _reject_checks(
+    config: SourceConfig, plans: list[FieldPlan]
+) -> list[tuple[str, str, str, str]]:
+    """(condition, reason, field, raw value) in the order they are tried."""
+    checks: list[tuple[str, str, str, str]] = []
     for field in REQUIRED_FIELDS[config.entity]:
         plan = next(p for p in plans if p.field == field)
         if plan.text_column is not None:
@@ -288,21 +321,4 @@ def canonical_sql(
             low, high = bounds
             checks.append((f"NOT ({plan.field} BETWEEN {low} AND {high})", "out_of_range",
                            plan.field, plan.text_column))
-    if checks:
-        reason = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(r)}" for c, r, _, _ in checks)
-        field = "CASE " + " ".join(f"WHEN {c} THEN {_sql_string(f)}" for c, _, f, _ in checks)
-        value = "CASE " + " ".join(f"WHEN {c} THEN {v}" for c, _, _, v in checks)
-        reject = (f"{reason} END AS reject_reason, {field} END AS reject_field, "
-                  f"{value} END AS reject_value")
-    else:
-        reject = ("NULL::VARCHAR AS reject_reason, NULL::VARCHAR AS reject_field, "
-                  "NULL::VARCHAR AS reject_value")
-    status = _derived_status_sql(plans)
-    fields = ", ".join(
-        f"{status} AS status" if p.field == "status" and status else p.field for p in plans
-    )
-    decide = (
-        f"CREATE TEMP TABLE typed AS SELECT record_index, source_sheet, source_row, {fields}, "
-        f"{reject} FROM parsed"
-    )
-    return CanonicalSQL(clean, hash_tables, parse, decide, plans)
+    return checks

@@ -139,15 +139,10 @@ def _load(
         statements = canonical_sql(config, raw.headers, RAW_TABLE, key)
         plans = statements.plans
         _require_columns(config, path, raw.headers, plans)
-        # Each stage is materialised once and the previous one dropped, to bound memory.
-        con.execute(statements.clean)
-        drop_raw(con)
         for statement in statements.hash_tables:
             con.execute(statement)
-        con.execute(statements.parse)
-        con.execute("DROP TABLE cleaned")
-        con.execute(statements.decide)
-        con.execute("DROP TABLE parsed")
+        con.execute(statements.typed)
+        drop_raw(con)
         lineage = {
             "source_id": config.source_id,
             "source_file": source_file,
