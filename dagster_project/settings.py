@@ -16,6 +16,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 
 DATA_ROOT_ENV = "HOTLINE_DATA_ROOT"
 SOURCES_DIR_ENV = "HOTLINE_SOURCES_DIR"
+# The file dbt writes (dbt/profiles.yml); a build points it at `DataPaths.building_warehouse`.
+WAREHOUSE_PATH_ENV = "HOTLINE_WAREHOUSE_PATH"
 
 
 class DataPaths(BaseModel):
@@ -37,7 +39,13 @@ class DataPaths(BaseModel):
 
     @property
     def warehouse(self) -> Path:
+        """The live warehouse: the last build that succeeded; what readers open."""
         return self.root / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def building_warehouse(self) -> Path:
+        """Where a build writes; it replaces `warehouse` only when the build succeeds."""
+        return self.root / "warehouse" / "warehouse.building.duckdb"
 
     @property
     def site(self) -> Path:

@@ -1,8 +1,8 @@
 """`hotline status`: what is loaded, what waits, what failed — read-only, never blocking long.
 
 Nothing here writes: the lake is read from its Parquet files, the warehouse on a read-only
-connection under the shared warehouse lock (given up after a few seconds while dbt writes),
-and the runs from the data root's Dagster instance when it exists.
+connection under the shared readers lock (a build in progress does not block it: the previous
+build is shown), and the runs from the data root's Dagster instance when it exists.
 """
 
 from __future__ import annotations
@@ -136,8 +136,9 @@ def sources_table(paths: DataPaths) -> Table:
 def warehouse_table(paths: DataPaths) -> RenderableType:
     from dagster_project.defs.locks import (
         WarehouseLockTimeout,
+        build_running,
         lock_holder,
-        warehouse_lock_path,
+        readers_lock_path,
         warehouse_read_lock,
     )
 
@@ -145,7 +146,9 @@ def warehouse_table(paths: DataPaths) -> RenderableType:
         return Text(f"warehouse: not built yet ({paths.warehouse}); run `hotline build`",
                     style="yellow")
     built = _local(paths.warehouse.stat().st_mtime)
-    table = _table(f"warehouse {paths.warehouse} (built {built})")
+    builder = build_running(paths.warehouse)
+    table = _table(f"warehouse {paths.warehouse} (built {built})"
+                   + (f"; a new build is running ({builder})" if builder else ""))
     table.add_column("year", justify="right")
     table.add_column("hotlines monitored", justify="right")
     table.add_column("tickets", justify="right")
@@ -160,9 +163,9 @@ def warehouse_table(paths: DataPaths) -> RenderableType:
                 "SELECT year, sum(ticket_count) AS n FROM kpi_city_year GROUP BY year",
                 con=con)}
     except WarehouseLockTimeout:
-        holder = lock_holder(warehouse_lock_path(paths.warehouse)) or "another process"
-        return Text(f"warehouse: being rebuilt right now by {holder}; try again when it is "
-                    "done", style="yellow")
+        holder = lock_holder(readers_lock_path(paths.warehouse)) or "another process"
+        return Text(f"warehouse: a new build is being published right now by {holder}; try "
+                    "again in a moment", style="yellow")
     except duckdb.Error as exc:
         return Text(f"warehouse: cannot be read ({' '.join(str(exc).split())})", style="red")
     for year in sorted(set(monitored) | set(tickets)):

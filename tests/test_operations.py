@@ -18,9 +18,19 @@ import dagster as dg
 import duckdb
 import pytest
 from cli_runner import run_cli
+from pipeline_helpers import (
+    hotline_env,
+    lake_counts,
+    start_hotline,
+    wait_for,
+    warehouse_counts,
+    without_generation_time,
+    write_big_export,
+)
 
 from dagster_project.defs.locks import (
     WarehouseLockTimeout,
+    warehouse_publish_lock,
     warehouse_read_lock,
     warehouse_write_lock,
 )
@@ -29,7 +39,7 @@ from dagster_project.demo.generator import generate_demo
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.ingest.pseudonymise import DEMO_KEY
-from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths, sources_dir
+from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths, sources_dir
 from dagster_project.sources import load_source_config
 
 TICKETS = 3000
@@ -289,12 +299,14 @@ def test_cli_report_and_check(at_built: DataPaths) -> None:
 # ---------------------------------------------------------------------------------------------
 # One writer
 # ---------------------------------------------------------------------------------------------
-def test_write_lock_excludes_readers_and_writers(tmp_path: Path) -> None:
+def test_builds_exclude_each_other_and_readers_only_wait_for_publication(
+    tmp_path: Path,
+) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     events: list[str] = []
     with warehouse_write_lock(warehouse):
-        with (pytest.raises(WarehouseLockTimeout, match=f"pid {os.getpid()}"),
-              warehouse_read_lock(warehouse, timeout=0.3)):
+        # A build in progress does not keep readers out: they read the previous build.
+        with warehouse_read_lock(warehouse, timeout=0.3):
             pass
 
         def writer() -> None:
@@ -310,6 +322,14 @@ def test_write_lock_excludes_readers_and_writers(tmp_path: Path) -> None:
     assert events[-1] == "second writer in"
     with warehouse_read_lock(warehouse, timeout=0.3), warehouse_read_lock(warehouse, timeout=0.3):
         pass  # readers share
+    # Replacing the live file waits for the readers, and readers wait for it.
+    with (warehouse_publish_lock(warehouse),
+          pytest.raises(WarehouseLockTimeout, match=f"pid {os.getpid()}"),
+          warehouse_read_lock(warehouse, timeout=0.3)):
+        pass
+    with (warehouse_read_lock(warehouse), pytest.raises(WarehouseLockTimeout),
+          warehouse_publish_lock(warehouse, timeout=0.3)):
+        pass
 
 
 def dbt_windows(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
@@ -327,8 +347,7 @@ def test_two_builds_started_together_both_succeed_one_after_the_other(
 ) -> None:
     root = tmp_path / "data"
     shutil.copytree(built.root, root)
-    env = {**os.environ, DATA_ROOT_ENV: str(root), "DAGSTER_HOME": str(root / "dagster_home"),
-           "PYTHONPATH": str(PROJECT_ROOT)}
+    env = hotline_env(root)
     builds = [subprocess.Popen([sys.executable, "-m", "dagster_project.cli", "build"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
               for _ in range(2)]
@@ -342,15 +361,46 @@ def test_two_builds_started_together_both_succeed_one_after_the_other(
         assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         first, second = sorted(dbt_windows(instance, r.run_id) for r in runs)
         assert first[1] <= second[0], "the two dbt builds overlapped"
-    lake = root / "lake" / "raw"
-    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
-        tickets, calls, files = con.sql(
-            "SELECT (SELECT count(*) FROM fct_tickets), (SELECT count(*) FROM fct_test_calls), "
-            "(SELECT count(*) FROM file_reconciliation)").fetchone()  # type: ignore[misc]
-    assert tickets == duckdb.sql(
-        f"SELECT count(DISTINCT (city_code, ticket_id)) FROM '{lake}/tickets/*/*.parquet'"
-    ).fetchone()[0]  # type: ignore[index]
-    assert calls == duckdb.sql(
-        f"SELECT count(DISTINCT (year, call_id)) FROM '{lake}/test_calls/*/*.parquet'"
-    ).fetchone()[0]  # type: ignore[index]
-    assert files == len(list((root / "lake" / "manifest").glob("*/*.parquet")))
+    assert warehouse_counts(root / "warehouse" / "warehouse.duckdb") == lake_counts(root)
+
+
+BIG_ROWS = 600_000
+TIANJIN = """source_id: tianjin_12345
+name: 天津12345
+entity: tickets
+city_code: "120000"
+format: csv
+layout: standard
+"""
+
+
+def test_report_renders_the_same_while_a_new_source_is_ingested(
+    built: DataPaths, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(built.root, root)
+    sources = tmp_path / "sources"
+    shutil.copytree(sources_dir(), sources)
+    (sources / "tianjin_12345.yaml").write_text(TIANJIN, encoding="utf-8")
+    write_big_export(root / "landing" / "tianjin_12345", BIG_ROWS)
+    report = root / "site" / "2019" / "index.html"
+    with data_root_env(root):
+        code, _, err = run_cli("report", "--year", "2019")  # alone
+        assert code == 0, err
+        alone = without_generation_time(report.read_text(encoding="utf-8"))
+        log = tmp_path / "ingest.log"
+        ingest = start_hotline(root, "ingest", "--source", "tianjin_12345", log=log,
+                               **{SOURCES_DIR_ENV: str(sources)})
+        wait_for(lambda: list((root / "lake" / "_staging").glob("ingest-*"))
+                 or ingest.poll() is not None, "the ingestion to start reading")
+        assert ingest.poll() is None, log.read_text(encoding="utf-8")[-3000:]
+        code, out, err = run_cli("report", "--year", "2019")
+        overlapped = ingest.poll() is None
+        ingest.wait(timeout=600)
+    assert code == 0, err
+    assert "lock" not in (out + err).lower()
+    assert without_generation_time(report.read_text(encoding="utf-8")) == alone
+    assert ingest.returncode == 0, log.read_text(encoding="utf-8")[-3000:]
+    assert "lock" not in log.read_text(encoding="utf-8").lower()
+    assert list((root / "lake" / "raw" / "tickets" / "source=tianjin_12345").glob("*.parquet"))
+    assert overlapped, "the ingestion ended before the report did: make the export larger"

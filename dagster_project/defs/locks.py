@@ -1,12 +1,17 @@
 """File locks that make the warehouse single-writer across processes and threads.
 
-DuckDB lets one process open `warehouse.duckdb` read-write, and a read-only connection in
-another process fails while a writer holds the file (and the reverse). The Dagster pool
-`duckdb_writer` serialises writers inside one Dagster instance; these locks do it for every
+DuckDB lets one process open a database file read-write, and a read-only connection in another
+process fails while a writer holds that file (and the reverse). A build therefore never writes
+the live `warehouse.duckdb`: dbt writes `warehouse.building.duckdb`, and only a successful build
+replaces the live file with it (`dagster_project.defs.publish`). The Dagster pool
+`duckdb_writer` serialises builds inside one Dagster instance; these locks do it for every
 process on the machine (two `hotline build`, the UI and the CLI, an in-process run and a test):
 
-- the writer (dbt) holds an exclusive `flock` on `warehouse.duckdb.lock` while it runs;
-- readers (checks, reports, `hotline status`) hold a shared lock while their connection is open.
+- a build holds an exclusive `flock` on `warehouse.duckdb.lock` from start to end: one building
+  file, one dbt at a time. Readers do not take this lock: they read the previous build meanwhile;
+- readers (checks, reports, `hotline status`) hold a shared lock on `warehouse.duckdb.readers.lock`
+  while their connections are open, and a build takes it exclusively for the moment it replaces
+  the live file: a reader that opens several connections sees one build in all of them.
 
 Two smaller exclusive locks, under `<data root>/.locks/`, keep two runs from ingesting the same
 source or rendering the same year's report at the same moment.
@@ -52,6 +57,10 @@ def lock_timeout() -> float:
 
 def warehouse_lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".lock")
+
+
+def readers_lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".readers.lock")
 
 
 def lock_holder(lock_path: Path) -> str:
@@ -117,17 +126,44 @@ def file_lock(
 def warehouse_write_lock(
     warehouse: Path, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
 ) -> contextlib.AbstractContextManager[None]:
-    """Exclusive: the one process that may open the warehouse read-write (dbt)."""
+    """Exclusive, for a whole build: the one process that writes the building copy (dbt)."""
     return file_lock(warehouse_lock_path(warehouse), exclusive=True,
                      what="the warehouse", timeout=timeout, on_wait=on_wait)
+
+
+def build_running(warehouse: Path) -> str:
+    """Who is building the warehouse right now, or an empty string when nobody is."""
+    lock_path = warehouse_lock_path(warehouse)
+    if not lock_path.exists():
+        return ""
+    fd = os.open(lock_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return lock_holder(lock_path) or "another process"
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return ""
+    finally:
+        os.close(fd)
 
 
 def warehouse_read_lock(
     warehouse: Path, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
 ) -> contextlib.AbstractContextManager[None]:
-    """Shared: any number of read-only connections, never while dbt writes."""
-    return file_lock(warehouse_lock_path(warehouse), exclusive=False,
+    """Shared: any number of read-only connections, also while a build runs; it only waits
+    for the moment a finished build replaces the live file."""
+    return file_lock(readers_lock_path(warehouse), exclusive=False,
                      what="the warehouse", timeout=timeout, on_wait=on_wait)
+
+
+def warehouse_publish_lock(
+    warehouse: Path, *, timeout: float | None = None, on_wait: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """Exclusive, for the instant a build replaces the live file: no reader of the project has
+    a connection open then."""
+    return file_lock(readers_lock_path(warehouse), exclusive=True,
+                     what="the readers of the warehouse", timeout=timeout, on_wait=on_wait)
 
 
 def source_lock(

@@ -13,10 +13,16 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_project.defs import progress
 from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.defs.project import hotline_dbt_project
+from dagster_project.defs.publish import (
+    BuildNotPublished,
+    environment,
+    prepare_building,
+    publish,
+)
 from dagster_project.quality.runner import ensure_results_schema
-from dagster_project.settings import data_paths
+from dagster_project.settings import WAREHOUSE_PATH_ENV, data_paths
 
-# The Dagster concurrency pool of everything that opens warehouse.duckdb read-write. Its limit
+# The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
 # (1) is set in the instance's dagster.yaml (see pipeline.ensure_dagster_home).
 WRITER_POOL = "duckdb_writer"
 COUNTED = ("table", "incremental", "seed")
@@ -46,6 +52,22 @@ def _relations() -> dict[str, str]:
         name = node.get("alias") or node["name"]
         relations[node["name"]] = f'"{node["schema"]}"."{name}"'
     return relations
+
+
+def keeps_previous_state() -> bool:
+    """Whether a build reads what the previous one wrote: incremental models and snapshots do.
+    Without them every relation is created anew and a build can start from an empty file."""
+    return any(
+        node["resource_type"] == "snapshot"
+        or node["config"].get("materialized") == "incremental"
+        for node in _manifest()["nodes"].values()
+    )
+
+
+def _builds_from_previous(context: dg.AssetExecutionContext) -> bool:
+    """A run of some models only (a selection in the UI) keeps the others as they are: it
+    starts from a copy of the live warehouse, as does a project that keeps state."""
+    return context.selected_asset_keys != context.assets_def.keys or keeps_previous_state()
 
 
 class HotlineDbtTranslator(DagsterDbtTranslator):
@@ -89,28 +111,40 @@ def _event_name(context: dg.AssetExecutionContext, event: object) -> str:
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging views, intermediate models and marts, with their dbt tests: one
     `dbt build` per run, whatever partitions of the lake the run covers. The only writer of
-    warehouse.duckdb: it holds the pool `duckdb_writer` and the exclusive warehouse lock."""
-    warehouse = data_paths().warehouse
+    the warehouse: it holds the pool `duckdb_writer` and the exclusive warehouse lock, writes
+    warehouse.building.duckdb and replaces the live file with it only when dbt ends without an
+    error (see `publish`)."""
+    paths = data_paths()
+    warehouse, building = paths.warehouse, paths.building_warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    ensure_results_schema(data_paths().lake)
+    ensure_results_schema(paths.lake)
     progress.start("dbt", len(context.selected_asset_keys)
                    + len(context.selected_asset_check_keys))
     events: list[Any] = []
+    counts: dict[str, int] = {}
     with warehouse_write_lock(warehouse, on_wait=context.log.info):
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        prepare_building(warehouse, building, from_previous=_builds_from_previous(context))
+        with environment(WAREHOUSE_PATH_ENV, str(building)):
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
         for event in invocation.stream():
             events.append(event)
             if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
                 progress.advance("dbt", detail=_event_name(context, event))
-        # dbt has exited and released the file: count rows while no other writer can start.
-        built = [_event_name(context, e) for e in events if isinstance(e, dg.Output)]
-        counts = row_counts(warehouse, built)
+        error = invocation.get_error()
+        if error is None:
+            publish(warehouse, building, on_wait=context.log.info)
+            # Counted on the published file, while no other build can replace it.
+            counts = row_counts(warehouse, [_event_name(context, e) for e in events
+                                            if isinstance(e, dg.Output)])
+    if error is not None:
+        # The test results say why; nothing was materialised in the live warehouse.
+        yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
+        raise BuildNotPublished(
+            f"the warehouse is unchanged ({warehouse} is still the previous build; the failed "
+            f"build is kept in {building} until the next one). {error}") from error
     for event in events:
         if isinstance(event, dg.Output):
             name = _event_name(context, event)
             if name in counts:
                 event = event.with_metadata({**event.metadata, "dagster/row_count": counts[name]})
         yield event
-    error = invocation.get_error()
-    if error is not None:
-        raise error

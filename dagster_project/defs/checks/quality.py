@@ -27,8 +27,8 @@ def _severity(suite: Suite) -> dg.AssetCheckSeverity:
 def validate(
     suite: Suite, paths: DataPaths, on_wait: Callable[[str], None] | None = None
 ) -> SuiteOutcome:
-    """Run a suite; those reading the warehouse hold the shared warehouse lock meanwhile, so
-    that they never meet dbt writing it."""
+    """Run a suite; those reading the warehouse hold the shared readers lock meanwhile, so
+    that a new build is never published between two of its queries."""
     reads_warehouse = not isinstance(suite.meta.data, LakeData)
     with (warehouse_read_lock(paths.warehouse, on_wait=on_wait) if reads_warehouse
           else contextlib.nullcontext()):
