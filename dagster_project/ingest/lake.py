@@ -41,6 +41,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("unexpected_columns", pa.string()),
         ("error", pa.string()),
         ("ingested_at", pa.timestamp("us")),
+        ("ingest_seconds", pa.float64()),
     ]
 )
 
@@ -63,6 +64,8 @@ class ManifestEntry:
     unexpected_columns: str | None
     error: str | None
     ingested_at: dt.datetime
+    # Wall time from opening the file to its rows staged (None for files refused unopened).
+    ingest_seconds: float | None = None
 
 
 class Lake:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,7 @@ def ingest_file(
     except IngestError as exc:
         # Never opened: the manifest keys the refusal by the name, not by the content.
         return _record_failure(config, lake, source_file, exc, ingested_at)
+    started = time.perf_counter()
     sha256 = file_sha256(path)
     previous = lake.read_manifest_entry(config.source_id, sha256)
     if previous is not None and previous.status == "loaded":
@@ -81,9 +83,11 @@ def ingest_file(
     except IngestError as exc:
         entry = ManifestEntry(**base, status="failed", rows_read=0, rows_written=0,
                               rows_rejected=0, footer_rows=0, missing_columns=None,
-                              unexpected_columns=None, error=str(exc))
+                              unexpected_columns=None, error=str(exc),
+                              ingest_seconds=time.perf_counter() - started)
     else:
-        entry = ManifestEntry(**base, status="loaded", error=None, **counts)
+        entry = ManifestEntry(**base, status="loaded", error=None,
+                              ingest_seconds=time.perf_counter() - started, **counts)
     lake.write_manifest_entry(entry)
     return FileOutcome(entry, skipped=False)
 

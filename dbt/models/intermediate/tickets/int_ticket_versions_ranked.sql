@@ -1,22 +1,61 @@
--- Every row of every ticket export, ranked among the versions of the same ticket: a ticket
--- exported more than once (re-exports, corrected files) keeps its latest version, i.e. the
--- latest ingestion, then the latest file name, then the last row of that file.
+-- Every lake row of a work order, ranked newest first: a corrected re-export supersedes the
+-- earlier one. Only ticket ids that occur more than once need a ranking (re-exports are a
+-- few percent of the rows), so the window runs over those rows and their keys alone.
 with tickets as (
 
-    select * from {{ ref('stg_lake__tickets') }}
+    select
+        city_code,
+        ticket_id,
+        source_id,
+        source_file,
+        file_sha256,
+        source_sheet,
+        source_row,
+        ingested_at
+
+    from {{ ref('stg_lake__tickets') }}
+
+),
+
+reexported as (
+
+    select city_code, ticket_id
+    from tickets
+    group by city_code, ticket_id
+    having count(*) > 1
 
 ),
 
 ranked as (
 
     select
-        *,
+        tickets.*,
         row_number() over (
             partition by city_code, ticket_id
-            order by ingested_at desc, source_file desc, source_row desc
+            order by ingested_at desc, source_file desc, source_sheet desc, source_row desc
         ) as version_rank
 
     from tickets
+    semi join reexported using (city_code, ticket_id)
+
+),
+
+exported_once as (
+
+    select
+        tickets.*,
+        1 as version_rank
+
+    from tickets
+    anti join reexported using (city_code, ticket_id)
+
+),
+
+versions as (
+
+    select * from exported_once
+    union all
+    select * from ranked
 
 )
 
@@ -24,4 +63,4 @@ select
     *,
     version_rank = 1 as is_latest_version
 
-from ranked
+from versions

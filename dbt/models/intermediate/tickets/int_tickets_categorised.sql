@@ -1,7 +1,11 @@
 -- Each ticket's own top-level category label placed in a national class: an analyst's mapping
 -- for the city and label wins, else a label spelled like a national class maps to it, else the
 -- ticket lands in 未分类 (kept, and listed in category_unmapped_labels).
-with tickets as (
+-- A city uses a few hundred labels at most: each distinct (city, label) is split, trimmed and
+-- placed once, and the result joined to the tickets.
+-- `tickets` is read twice (its labels, then the join): not materialised, so the first read
+-- scans the label columns alone.
+with tickets as not materialized (
 
     select * from {{ ref('int_tickets_deduplicated') }}
 
@@ -25,16 +29,23 @@ unclassified as (
 
 ),
 
+labels as (
+
+    select distinct city_code, category
+    from tickets
+
+),
+
 labelled as (
 
     select
-        *,
-        -- exports pad labels with spaces, ideographic ones included
+        city_code,
+        category,
         {{ trim_label("split_part(category, '/', 1)") }} as category_top_level,
         {{ trim_label("split_part(category, '/', 2)") }} as category_level_2,
         {{ trim_label("split_part(category, '/', 3)") }} as category_level_3
 
-    from tickets
+    from labels
 
 ),
 
@@ -72,11 +83,29 @@ placed as (
     from mapped
     cross join unclassified
 
+),
+
+label_classes as (
+
+    select
+        placed.*,
+        national.category_name
+
+    from placed
+    inner join national on placed.category_code = national.category_code
+
 )
 
 select
-    placed.*,
-    national.category_name
+    tickets.*,
+    label_classes.category_top_level,
+    label_classes.category_level_2,
+    label_classes.category_level_3,
+    label_classes.category_code,
+    label_classes.category_mapping,
+    label_classes.category_name
 
-from placed
-inner join national on placed.category_code = national.category_code
+from tickets
+inner join label_classes
+    on tickets.city_code = label_classes.city_code
+    and tickets.category is not distinct from label_classes.category

@@ -1,10 +1,22 @@
--- One row per city and ticket id: the latest version (int_ticket_versions_ranked).
-with versions as (
+-- One row per city and ticket id: the lake rows minus the versions a later export superseded.
+-- A lake row is identified by its file, sheet and line.
+with tickets as (
 
-    select * from {{ ref('int_ticket_versions_ranked') }}
+    select * from {{ ref('stg_lake__tickets') }}
+
+),
+
+superseded as (
+
+    select file_sha256, source_sheet, source_row
+    from {{ ref('int_ticket_versions_ranked') }}
+    where not is_latest_version
 
 )
 
-select * exclude (version_rank, is_latest_version)
-from versions
-where is_latest_version
+select tickets.*
+from tickets
+anti join superseded
+    on tickets.file_sha256 = superseded.file_sha256
+    and tickets.source_sheet is not distinct from superseded.source_sheet
+    and tickets.source_row = superseded.source_row

@@ -41,7 +41,11 @@ written as (
 
 rejected as (
 
-    select file_sha256, source_id, count(distinct source_row) as rows_rejected_in_lake
+    -- A workbook's sheets number their rows each from the top: a row is its sheet and line.
+    select
+        file_sha256,
+        source_id,
+        count(distinct (coalesce(source_sheet, ''), source_row)) as rows_rejected_in_lake
     from rejects
     group by file_sha256, source_id
 

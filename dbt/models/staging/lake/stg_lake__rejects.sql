@@ -8,6 +8,7 @@ select
     source_id,
     source_file,
     file_sha256,
+    source_sheet,
     source_row,
     reason as reject_reason,
     field as rejected_field,

@@ -36,6 +36,7 @@ renamed as (
         source_id,
         source_file,
         file_sha256,
+        source_sheet,
         source_row,
         ingested_at
 
