@@ -39,29 +39,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cities", type=Path, default=None, help="cities CSV (default: dbt seed)")
     province = parser.add_argument_group("province scale")
     province.add_argument("--province", action="store_true", help="write a province-scale root")
-    province.add_argument("--hotlines", type=int, default=PROVINCE_HOTLINES,
-                          help="hotlines in the test calls (the seed's, then synthetic ones)")
-    province.add_argument("--sources", type=int, default=PROVINCE_TICKET_SOURCES,
-                          help="ticket sources")
-    province.add_argument("--workers", type=int, default=PROVINCE_WORKERS,
-                          help="processes writing the sources")
+    province.add_argument("--hotlines", type=int,
+                          help=f"hotlines in the test calls, the seed's then synthetic ones "
+                               f"(default {PROVINCE_HOTLINES})")
+    province.add_argument("--sources", type=int,
+                          help=f"ticket sources (default {PROVINCE_TICKET_SOURCES})")
+    province.add_argument("--workers", type=int,
+                          help=f"processes writing the sources (default {PROVINCE_WORKERS})")
     args = parser.parse_args(argv)
+    province_only = {"--hotlines": args.hotlines, "--sources": args.sources,
+                     "--workers": args.workers}
+    if not args.province and any(v is not None for v in province_only.values()):
+        given = ", ".join(k for k, v in province_only.items() if v is not None)
+        parser.error(f"only with --province: {given}")
     started = time.perf_counter()
     if args.province:
         summary = generate_province(
             args.root,
             seed=args.seed,
-            total_tickets=args.tickets or PROVINCE_TOTAL_TICKETS,
-            hotlines=args.hotlines,
-            ticket_sources=args.sources,
-            workers=args.workers,
+            total_tickets=PROVINCE_TOTAL_TICKETS if args.tickets is None else args.tickets,
+            hotlines=PROVINCE_HOTLINES if args.hotlines is None else args.hotlines,
+            ticket_sources=PROVINCE_TICKET_SOURCES if args.sources is None else args.sources,
+            workers=PROVINCE_WORKERS if args.workers is None else args.workers,
             cities_csv=args.cities,
         )
     else:
         summary = generate_demo(
             args.root,
             seed=args.seed,
-            total_tickets=args.tickets or DEFAULT_TOTAL_TICKETS,
+            total_tickets=DEFAULT_TOTAL_TICKETS if args.tickets is None else args.tickets,
             cities_csv=args.cities,
         )
     print(summary.table())
