@@ -15,13 +15,24 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from dbt_runner import run_dbt
 
-from dagster_project.demo import generate_demo
+from dagster_project.defs.assets.ingest import ingest_landing
+from dagster_project.demo import ProvinceSummary, generate_demo, generate_province
 from dagster_project.demo import generator as gen
+from dagster_project.demo.province import (
+    EXTRA_SOURCES,
+    XLSX_MAX_TICKETS_PER_YEAR,
+    extra_layout,
+    province_counts,
+)
+from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths
 from dagster_project.sources import SourceConfig, load_source_configs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -713,3 +724,142 @@ def test_seed_article_cities_do_well_in_2019(calls: pd.DataFrame) -> None:
     assert ten.mean() < 14  # of 41: clearly in the upper part...
     assert (ten <= 10).sum() >= 4
     assert set(ranks[ranks <= 10].index) != SEED_ARTICLE_TEN  # ...but not hard-wired
+
+
+# --- province scale -------------------------------------------------------------------------
+
+PROVINCE_TOTAL = 40_000
+PROVINCE_HOTLINES = 350
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> ProvinceSummary:
+    return generate_province(
+        tmp_path_factory.mktemp("province"),
+        seed=2019,
+        total_tickets=PROVINCE_TOTAL,
+        hotlines=PROVINCE_HOTLINES,
+    )
+
+
+@pytest.fixture(scope="module")
+def province_configs(province: ProvinceSummary) -> dict[str, SourceConfig]:
+    return {c.source_id: c for c in load_source_configs(province.sources_dir)}
+
+
+def test_province_root_layout(province: ProvinceSummary) -> None:
+    root = province.data_root
+    assert province.landing_root == root / "landing"
+    assert province.sources_dir == root / "sources"
+    assert province.reference_cities == root / "reference" / "cities.csv"
+    assert f"HOTLINE_SOURCES_DIR={root / 'sources'}" in province.how_to_run()
+
+
+def test_province_sources_validate_and_describe_their_files(
+    province: ProvinceSummary, province_configs: dict[str, SourceConfig]
+) -> None:
+    bundled = {p.name: p.read_bytes() for p in CONFIG_DIR.glob("*.yaml")}
+    for name, content in bundled.items():  # the bundled configurations, unchanged
+        assert (province.sources_dir / name).read_bytes() == content
+    tickets = {s: c for s, c in province_configs.items() if c.entity.value == "tickets"}
+    assert len(tickets) >= 20 and province.ticket_sources == len(tickets)
+    assert len({c.city_code for c in tickets.values()}) == len(tickets)
+    assert {c.format for c in tickets.values()} == {"csv", "xlsx", "jsonl", "open311"}
+    assert {p.name for p in province.landing_root.iterdir()} == set(province_configs)
+    written = {f.path for f in province.files}
+    for source_id, config in province_configs.items():
+        files = config.landing_files(province.landing_root)
+        assert len(files) == 2 and set(files) <= written, source_id
+        if config.entity.value != "tickets":
+            continue
+        headers = set(read_tickets(config, files[0]).columns)
+        assert headers <= set(config.column_map) | config.ignored_columns, source_id
+        assert "ticket_id" in {config.column_map.get(h) for h in headers}, source_id
+
+
+def test_province_ticket_total_and_dirt(
+    province: ProvinceSummary, province_configs: dict[str, SourceConfig]
+) -> None:
+    """Distinct tickets counted from the files: distinct ids (padding and full-width digits
+    undone) plus the rows without an id, a re-exported copy counted once."""
+    tickets = rows = empty = 0
+    for config in province_configs.values():
+        if config.entity.value != "tickets":
+            continue
+        for path in config.landing_files(province.landing_root):
+            frame = read_tickets(config, path).rename(columns=config.column_map)
+            ids = norm(frame["ticket_id"])
+            no_id = frame[ids == ""]
+            tickets += ids[ids != ""].nunique()
+            tickets += len(no_id[["received_at", "content"]].drop_duplicates())
+            rows += len(frame)
+            empty += len(no_id)
+    assert tickets == PROVINCE_TOTAL
+    assert 0.5 * gen.EMPTY_TICKET_ID_RATE < empty / rows < 1.5 * gen.EMPTY_TICKET_ID_RATE
+    duplicates = (rows - tickets) / rows
+    assert 0.6 * gen.DUPLICATE_ROW_RATE < duplicates < 1.4 * gen.DUPLICATE_ROW_RATE
+
+
+def test_province_hotlines(province: ProvinceSummary) -> None:
+    added = pd.read_csv(province.reference_cities, dtype={"city_code": str})
+    assert list(added.columns) == list(CITIES.columns)
+    assert len(added) == PROVINCE_HOTLINES - len(CITIES)
+    assert added["city_code"].is_unique and added["city_code"].str.fullmatch(r"9\d{5}").all()
+    assert not set(added["city_code"]) & set(CITIES["city_code"])
+    assert added["city_name"].str.fullmatch(r"模拟市\d{3}").all()
+    assert set(added["province"]) <= set(CITIES["province"])
+    assert set(added["region"]) <= set(CITIES["region"])
+    assert added["population_2019"].between(300_000, 15_000_000).all()
+
+    calls = pd.concat(
+        [read_calls(p) for p in sorted((province.landing_root / "evaluator_d3").glob("*.xlsx"))]
+    )
+    per_year = calls.groupby("监测年度")["城市代码"].agg(set)
+    everyone = set(CITIES["city_code"]) | set(added["city_code"])
+    assert per_year[2019] == everyone and len(everyone) == PROVINCE_HOTLINES
+    # 2018 leaves out a few as in the demo: never an award winner, at most one per region.
+    left_out = everyone - per_year[2018]
+    assert len(left_out) == gen.HOTLINES_LEFT_OUT_2018 and not left_out & SEED_ARTICLE_TEN
+    names = pd.concat([CITIES, added]).set_index("city_code")["city_name"] + "12345"
+    assert (calls["热线名称"] == calls["城市代码"].map(names)).all()
+    rate = hotline_scores(calls)["connect_rate"]
+    assert (rate.loc[2019] == 0).sum() >= 9  # 死线 scale with the number of hotlines
+
+
+def test_province_is_deterministic_whatever_the_workers(
+    province: ProvinceSummary, tmp_path: Path
+) -> None:
+    again = generate_province(
+        tmp_path, seed=2019, total_tickets=PROVINCE_TOTAL, hotlines=PROVINCE_HOTLINES, workers=1
+    )
+    assert sha256_tree(again.data_root) == sha256_tree(province.data_root)
+
+
+def test_province_caps_the_xlsx_source() -> None:
+    layouts = gen.LAYOUTS + tuple(extra_layout(e, CITIES) for e in EXTRA_SOURCES)
+    counts = province_counts(layouts, 20_000_000, CITIES)
+    assert counts.sum() == 20_000_000
+    xlsx = [i for i, lay in enumerate(layouts) if lay.file_format == "xlsx"]
+    assert xlsx and (counts[xlsx] == XLSX_MAX_TICKETS_PER_YEAR).all()
+
+
+def test_province_pipeline_ranks_every_hotline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingest a small province root and build the city dimension and the monitoring marts."""
+    summary = generate_province(tmp_path / "root", seed=5, total_tickets=2_000, workers=1)
+    monkeypatch.setenv(DATA_ROOT_ENV, str(summary.data_root))
+    monkeypatch.setenv(SOURCES_DIR_ENV, str(summary.sources_dir))
+    assert dg.materialize([ingest_landing]).success
+    (summary.data_root / "warehouse").mkdir()
+    run_dbt(tmp_path / "target", "seed")
+    run_dbt(tmp_path / "target", "build", "--select", "+monitoring_hotline_year", "+fct_tickets",
+            "--indirect-selection", "cautious")
+    with duckdb.connect(str(DataPaths(root=summary.data_root).warehouse), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM dim_city").fetchone() == (PROVINCE_HOTLINES,)
+        ranks = con.sql(
+            "SELECT year, count(DISTINCT city_code), min(national_rank), max(national_rank) "
+            "FROM monitoring_hotline_year GROUP BY year ORDER BY year").fetchall()
+        tickets = con.sql("SELECT count(DISTINCT city_code) FROM fct_tickets").fetchone()
+    assert ranks == [(2018, 344, 1, 344), (2019, 350, 1, 350)]
+    assert tickets == (summary.ticket_sources,)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dbt_runner import run_dbt
 
 from dagster_project.defs.assets.ingest import ingest_landing
-from dagster_project.defs.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 from dagster_project.settings import DataPaths
 
 NEW_CITY_YAML = """
@@ -44,15 +43,6 @@ def test_a_new_city_needs_only_a_yaml_file(data_root: DataPaths, sources_dir: Pa
         f"'{data_root.lake}/raw/tickets/source=nanjing_12345/*.parquet' ORDER BY ticket_id"
     ).fetchall()
     assert rows == [("320100", "NJ1", "closed"), ("320100", "NJ2", "open")]
-
-
-def run_dbt(target: Path, *args: str) -> None:
-    done = subprocess.run(
-        [str(DBT_EXECUTABLE), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--target-path", str(target)],
-        env=dbt_environment(), capture_output=True, text=True,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_a_corrected_re_export_supersedes_older_rows(

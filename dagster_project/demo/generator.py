@@ -110,8 +110,11 @@ CALLS_PER_HOTLINE: Final = (10, 15)
 CONNECT_MEAN: Final = {2018: 0.65, 2019: 0.71}
 CONNECT_SPREAD: Final = 0.17  # per standard deviation of latent quality
 SEED_CITY_BOOST: Final = 1.2  # latent quality added to the ten seed-article cities in 2019
-DEAD_HOTLINES: Final = {2018: 2, 2019: 1}  # hotline-years with no connected call (死线)
-COLD_HOTLINES: Final = {2018: 3, 2019: 3}  # connect rate forced under 30 % (冷线)
+# Hotline-years with no connected call (死线) and with a connect rate forced under 30 % (冷线),
+# per LINE_CLASS_HOTLINES hotlines monitored (the seed's 41); scaled with the number of hotlines.
+DEAD_HOTLINES: Final = {2018: 2, 2019: 1}
+COLD_HOTLINES: Final = {2018: 3, 2019: 3}
+LINE_CLASS_HOTLINES: Final = 41
 SCORE_MEANS: Final = {"etiquette": 88.5, "communication": 92.0, "resolution": 82.0}
 SCORE_YEAR_SHIFT: Final = {2018: -1.0, 2019: 1.0}
 SECONDS_TO_HUMAN_MEDIAN: Final = 24.0
@@ -377,6 +380,7 @@ class Layout:
     # A government message board: every message arrives on the web and is answered by a
     # department (none is resolved on the spot); a withdrawal is answered too.
     message_board: bool = False
+    districts: tuple[str, ...] = ()  # the city's districts; empty: DISTRICTS[city_code]
 
 
 _STD_COLUMNS: Final = tuple(layouts.STANDARD_COLUMNS.items())
@@ -834,19 +838,45 @@ def _format_ts(ts: np.ndarray, style: str) -> pa.Array:
             num("%H"), ":", num("%M", pad=True), ":", num("%S", pad=True),
         )  # fmt: skip
         return _null_where(nat, out)
-    # Fixed width: build the UTF-8 bytes of every value as one uint8 matrix.
-    blocks = []
-    for token in re.split(r"(%[YmdHMS])", style):
+    # Fixed width: build the UTF-8 bytes of every value as one uint8 matrix, two digits at a
+    # time from a table, and hand its memory to Arrow as the data of a string array.
+    tokens = [t for t in re.split(r"(%[YmdHMS])", style) if t]
+    widths = [fields[t][1] if t in fields else len(t.encode("utf-8")) for t in tokens]
+    matrix = np.empty((len(secs), sum(widths)), dtype=np.uint8)
+    column = 0
+    for token, width in zip(tokens, widths, strict=True):
         if token in fields:
-            value, width = fields[token]
-            powers = 10 ** np.arange(width - 1, -1, -1)
-            blocks.append((value[:, None] // powers % 10 + 48).astype(np.uint8))
-        elif token:
-            literal = np.frombuffer(token.encode("utf-8"), dtype=np.uint8)
-            blocks.append(np.broadcast_to(literal, (len(secs), len(literal))))
-    matrix = np.ascontiguousarray(np.concatenate(blocks, axis=1))
-    raw = pa.array(matrix.view(f"S{matrix.shape[1]}").ravel(), pa.binary())
-    return _null_where(nat, raw.cast(pa.string()))
+            value = fields[token][0]
+            for pair in range(width // 2 - 1, -1, -1):  # 2 digits, or 4 as two pairs
+                matrix[:, column : column + 2] = _DIGIT_PAIRS[value // 100**pair % 100]
+                column += 2
+        else:
+            matrix[:, column : column + width] = np.frombuffer(token.encode("utf-8"), np.uint8)
+            column += width
+    offsets = np.arange(0, matrix.size + 1, matrix.shape[1], dtype=np.int32)
+    text = pa.Array.from_buffers(
+        pa.string(), len(secs), [None, pa.py_buffer(offsets), pa.py_buffer(matrix)]
+    )
+    return _null_where(nat, text)
+
+
+_DIGIT_PAIRS: Final = np.asarray([[48 + i // 10, 48 + i % 10] for i in range(100)], np.uint8)
+
+
+def _rows_containing(text: pa.Array, chars: str) -> np.ndarray:
+    """Mask of the values of a string array (without nulls) that contain any of the ASCII
+    characters: a scan of its UTF-8 bytes (an ASCII byte is never part of another character)."""
+    _, offsets_buffer, data_buffer = text.buffers()
+    mask = np.zeros(len(text), dtype=bool)
+    if data_buffer is None or not len(text):
+        return mask
+    offsets = np.frombuffer(offsets_buffer, np.int32, len(text) + 1, text.offset * 4)
+    data = np.frombuffer(data_buffer, np.uint8, offsets[-1] - offsets[0], offsets[0])
+    hit = np.zeros(len(data), dtype=bool)
+    for char in chars.encode("ascii"):
+        hit |= data == char
+    mask[np.searchsorted(offsets, np.flatnonzero(hit) + offsets[0], side="right") - 1] = True
+    return mask
 
 
 def _quote(_: np.ndarray, values: pa.Array) -> pa.Array:
@@ -858,7 +888,7 @@ def _csv_lines(columns: Sequence[pa.Array], line_terminator: str) -> bytes:
     fields = []
     for col in columns:
         text = pc.fill_null(col, "")
-        needs = np.asarray(pc.match_substring_regex(text, '[",\r\n]'))
+        needs = _rows_containing(text, '",\r\n')
         fields.append(_edit_where(needs, text, _quote))
     lines = pc.binary_join_element_wise(*fields, ",")
     lines = _cat(lines, line_terminator)
@@ -1008,7 +1038,7 @@ def _tickets(
         channel[:] = CHANNELS.index("web")
     rtype = rng.choice(len(REQUEST_TYPES), size=n, p=REQUEST_TYPE_MIX)
     leaf = _leaves_for(rng, rtype)
-    districts = DISTRICTS[layout.city_code]
+    districts = layout.districts or DISTRICTS[layout.city_code]
     dw = np.linspace(2.0, 0.6, len(districts))  # inner districts busier
     district = rng.choice(len(districts), size=n, p=dw / dw.sum())
 
@@ -1370,7 +1400,7 @@ def _json_records(layout: Layout, table: pa.Table) -> pa.Array:
     for key, col in zip(table.column_names, table.columns, strict=True):
         values = col.combine_chunks()
         if key not in layout.json_literals:
-            escape = np.asarray(pc.match_substring_regex(pc.fill_null(values, ""), r'[\\"\n\r\t]'))
+            escape = _rows_containing(pc.fill_null(values, ""), '\\"\n\r\t')
             values = _cat('"', _edit_where(escape, values, _json_escape), '"')
         members.append(_cat(f'"{key}":', pc.fill_null(values, "null")))
     return _cat("{", pc.binary_join_element_wise(*members, ","), "}")
@@ -1471,35 +1501,55 @@ def _write_xlsx_tickets(
     workbook.close()
 
 
-def _work_orders(landing_root: Path, seed: int, total: int, cities: pd.DataFrame) -> list[DemoFile]:
+def _source_work_orders(
+    landing_root: Path, seed: int, layout: Layout, city_name: str, per_year: Sequence[int]
+) -> list[DemoFile]:
+    """The files of one source, one a year (per_year[i] distinct tickets in YEARS[i]). Each
+    source draws from its own random stream, so sources can be written in any order or in
+    parallel processes with the same result."""
+    rng = _rng(seed, layout.source_id)
+    salt = int(rng.integers(0, 2**31))
+    caller = _callers(rng, int(sum(per_year)))  # one pool over both years: repeats span years
+    folder = landing_root / layout.source_id
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[DemoFile] = []
+    start = 0
+    for year, n in zip(YEARS, per_year, strict=True):
+        rows = _tickets(layout, city_name, year, n, caller[start : start + n], rng, salt)
+        start += n
+        rows, take = _with_duplicates(rng, rows, n)
+        table, received_kind = _render(layout, year, rows, take, rng, n)
+        path = folder / layout.file_name.format(year=year)
+        if layout.file_format == "csv":
+            _write_csv(layout, table, path, year)
+        elif layout.file_format == "xlsx":
+            _write_xlsx_tickets(layout, table, rows, received_kind, path, year)
+        else:
+            _write_json(layout, table, path)
+        files.append(DemoFile(layout.source_id, path, year, layout.encoding, table.num_rows))
+    return files
+
+
+def _ticket_counts(layouts_: Sequence[Layout], total: int, cities: pd.DataFrame) -> np.ndarray:
+    """Distinct tickets per source (rows) and year (columns): by population, 2019 larger."""
     by_code = cities.set_index("city_code")
     population = np.asarray(
-        [by_code.loc[lay.city_code, "population_2019"] for lay in LAYOUTS], float
+        [by_code.loc[lay.city_code, "population_2019"] for lay in layouts_], float
     )
     year_weight = np.asarray([1.0, GROWTH_2019])
-    counts = _allocate(total, population[:, None] * year_weight[None, :])
+    return _allocate(total, population[:, None] * year_weight[None, :])
+
+
+def _city_name(cities: pd.DataFrame, city_code: str) -> str:
+    return str(cities.set_index("city_code").loc[city_code, "city_name"])
+
+
+def _work_orders(landing_root: Path, seed: int, total: int, cities: pd.DataFrame) -> list[DemoFile]:
+    counts = _ticket_counts(LAYOUTS, total, cities)
     files: list[DemoFile] = []
     for layout, per_year in zip(LAYOUTS, counts, strict=True):
-        rng = _rng(seed, layout.source_id)
-        salt = int(rng.integers(0, 2**31))
-        caller = _callers(rng, int(per_year.sum()))  # one pool over both years: repeats span years
-        folder = landing_root / layout.source_id
-        folder.mkdir(parents=True, exist_ok=True)
-        start = 0
-        for year, n in zip(YEARS, per_year.tolist(), strict=True):
-            city_name = str(by_code.loc[layout.city_code, "city_name"])
-            rows = _tickets(layout, city_name, year, n, caller[start : start + n], rng, salt)
-            start += n
-            rows, take = _with_duplicates(rng, rows, n)
-            table, received_kind = _render(layout, year, rows, take, rng, n)
-            path = folder / layout.file_name.format(year=year)
-            if layout.file_format == "csv":
-                _write_csv(layout, table, path, year)
-            elif layout.file_format == "xlsx":
-                _write_xlsx_tickets(layout, table, rows, received_kind, path, year)
-            else:
-                _write_json(layout, table, path)
-            files.append(DemoFile(layout.source_id, path, year, layout.encoding, table.num_rows))
+        city_name = _city_name(cities, layout.city_code)
+        files += _source_work_orders(landing_root, seed, layout, city_name, per_year.tolist())
     return files
 
 
@@ -1514,7 +1564,11 @@ def _left_out_2018(rng: np.random.Generator, cities: pd.DataFrame) -> set[str]:
 
 
 def _test_calls_year(
-    rng: np.random.Generator, cities: pd.DataFrame, quality: np.ndarray, year: int
+    rng: np.random.Generator,
+    cities: pd.DataFrame,
+    quality: np.ndarray,
+    year: int,
+    line_class_scale: float = 1.0,
 ) -> pd.DataFrame:
     h = len(cities)
     q = (quality - quality.mean()) / quality.std()
@@ -1523,8 +1577,10 @@ def _test_calls_year(
     connected_n = rng.binomial(calls, p)
     seed_city = cities["city_code"].isin(SEED_ARTICLE_CITIES).to_numpy()
     worst = np.argsort(np.where(seed_city, np.inf, q), kind="stable")
-    dead = worst[: DEAD_HOTLINES[year]]
-    cold = worst[DEAD_HOTLINES[year] : DEAD_HOTLINES[year] + COLD_HOTLINES[year]]
+    n_dead = round(DEAD_HOTLINES[year] * line_class_scale)
+    n_cold = round(COLD_HOTLINES[year] * line_class_scale)
+    dead = worst[:n_dead]
+    cold = worst[n_dead : n_dead + n_cold]
     connected_n[dead] = 0
     connected_n[cold] = np.clip(connected_n[cold], 1, np.floor(0.29 * calls[cold]).astype(int))
 
@@ -1616,7 +1672,11 @@ def _test_calls(landing_root: Path, seed: int, cities: pd.DataFrame) -> list[Dem
             else np.ones(len(cities), bool)
         )
         frame = _test_calls_year(
-            rng, cities[present].reset_index(drop=True), quality[year][present], year
+            rng,
+            cities[present].reset_index(drop=True),
+            quality[year][present],
+            year,
+            line_class_scale=len(cities) / LINE_CLASS_HOTLINES,
         )
         path = folder / f"监测拨测_{year}.xlsx"
         _write_xlsx(frame, path)
