@@ -21,9 +21,28 @@ def dbt_environment() -> dict[str, str]:
     return {**os.environ, DATA_ROOT_ENV: str(data_root())}
 
 
+def _project_files(project_dir: Path) -> list[Path]:
+    """The files a dbt parse reads: SQL, YAML and seeds (not target/ or logs/)."""
+    folders = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+    files = [project_dir / "dbt_project.yml", project_dir / "packages.yml"]
+    for folder in folders:
+        files += (project_dir / folder).rglob("*")
+    return [f for f in files if f.is_file()]
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """Missing (a fresh clone, a cleaned target) or older than a model, test or seed: a
+    manifest from before an update would map dbt's events onto assets that changed."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    return any(f.stat().st_mtime > built for f in _project_files(Path(project.project_dir)))
+
+
 def prepare_manifest(project: DbtProject) -> None:
-    """Parse the dbt project when its manifest is missing (a fresh clone, a cleaned target)."""
-    if project.manifest_path.exists():
+    """Parse the dbt project when its manifest is missing or stale."""
+    if not manifest_is_stale(project):
         return
     subprocess.run(
         [str(DBT_EXECUTABLE), "parse", "--quiet", "--project-dir", str(project.project_dir),
