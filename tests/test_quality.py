@@ -8,12 +8,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.quality import latest_results, load_suite, run_suite, write_results
+from dagster_project.quality import latest_results, load_suite, run_suite, runner, write_results
 from dagster_project.settings import DataPaths
 
 
-@pytest.fixture
-def paths(tmp_path: Path) -> DataPaths:
+@pytest.fixture(params=["whole frames", "pushdown"])
+def paths(request: pytest.FixtureRequest, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    """Every test twice: GE on whole frames (small data) and on the rows DuckDB selects (as
+    for large tables and lake files), which must find the same failures."""
+    if request.param == "pushdown":
+        monkeypatch.setattr(runner, "PUSHDOWN_MIN_ROWS", -1)
     paths = DataPaths(root=tmp_path)
     paths.warehouse.parent.mkdir(parents=True)
     return paths
