@@ -1,7 +1,7 @@
 """Outcomes of a lake suite per lake file, kept so that a file is validated once.
 
 A lake file is named by the sha256 of its landing file and is only ever replaced whole, by an
-atomic rename; its name, size and modification time therefore identify its content. An entry
+atomic rename; its name, inode, size and modification time therefore identify its content. An entry
 holds one file's rows and outcomes under a fingerprint of the suite (its expectations and data
 block) and of the Great Expectations version: change either and every file is validated again.
 Entries are JSON under `lake/quality/_validated/suite=<name>/`, outside the `*.parquet` results
@@ -49,7 +49,7 @@ class FileOutcomes:
     @staticmethod
     def identity(file: Path) -> dict[str, int]:
         stat = file.stat()
-        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
 
     def load(self, file: Path) -> tuple[int, list[ExpectationOutcome]] | None:
         """The file's rows and outcomes if it was validated as it is now by this suite."""
@@ -63,7 +63,7 @@ class FileOutcomes:
 
     def store(self, file: Path, rows: int, outcomes: list[ExpectationOutcome],
               identity: dict[str, int]) -> None:
-        """`identity` is the file's size and time taken before it was read."""
+        """`identity`: the file's inode, size and time, taken before it was read."""
         if self.identity(file) != identity:
             return  # replaced while being validated: validate it again next time
         target = self._entry(file)
