@@ -233,3 +233,21 @@ def test_expectations_without_a_sql_translation_fall_back_to_whole_frames() -> N
     assert pushdown.plan([{**between, "kwargs": {**between["kwargs"],
                                                  "row_condition": "b.str.len() > 2"}}],
                          types) is None
+    # DuckDB would cast '2019' to 2019 and select nothing, while GE fails every row: no pushdown.
+    assert pushdown.plan([{"type": "expect_column_values_to_be_in_set",
+                           "kwargs": {"column": "a", "value_set": ["2019"]}}], types) is None
+    assert pushdown.plan([{"type": "expect_column_values_to_be_between",
+                           "kwargs": {"column": "b", "min_value": 1}}], types) is None
+
+
+def test_a_pushdown_duckdb_cannot_run_falls_back_to_whole_frames(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise duckdb.BinderException("no such function")
+
+    monkeypatch.setattr(runner, "PUSHDOWN_MIN_ROWS", -1)
+    monkeypatch.setattr(pushdown, "run", broken)
+    tickets_file(paths, "aaa", ["T1", "T1"])
+    [failure] = run_suite(load_suite("lake_tickets"), paths).failures
+    assert (failure.column, failure.unexpected_examples) == ("ticket_id", ["T1", "T1"])

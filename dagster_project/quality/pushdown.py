@@ -80,6 +80,33 @@ def _row_condition(text: str) -> str | None:
     return " AND ".join(parts)
 
 
+def _family(duckdb_type: str) -> str:
+    upper = duckdb_type.upper()
+    if upper == "BOOLEAN":
+        return "bool"
+    if upper in ("VARCHAR", "TEXT", "STRING"):
+        return "text"
+    if upper.startswith(("TIMESTAMP", "DATE")):
+        return "time"
+    if upper.startswith(("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                         "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
+                         "DECIMAL")):
+        return "number"
+    return "other"
+
+
+def _comparable(duckdb_type: str, values: list[Any], ordered: bool) -> bool:
+    """Whether DuckDB compares the column with these values as pandas does: no implicit
+    casts between numbers and strings (DuckDB casts '2019' to 2019, pandas does not). Time
+    columns take ISO strings as bounds (pandas parses them too), not as set members."""
+    family = _family(duckdb_type)
+    accepted = {"bool": (bool,), "text": (str,), "number": (int, float),
+                "time": (str,) if ordered else ()}.get(family, ())
+    return all(v is None or (isinstance(v, accepted) and
+                             (family == "bool" or not isinstance(v, bool)))
+               for v in values)
+
+
 def _pair_missing(a: str, b: str, ignore: str, fails: str) -> str:
     if ignore == "either_value_is_missing":
         return f"{a} IS NOT NULL AND {b} IS NOT NULL AND ({fails})"
@@ -119,6 +146,9 @@ def _translate(kind: str, kwargs: dict[str, Any], types: dict[str, str]) -> Rule
         if kind == "expect_column_values_to_be_unique":
             return GroupRule([name], f"{col} IS NOT NULL")
         if kind == "expect_column_values_to_be_between":
+            if not _comparable(types[name], [kwargs.get("min_value"),
+                                             kwargs.get("max_value")], ordered=True):
+                return None
             bounds = []
             if kwargs.get("min_value") is not None:
                 op = "<=" if kwargs.get("strict_min") else "<"
@@ -130,6 +160,8 @@ def _translate(kind: str, kwargs: dict[str, Any], types: dict[str, str]) -> Rule
                 return None
             return RowRule(f"{col} IS NOT NULL AND ({' OR '.join(bounds)})")
         if kind == "expect_column_values_to_be_in_set":
+            if not _comparable(types[name], kwargs["value_set"], ordered=False):
+                return None
             values = ", ".join(literal(v) for v in kwargs["value_set"])
             return RowRule(f"{col} IS NOT NULL" + (f" AND {col} NOT IN ({values})"
                                                    if values else ""))
@@ -156,6 +188,8 @@ def _translate(kind: str, kwargs: dict[str, Any], types: dict[str, str]) -> Rule
         return GroupRule(list(names), where) if where else None
     if "column_A" in kwargs:
         if kwargs["column_A"] not in types or kwargs["column_B"] not in types:
+            return None
+        if _family(types[kwargs["column_A"]]) != _family(types[kwargs["column_B"]]):
             return None
         a, b = quote_identifier(kwargs["column_A"]), quote_identifier(kwargs["column_B"])
         ignore = kwargs.get("ignore_row_if", "both_values_are_missing")
