@@ -8,12 +8,24 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.quality import latest_results, load_suite, run_suite, write_results
+from dagster_project.quality import (
+    latest_results,
+    load_suite,
+    pushdown,
+    run_suite,
+    runner,
+    write_results,
+)
 from dagster_project.settings import DataPaths
 
 
-@pytest.fixture
-def paths(tmp_path: Path) -> DataPaths:
+@pytest.fixture(params=["whole frames", "pushdown"])
+def paths(request: pytest.FixtureRequest, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    """Every test twice: GE on whole frames (small data) and on the rows DuckDB selects (as
+    for large tables and lake files), which must find the same failures."""
+    if request.param == "pushdown":
+        monkeypatch.setattr(runner, "PUSHDOWN_MIN_ROWS", -1)
     paths = DataPaths(root=tmp_path)
     paths.warehouse.parent.mkdir(parents=True)
     return paths
@@ -134,3 +146,108 @@ def test_results_are_appended_and_the_latest_run_is_read(paths: DataPaths) -> No
     latest = latest_results(paths.lake)
     assert {row["run_id"] for row in latest} == {"run-2"}
     assert len(latest) == len(suite.expectations)
+
+
+def tickets_file(paths: DataPaths, name: str, ids: list[str], channel: str = "phone") -> Path:
+    folder = paths.lake / "raw" / "tickets" / "source=city"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ", ".join(f"('{i}', TIMESTAMP '2019-05-01 10:00', NULL::TIMESTAMP, '{channel}', "
+                     "'help', 'open', 'unrated', '110000')" for i in ids)
+    target = folder / f"{name}.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM (VALUES {rows}) t(ticket_id, received_at, closed_at, "
+               f"channel, request_type, status, satisfaction, city_code)) TO '{target}'")
+    return target
+
+
+def test_ids_repeat_within_a_lake_file_not_across_files(paths: DataPaths) -> None:
+    tickets_file(paths, "aaa", ["T1", "T2"])
+    tickets_file(paths, "bbb", ["T2", "T3", "T3"])
+    [failure] = run_suite(load_suite("lake_tickets"), paths).failures
+    assert (failure.column, failure.partition) == ("ticket_id", "source=city/bbb")
+    assert (failure.unexpected_count, failure.unexpected_examples) == (2, ["T3", "T3"])
+
+
+def test_an_unchanged_lake_file_keeps_its_result_a_changed_one_is_revalidated(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = load_suite("lake_tickets")
+    kept = tickets_file(paths, "aaa", ["T1", "T2"])
+    changed = tickets_file(paths, "bbb", ["T3"])
+    validated: list[list[str]] = []
+    original = runner._validate_lake_files
+
+    def spy(suite, files):
+        validated.append([f.stem for f in files])
+        return original(suite, files)
+
+    monkeypatch.setattr(runner, "_validate_lake_files", spy)
+    assert run_suite(suite, paths).success
+    assert run_suite(suite, paths).success
+    assert validated == [["aaa", "bbb"]]  # the second run read nothing
+
+    # Rewritten in place (same name): validated again, and its new defect is found.
+    tickets_file(paths, changed.stem, ["T3"], channel="fax")
+    outcome = run_suite(suite, paths)
+    assert validated[1:] == [["bbb"]]
+    [failure] = outcome.failures
+    assert (failure.column, failure.unexpected_examples) == ("channel", ["fax"])
+    assert failure.partition == "source=city/bbb"
+    assert outcome.rows_validated == 3
+
+    # A different suite validates every file again; a removed file's entry is dropped.
+    stricter = suite.model_copy(update={"expectations": [*suite.expectations, {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "request_type", "value_set": ["consult"]}}]})
+    kept.unlink()
+    assert len(run_suite(stricter, paths).failures) == 2
+    assert validated[2:] == [["bbb"]]
+    entries = list((paths.lake / "quality" / "_validated").rglob("*.json"))
+    assert [e.name.split("-")[1] for e in entries] == ["bbb"]
+    assert not list((paths.lake / "quality").rglob("*.parquet"))  # not read as results
+
+
+def test_beyond_the_candidate_limit_duckdb_counts_and_ge_names_examples(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pushdown, "MAX_CANDIDATES", 3)
+    warehouse(paths, """CREATE TABLE kpi_city_year AS SELECT
+        lpad(i::VARCHAR, 6, '0') AS city_code, 2019 AS year, 10 AS ticket_count,
+        CASE WHEN i % 2 = 0 THEN 1 + i / 100 ELSE 0.5 END AS direct_resolved_rate,
+        0.5 AS response_rate, 0.5 AS on_time_close_rate, 0.5 AS resolution_rate,
+        0.5 AS satisfaction_rate FROM range(20) r(i)""")
+    [failure] = run_suite(load_suite("kpi_city_year"), paths).failures
+    assert failure.column == "direct_resolved_rate"
+    assert failure.unexpected_count == 9  # 1.02, 1.04, ... 1.18 (1.00 is within range)
+    assert failure.unexpected_examples[:3] == [1.02, 1.04, 1.06]  # through pushdown: just 3
+
+
+def test_expectations_without_a_sql_translation_fall_back_to_whole_frames() -> None:
+    types = {"a": "DOUBLE", "b": "VARCHAR"}
+    between = {"type": "expect_column_values_to_be_between",
+               "kwargs": {"column": "a", "min_value": 0}}
+    assert pushdown.plan([between], types) is not None
+    assert pushdown.plan([{**between, "kwargs": {**between["kwargs"], "mostly": 0.9}}],
+                         types) is None
+    assert pushdown.plan([{"type": "expect_column_mean_to_be_between",
+                           "kwargs": {"column": "a", "min_value": 0}}], types) is None
+    assert pushdown.plan([{**between, "kwargs": {**between["kwargs"],
+                                                 "row_condition": "b.str.len() > 2"}}],
+                         types) is None
+    # DuckDB would cast '2019' to 2019 and select nothing, while GE fails every row: no pushdown.
+    assert pushdown.plan([{"type": "expect_column_values_to_be_in_set",
+                           "kwargs": {"column": "a", "value_set": ["2019"]}}], types) is None
+    assert pushdown.plan([{"type": "expect_column_values_to_be_between",
+                           "kwargs": {"column": "b", "min_value": 1}}], types) is None
+
+
+def test_a_pushdown_duckdb_cannot_run_falls_back_to_whole_frames(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise duckdb.BinderException("no such function")
+
+    monkeypatch.setattr(runner, "PUSHDOWN_MIN_ROWS", -1)
+    monkeypatch.setattr(pushdown, "run", broken)
+    tickets_file(paths, "aaa", ["T1", "T1"])
+    [failure] = run_suite(load_suite("lake_tickets"), paths).failures
+    assert (failure.column, failure.unexpected_examples) == ("ticket_id", ["T1", "T1"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,9 @@ import pyarrow.parquet as pq
 
 from dagster_project.ingest.lake import Lake, publish
 from dagster_project.ingest.readers import quote_identifier
+from dagster_project.quality import pushdown
+from dagster_project.quality.filecache import FileOutcomes
+from dagster_project.quality.pushdown import plan
 from dagster_project.quality.suites import (
     LakeData,
     QueryData,
@@ -67,85 +70,185 @@ class SuiteOutcome:
         return [e for e in self.expectations if not e.success]
 
 
+log = logging.getLogger(__name__)
+
+PUSHDOWN_MIN_ROWS = 100_000  # below this GE validates the whole frames
+
+
+class _Validator:
+    """GE's validator for a suite, created on first use (importing GE takes seconds)."""
+
+    def __init__(self, suite: Suite) -> None:
+        self._suite = suite
+        self._validator: FrameValidator | None = None
+
+    def __call__(self, frame: pd.DataFrame,
+                 only: tuple[int, ...] | None = None) -> list[ExpectationOutcome]:
+        if self._validator is None:
+            self._validator = FrameValidator(self._suite.name, self._suite.expectations)
+        return self._validator.validate(frame, only)
+
+
 def run_suite(suite: Suite, paths: DataPaths) -> SuiteOutcome:
     """Validate the suite's data piece by piece and merge the outcomes."""
     data = suite.meta.data
     if isinstance(data, TextColumnsData):
         outcomes, rows = _run_text_columns(suite, data, paths)
         return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows, outcomes)
-    pieces: list[list[ExpectationOutcome]] = []
-    rows = 0
-    validator = FrameValidator(suite.name, suite.expectations)
-    for label, frame in _frames(suite, paths):
-        rows += len(frame)
-        pieces.append([replace(o, partition=label) for o in validator.validate(frame)])
-    return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows,
-                        _merge(pieces))
-
-
-def _frames(suite: Suite, paths: DataPaths) -> Iterator[tuple[str | None, pd.DataFrame]]:
-    data = suite.meta.data
-    columns = ", ".join(quote_identifier(c) for c in suite.columns) or "*"
     if isinstance(data, LakeData):
-        for file in sorted((paths.lake / "raw" / data.entity).glob("*/*.parquet")):
-            label = f"{file.parent.name}/{file.stem[:12]}"
-            yield label, duckdb.sql(f"SELECT {columns} FROM read_parquet('{file}')").df()
-        return
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        if isinstance(data, QueryData):
-            yield None, con.sql(data.sql).df()
-        elif isinstance(data, TableData) and data.partition_by:
-            key = quote_identifier(data.partition_by)
-            values = [v for (v,) in con.execute(
-                f"SELECT DISTINCT {key} FROM {quote_identifier(data.table)} ORDER BY 1"
-            ).fetchall()]
-            for value in values:
-                frame = con.execute(
-                    f"SELECT {columns} FROM {quote_identifier(data.table)} WHERE {key} = ?",
-                    [value]).df()
-                yield f"{data.partition_by}={value}", frame
-        elif isinstance(data, TableData):
-            yield None, con.sql(f"SELECT {columns} FROM {quote_identifier(data.table)}").df()
+        pieces = _run_lake(suite, data, paths)
+    else:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            pieces = _run_warehouse(suite, data, con)
+    rows = sum(n for _, n, _ in pieces)
+    return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows,
+                        _merge([[replace(o, partition=label) for o in outcomes]
+                                for label, _, outcomes in pieces]))
+
+
+Piece = tuple[str | None, int, list[ExpectationOutcome]]  # partition label, rows, outcomes
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    return {name: kind for name, kind, *_ in con.sql(f"DESCRIBE SELECT * FROM {relation}")
+            .fetchall()}
+
+
+def _run_warehouse(suite: Suite, data: TableData | QueryData,
+                   con: duckdb.DuckDBPyConnection) -> list[Piece]:
+    validate = _Validator(suite)
+    if isinstance(data, QueryData):
+        frame = con.sql(data.sql).df()
+        return [(None, len(frame), validate(frame))]
+    table = quote_identifier(data.table)
+    (count,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+    rules = (plan(suite.expectations, _column_types(con, table))
+             if count > PUSHDOWN_MIN_ROWS else None)
+    key = quote_identifier(data.partition_by) if data.partition_by else None
+    if rules is not None:
+        (kind,) = con.execute("SELECT any_value(table_type) FROM information_schema.tables "
+                              "WHERE table_name = ?", [data.table]).fetchone() or (None,)
+        source = pushdown.Source(table, key or "0", "rowid" if kind == "BASE TABLE" else "0")
+        try:
+            rows, outcomes = pushdown.run(con, source, suite.columns, rules, validate)
+        except duckdb.Error as exc:  # a translation DuckDB cannot run: GE on whole frames
+            log.warning("%s: pushdown failed (%s); validating whole frames", suite.name, exc)
+        else:
+            return [(f"{data.partition_by}={value}" if key else None, rows[value],
+                     outcomes[value]) for value in sorted(rows, key=lambda v: (v is None, v))]
+    columns = ", ".join(quote_identifier(c) for c in suite.columns) or "*"
+    if key is None:
+        frame = con.sql(f"SELECT {columns} FROM {table}").df()
+        return [(None, len(frame), validate(frame))]
+    pieces = []
+    for (value,) in con.execute(f"SELECT DISTINCT {key} FROM {table} ORDER BY 1").fetchall():
+        frame = con.execute(f"SELECT {columns} FROM {table} WHERE {key} = ?", [value]).df()
+        pieces.append((f"{data.partition_by}={value}", len(frame), validate(frame)))
+    return pieces
+
+
+def _lake_label(file: Path) -> str:
+    return f"{file.parent.name}/{file.stem[:12]}"
+
+
+def _run_lake(suite: Suite, data: LakeData, paths: DataPaths) -> list[Piece]:
+    """Every lake file of the entity; a file validated before by this suite, unchanged since,
+    keeps its outcome (see `filecache`)."""
+    files = sorted((paths.lake / "raw" / data.entity).glob("*/*.parquet"))
+    cache = FileOutcomes(suite, paths.lake)
+    known = {file: cache.load(file) for file in files}
+    todo = [file for file in files if known[file] is None]
+    if todo:
+        identities = {file: FileOutcomes.identity(file) for file in todo}
+        for file, (rows, outcomes) in _validate_lake_files(suite, todo).items():
+            cache.store(file, rows, outcomes, identities[file])
+            known[file] = (rows, outcomes)
+    cache.prune(files)
+    return [(_lake_label(file), *known[file]) for file in files]  # type: ignore[misc]
+
+
+def _validate_lake_files(
+    suite: Suite, files: list[Path]
+) -> dict[Path, tuple[int, list[ExpectationOutcome]]]:
+    validate = _Validator(suite)
+    rows = sum(pq.ParquetFile(file).metadata.num_rows for file in files)
+    relation = (f"read_parquet([{', '.join(pushdown.literal(str(f)) for f in files)}], "
+                "filename = true, file_row_number = true, union_by_name = true)")
+    with duckdb.connect() as con:
+        rules = (plan(suite.expectations, _column_types(con, relation))
+                 if rows > PUSHDOWN_MIN_ROWS else None)
+        if rules is not None:
+            source = pushdown.Source(relation, "filename", "file_row_number")
+            try:
+                counts, outcomes = pushdown.run(con, source, suite.columns, rules, validate,
+                                                partitions=[str(f) for f in files])
+            except duckdb.Error as exc:
+                log.warning("%s: pushdown failed (%s); validating whole files", suite.name, exc)
+            else:
+                return {f: (counts[str(f)], outcomes[str(f)]) for f in files}
+        columns = ", ".join(quote_identifier(c) for c in suite.columns) or "*"
+        done = {}
+        for file in files:
+            frame = con.sql(f"SELECT {columns} FROM read_parquet("
+                            f"{pushdown.literal(str(file))})").df()
+            done[file] = (len(frame), validate(frame))
+        return done
 
 
 def _run_text_columns(
     suite: Suite, data: TextColumnsData, paths: DataPaths
 ) -> tuple[list[ExpectationOutcome], int]:
-    """Each '*' expectation on every VARCHAR column of every listed table. DuckDB selects the
-    candidate rows with the expectation's own regexes; GE judges them. Rows that no regex
-    matches cannot fail a not-match expectation, so counts are exact and memory stays small."""
+    """Each '*' expectation on every VARCHAR column of every listed table. DuckDB runs the
+    expectation's regexes over each column's distinct values (a few hundred for most columns,
+    whatever the rows: the cost of a scan is then the regex over the text, once per value);
+    where some value matches, GE judges the matching rows (at most MAX_CANDIDATES, in table
+    order; beyond that the count is DuckDB's). Rows whose value no regex matches cannot fail a
+    not-match expectation, so counts are exact and memory stays small."""
     outcomes: list[ExpectationOutcome] = []
     rows = 0
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = data.tables or [t for (t,) in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
             "ORDER BY table_name").fetchall()]
+        regexes = [pushdown.literal(pushdown.any_of(
+            e["kwargs"].get("regex_list") or [e["kwargs"]["regex"]])) for e in suite.expectations]
         for table in tables:
-            (count,) = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchone() \
-                or (0,)
+            name = quote_identifier(table)
+            (count,) = con.execute(f"SELECT count(*) FROM {name}").fetchone() or (0,)
             rows += count
             text_columns = [c for (c,) in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
                 "AND data_type = 'VARCHAR' ORDER BY ordinal_position", [table]).fetchall()
                 if c not in data.exclude_columns]
-            for expectation in suite.expectations:
-                regexes = expectation["kwargs"].get("regex_list") or [
-                    expectation["kwargs"]["regex"]]
-                for column in text_columns:
-                    name = quote_identifier(column)
-                    where = " OR ".join(f"regexp_matches({name}, ?)" for _ in regexes)
-                    candidates = con.execute(
-                        f"SELECT {name} FROM {quote_identifier(table)} WHERE {where}", regexes
-                    ).df()
-                    concrete = {**expectation,
-                                "kwargs": {**expectation["kwargs"], "column": column}}
-                    if candidates.empty:
-                        outcomes.append(ExpectationOutcome(
-                            expectation["type"], column, True, None, 0, [], table))
-                        continue
-                    [outcome] = validate_frame(candidates, suite.name, [concrete])
-                    outcomes.append(replace(outcome, partition=table))
+            for column in text_columns:
+                col = quote_identifier(column)
+                matched = con.sql(
+                    "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches(v, {r}))"
+                                          for r in regexes)
+                    + f" FROM (SELECT DISTINCT {col} AS v FROM {name})").fetchone() or ()
+                for expectation, regex, values in zip(suite.expectations, regexes, matched,
+                                                      strict=True):
+                    outcomes.append(_judge_text_column(con, suite, expectation, table, column,
+                                                       regex) if values else
+                                    ExpectationOutcome(expectation["type"], column, True,
+                                                       None, 0, [], table))
     return outcomes, rows
+
+
+def _judge_text_column(con: duckdb.DuckDBPyConnection, suite: Suite,
+                       expectation: dict[str, Any], table: str, column: str,
+                       regex: str) -> ExpectationOutcome:
+    """GE on the rows of one column whose value the expectation's regexes match."""
+    name, col = quote_identifier(table), quote_identifier(column)
+    where = f"regexp_matches({col}, {regex})"
+    (found,) = con.sql(f"SELECT count(*) FROM {name} WHERE {where}").fetchone() or (0,)
+    candidates = con.sql(f"SELECT {col} FROM {name} WHERE {where} ORDER BY rowid "
+                         f"LIMIT {pushdown.MAX_CANDIDATES}").df()
+    concrete = {**expectation, "kwargs": {**expectation["kwargs"], "column": column}}
+    [outcome] = validate_frame(candidates, suite.name, [concrete])
+    if not outcome.success and found > len(candidates):
+        outcome = replace(outcome, unexpected_count=found)
+    return replace(outcome, partition=table)
 
 
 def _merge(pieces: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:

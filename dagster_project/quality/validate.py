@@ -1,12 +1,14 @@
 """Validate a pandas frame with a Great Expectations 1.x suite; plain outcomes out.
 
 GE's SQL datasource does not work on DuckDB, so the runner hands GE bounded pandas frames read
-read-only from the warehouse or the lake (one file, one partition, or candidate rows).
+read-only from the warehouse or the lake: a small table or summary whole, or the candidate rows
+DuckDB selected from a large one (see `pushdown`).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,35 +46,46 @@ class ExpectationOutcome:
 
 class FrameValidator:
     """One GE context and suite, reused for every frame of a suite run (creating them costs
-    more than validating a partition)."""
+    more than validating a partition). `validate(frame, only=...)` runs some of the
+    expectations: GE's cost grows with their number more than with the frame's rows."""
 
     def __init__(self, suite_name: str, expectations: list[dict[str, Any]]) -> None:
         import great_expectations as gx  # heavy import, paid only when a check runs
 
+        self._gx = gx
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = {"globally": False}
-        self._suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
+        self._name = suite_name
+        # Our own ids give GE's results back in the suite's order (GE reorders them).
+        self._expectations = [{**e, "id": str(uuid.UUID(int=index))}
+                              for index, e in enumerate(expectations)]
+        self._suites: dict[tuple[int, ...] | None, Any] = {}
         self._batches = (
             context.data_sources.add_pandas(f"{suite_name}_source")
             .add_dataframe_asset(suite_name)
             .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
         )
 
-    def validate(self, frame: pd.DataFrame) -> list[ExpectationOutcome]:
+    def _suite(self, only: tuple[int, ...] | None) -> Any:
+        if only not in self._suites:
+            chosen = self._expectations if only is None else [self._expectations[i]
+                                                              for i in only]
+            self._suites[only] = self._gx.ExpectationSuite(name=self._name,
+                                                           expectations=chosen)
+        return self._suites[only]
+
+    def validate(self, frame: pd.DataFrame,
+                 only: tuple[int, ...] | None = None) -> list[ExpectationOutcome]:
+        """The outcomes of all the suite's expectations, or of those at `only`, in order."""
         result = self._batches.get_batch(batch_parameters={"dataframe": frame}).validate(
-            self._suite)
+            self._suite(only))
         outcomes = []
-        for item in result.results:
+        for item in sorted(result.results, key=lambda r: r.expectation_config.id or ""):
             details = item.result or {}
-            kwargs = item.expectation_config.kwargs
-            column = kwargs.get("column") or ",".join(
-                kwargs.get("column_list") or [c for c in (kwargs.get("column_A"),
-                                                          kwargs.get("column_B")) if c]
-            ) or None
             outcomes.append(
                 ExpectationOutcome(
                     expectation=item.expectation_config.type,
-                    column=column,
+                    column=column_label(item.expectation_config.kwargs),
                     success=bool(item.success),
                     observed_value=_plain(details.get("observed_value")),
                     unexpected_count=details.get("unexpected_count"),
@@ -82,6 +95,14 @@ class FrameValidator:
                 )
             )
         return outcomes
+
+
+def column_label(kwargs: dict[str, Any]) -> str | None:
+    """The column(s) an expectation reads, as results name them: 'a' or 'a,b'."""
+    return kwargs.get("column") or ",".join(
+        kwargs.get("column_list") or [c for c in (kwargs.get("column_A"),
+                                                  kwargs.get("column_B")) if c]
+    ) or None
 
 
 def validate_frame(
