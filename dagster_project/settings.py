@@ -18,6 +18,7 @@ DATA_ROOT_ENV = "HOTLINE_DATA_ROOT"
 SOURCES_DIR_ENV = "HOTLINE_SOURCES_DIR"
 # The file dbt writes (dbt/profiles.yml); a build points it at `DataPaths.building_warehouse`.
 WAREHOUSE_PATH_ENV = "HOTLINE_WAREHOUSE_PATH"
+INGEST_WORKERS_ENV = "HOTLINE_INGEST_WORKERS"
 
 
 class DataPaths(BaseModel):
@@ -64,3 +65,15 @@ def data_paths() -> DataPaths:
 def sources_dir() -> Path:
     """The directory of source configuration YAML files."""
     return Path(os.environ.get(SOURCES_DIR_ENV) or PACKAGE_ROOT / "config" / "sources").resolve()
+
+
+def ingest_workers() -> int:
+    """Sources ingested at once, each in its own process (default: one per core, at most 2:
+    DuckDB already uses every core within a file, a second process fills the single-threaded
+    stretches — hashing the file, decoding GBK, reading JSON and XLSX)."""
+    value = os.environ.get(INGEST_WORKERS_ENV)
+    if value is None:
+        return max(1, min(2, os.cpu_count() or 1))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{INGEST_WORKERS_ENV}={value!r}: expected a whole number of at least 1")
+    return int(value)

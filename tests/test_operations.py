@@ -426,3 +426,30 @@ def test_a_changed_model_makes_the_manifest_stale(tmp_path: Path) -> None:
     assert not manifest_is_stale(project)  # type: ignore[arg-type]
     model.write_text("select 2")  # edited after the parse
     assert manifest_is_stale(project)  # type: ignore[arg-type]
+
+
+def test_sources_ingested_in_parallel_processes_equal_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.defs.assets.ingest import _ingest_sources
+    from dagster_project.settings import INGEST_WORKERS_ENV, PACKAGE_ROOT, ingest_workers
+    from dagster_project.sources import load_source_configs
+
+    configs = load_source_configs(PACKAGE_ROOT / "config" / "sources")
+    when = dt.datetime(2020, 1, 1)
+    lakes = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv(INGEST_WORKERS_ENV, workers)
+        paths = DataPaths(root=tmp_path / f"workers{workers}")
+        generate_demo(paths.landing, seed=5, total_tickets=2000)
+        done = list(_ingest_sources(configs, paths, b"k", when, lambda _: None))
+        assert sorted(c.source_id for c, _ in done) == sorted(c.source_id for c in configs)
+        lakes[workers] = duckdb.sql(
+            f"SELECT source_id, count(*), sum(hash(ticket_id, caller_key, received_at)) "
+            f"FROM read_parquet('{paths.lake}/raw/tickets/*/*.parquet', union_by_name = true) "
+            f"GROUP BY ALL ORDER BY ALL").fetchall()
+    assert lakes["1"] == lakes["2"]
+    assert len(lakes["2"]) == 10  # every ticket source, each with its rows
+    monkeypatch.setenv(INGEST_WORKERS_ENV, "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        ingest_workers()

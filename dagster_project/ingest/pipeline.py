@@ -27,6 +27,11 @@ from dagster_project.ingest.readers import RAW_TABLE, drop_raw, read_raw
 from dagster_project.sources import SourceConfig
 
 
+# Per file, and files of two sources run at once: DuckDB spills to the scratch folder beyond
+# this rather than take 80 % of the machine, its default.
+INGEST_MEMORY_LIMIT = "2GB"
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     """The manifest entry of a file and whether this run did the work or found it done."""
@@ -136,7 +141,8 @@ def _load(
     key: bytes,
     ingested_at: dt.datetime,
 ) -> dict[str, object]:
-    con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb_tmp")})
+    con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb_tmp"),
+                                 "memory_limit": INGEST_MEMORY_LIMIT})
     con.execute("SET enable_progress_bar = false")  # no bars on the caller's terminal
     try:
         raw = read_raw(con, config, path, scratch)
