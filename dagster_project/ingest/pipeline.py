@@ -26,7 +26,6 @@ from dagster_project.ingest.lake import Lake, ManifestEntry, file_sha256, publis
 from dagster_project.ingest.readers import RAW_TABLE, drop_raw, read_raw
 from dagster_project.sources import SourceConfig
 
-
 # Per file, and files of two sources run at once: DuckDB spills to the scratch folder beyond
 # this rather than take 80 % of the machine, its default.
 INGEST_MEMORY_LIMIT = "2GB"
