@@ -21,7 +21,7 @@ from dagster_project.defs.partitions import (
     source_partitions,
 )
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, ingest_file, utc_now
+from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
 from dagster_project.ingest.pseudonymise import load_key
 from dagster_project.ingest.runner import landing_folders_without_source
 from dagster_project.settings import DataPaths, data_paths, ingest_workers, sources_dir
@@ -83,8 +83,7 @@ def ingest_one_source(
     """Every landing file of one source, under the source's lock (so no other run stages the
     same files). A module-level function: worker processes run it."""
     with source_lock(paths.root, config.source_id):
-        return [ingest_file(config, path, paths.landing, Lake(paths.lake), key, when)
-                for path in config.landing_files(paths.landing)]
+        return ingest_source(config, paths.landing, Lake(paths.lake), key, when)
 
 
 def _ingest_sources(
