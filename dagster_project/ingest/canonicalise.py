@@ -249,7 +249,7 @@ def canonical_sql(
     hash_tables = [_hash_table_sql(p, headers, raw_table) for p in hashed]
     kinds = {p.text_column: _clean_kind(p.field, types[p.field]) for p in plans
              if p.text_column and p not in hashed}
-    lineage = "record_index, source_sheet, source_row"
+    lineage = "source_sheet, source_row"
     cleaned = "".join(
         f", {cleaned_text_sql(headers[int(t[2:])], kind)} AS {t}" for t, kind in
         sorted(kinds.items())) + "".join(f", hk_{p.field}.key AS {p.field}" for p in hashed)

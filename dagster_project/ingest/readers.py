@@ -23,7 +23,7 @@ from dagster_project.ingest.errors import IngestError
 from dagster_project.sources import SourceConfig
 
 RAW_TABLE = "raw_rows"
-_LINEAGE_COLUMNS = frozenset({"record_index", "source_row", "source_sheet"})
+_LINEAGE_COLUMNS = frozenset({"source_row", "source_sheet"})
 _CHUNK = 1 << 24
 _UTF8_BOM = codecs.BOM_UTF8
 
@@ -306,7 +306,7 @@ def _number_rows(con: duckdb.DuckDBPyConnection, first_line: int | None) -> None
     lineage = "" if first_line is None else (
         f"rowid + {first_line} AS source_row, CAST(NULL AS VARCHAR) AS source_sheet, ")
     con.execute(
-        f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT rowid AS record_index, {lineage}* "
+        f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT {lineage}* "
         f"FROM {RAW_TABLE}_read"
     )
 
