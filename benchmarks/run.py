@@ -225,17 +225,18 @@ def ours_stage(root: Path) -> dict[str, float]:
 
 def re_export(root: Path) -> tuple[Path, int]:
     """Rewrite the UTF-8 CSV file nearest RERUN_ROWS rows with one cell changed (a corrected
-    re-export): its last line's status."""
+    re-export): its last line's status. Row counts come from the manifest of the first run."""
     import duckdb
 
-    best = None
-    for path, skip, _ in utf8_csv_files(root):
-        (rows,) = duckdb.execute(f"SELECT count(*) FROM read_csv(?, skip = {skip})",
-                                 [str(path)]).fetchone() or (0,)
-        if best is None or abs(rows - RERUN_ROWS) < abs(best[1] - RERUN_ROWS):
-            best = (path, int(rows))
+    candidates = [str(p.relative_to(root / "landing")) for p, _, _ in utf8_csv_files(root)]
+    best = duckdb.execute(
+        "SELECT source_file, rows_read FROM read_parquet(?, union_by_name = true) "
+        "WHERE source_file IN (SELECT unnest(?)) ORDER BY abs(rows_read - ?), source_file "
+        "LIMIT 1",
+        [str(root / "lake" / "manifest" / "*" / "*.parquet"), candidates, RERUN_ROWS],
+    ).fetchone()
     assert best is not None, "no UTF-8 CSV file to re-export"
-    path, rows = best
+    path, rows = root / "landing" / best[0], int(best[1])
     data = path.read_bytes()
     body, last = data.rstrip(b"\n").rsplit(b"\n", 1)
     changed = last.replace("已办结".encode(), "办理中".encode(), 1)
