@@ -24,7 +24,7 @@ from dagster_project.canonical import (
     fields_of,
 )
 from dagster_project.ingest.pseudonymise import hmac_sha256_sql, mask_numbers_sql
-from dagster_project.ingest.readers import quote_identifier
+from dagster_project.ingest.readers import quote_identifier, sql_literal
 from dagster_project.sources import SourceConfig
 
 # Full-width forms U+FF01..U+FF5E are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
@@ -71,12 +71,8 @@ class CanonicalSQL:
     plans: list[FieldPlan]
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _sql_list(values: tuple[str, ...] | list[str]) -> str:
-    return "[" + ", ".join(_sql_string(v) for v in values) + "]"
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]"
 
 
 def _clean_kind(field: str, sql_type: str) -> str:
@@ -103,8 +99,8 @@ def cleaned_text_sql(column: str, kind: str) -> str:
     trimmed = f"trim({cell}, e'{_PADDING}')"
     if kind in ("code", "phone"):
         needs_work = f"{_PADDED}|[\uFF01-\uFF5E\u3000]"
-        fixed = (f"trim(translate({cell}, {_sql_string(_FULL_WIDTH_ASCII)}, "
-                 f"{_sql_string(_ASCII)}), e'{_PADDING}')")
+        fixed = (f"trim(translate({cell}, {sql_literal(_FULL_WIDTH_ASCII)}, "
+                 f"{sql_literal(_ASCII)}), e'{_PADDING}')")
     elif kind == "prose":
         # ID-card numbers hold mobile-like runs, so any run of 11 digits sends a cell to masking.
         needs_work = f"{_PADDED}|{_PROSE_CONTROL}|[０-９]|[0-9]{{11}}"
@@ -133,7 +129,7 @@ def timestamp_sql(text: str, formats: tuple[str, ...], timezone: str = "Asia/Sha
     )
     with_offset = (
         f"CASE WHEN regexp_matches({text}, '(Z|[+-]\\d\\d:?\\d\\d)$') THEN timezone("
-        f"{_sql_string(timezone)}, try_strptime(regexp_replace({text}, 'Z$', '+00:00'), "
+        f"{sql_literal(timezone)}, try_strptime(regexp_replace({text}, 'Z$', '+00:00'), "
         f"{_sql_list(_OFFSET_FORMATS)})) END"
     )
     return f"coalesce(try_strptime({text}, {_sql_list(formats)}), {with_offset}, {serial})"
@@ -141,8 +137,8 @@ def timestamp_sql(text: str, formats: tuple[str, ...], timezone: str = "Asia/Sha
 
 def _boolean_sql(text: str, config: SourceConfig) -> str:
     return (
-        f"CASE WHEN {text} IN ({', '.join(map(_sql_string, config.true_values))}) THEN true "
-        f"WHEN {text} IN ({', '.join(map(_sql_string, config.false_values))}) THEN false END"
+        f"CASE WHEN {text} IN ({', '.join(map(sql_literal, config.true_values))}) THEN true "
+        f"WHEN {text} IN ({', '.join(map(sql_literal, config.false_values))}) THEN false END"
     )
 
 
@@ -151,11 +147,11 @@ def _enum_sql(field: str, text: str, config: SourceConfig) -> tuple[str, str]:
     codes = ENUM_VALUES[field]
     mapping = config.value_map.get(field, {})
     whens = " ".join(
-        f"WHEN {text} = {_sql_string(k)} THEN {_sql_string(v)}" for k, v in mapping.items()
+        f"WHEN {text} = {sql_literal(k)} THEN {sql_literal(v)}" for k, v in mapping.items()
     )
     # Unknown values become 'other' where the field has it, unless the source is strict.
     fallback = "'other'" if "other" in codes and not config.strict_values else "NULL"
-    known = f"WHEN {text} IN ({', '.join(map(_sql_string, codes))}) THEN {text}"
+    known = f"WHEN {text} IN ({', '.join(map(sql_literal, codes))}) THEN {text}"
     return f"CASE {whens} {known} ELSE {fallback} END", fallback
 
 
@@ -169,10 +165,10 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
     plans: list[FieldPlan] = []
     for field, sql_type in fields_of(config.entity).items():
         if field == "city_code" and config.city_code is not None:
-            plans.append(FieldPlan(field, _sql_string(config.city_code)))
+            plans.append(FieldPlan(field, sql_literal(config.city_code)))
             continue
         if field in config.constant_values:
-            constant = f"CAST({_sql_string(config.constant_values[field])} AS {sql_type})"
+            constant = f"CAST({sql_literal(config.constant_values[field])} AS {sql_type})"
             plans.append(FieldPlan(field, constant))
             continue
         hashed_from = next((s for s, t in PSEUDONYMISED_FIELDS.items() if t == field), None)

@@ -156,7 +156,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path, 
     # Literal arguments: a prepared read_csv plans (and reads) noticeably slower.
     read = (
         f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT * FROM read_csv("
-        f"{_sql_literal(str(csv_path))}, header = true, skip = {config.skip_rows:d}, "
+        f"{sql_literal(str(csv_path))}, header = true, skip = {config.skip_rows:d}, "
         "all_varchar = true, normalize_names = false, max_line_size = 67108864{options})"
     )
     try:
@@ -259,7 +259,7 @@ def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
     records = f"SELECT json AS record FROM read_json_objects(?, format = '{json_format}')"
     if config.records_key:
         records = (
-            f"SELECT unnest(from_json(json_extract(json, {_sql_literal('$.' + config.records_key)})"
+            f"SELECT unnest(from_json(json_extract(json, {sql_literal('$.' + config.records_key)})"
             f", '[\"json\"]')) AS record FROM read_json_objects(?, format = 'auto')"
         )
     try:
@@ -280,8 +280,8 @@ def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
         raise IngestError(f"{path}: no JSON records found; check 'records_key' in the source "
                           "configuration or ask the sender for the export")
     # One parse per record into a struct of text fields; `->>` per key would parse each time.
-    structure = _sql_literal(json.dumps({name: "VARCHAR" for name in names}))
-    as_text = [f"fields[{_sql_literal(n)}] AS {quote_identifier(n)}" for n in names]
+    structure = sql_literal(json.dumps({name: "VARCHAR" for name in names}))
+    as_text = [f"fields[{sql_literal(n)}] AS {quote_identifier(n)}" for n in names]
     if config.format == "open311" and {"status", "updated_datetime"} <= set(names):
         # GeoReport v2 has no close time: a closed request was closed when last updated.
         as_text.append(
@@ -295,7 +295,8 @@ def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
     _number_rows(con, first_line=1)
 
 
-def _sql_literal(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """A SQL string literal of `value`."""
     return "'" + value.replace("'", "''") + "'"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dagster_project.ingest.readers import quote_identifier
+from dagster_project.ingest.readers import quote_identifier, sql_literal
 from dagster_project.quality.validate import ExpectationOutcome
 
 MAX_CANDIDATES = 1000
@@ -52,7 +52,7 @@ def literal(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return sql_literal(value)
     raise ValueError(f"no SQL literal for {value!r}")
 
 
