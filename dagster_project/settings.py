@@ -49,6 +49,17 @@ class DataPaths(BaseModel):
         return self.root / "warehouse" / "warehouse.building.duckdb"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's artifacts and log for this root's builds. One folder, kept from build to
+        build, so dbt re-parses only the files that changed since the last build."""
+        return self.root / "warehouse" / "dbt"
+
+    @property
+    def reference(self) -> Path:
+        """Reference data of this root that the models read besides the seeds (cities.csv)."""
+        return self.root / "reference"
+
+    @property
     def site(self) -> Path:
         """The rendered report, one folder per year."""
         return self.root / "site"

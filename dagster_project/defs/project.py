@@ -21,7 +21,7 @@ def dbt_environment() -> dict[str, str]:
     return {**os.environ, DATA_ROOT_ENV: str(data_root())}
 
 
-def _project_files(project_dir: Path) -> list[Path]:
+def project_files(project_dir: Path) -> list[Path]:
     """The files a dbt parse reads: SQL, YAML and seeds (not target/ or logs/)."""
     folders = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
     files = [project_dir / "dbt_project.yml", project_dir / "packages.yml"]
@@ -37,7 +37,7 @@ def manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    return any(f.stat().st_mtime > built for f in _project_files(Path(project.project_dir)))
+    return any(f.stat().st_mtime > built for f in project_files(Path(project.project_dir)))
 
 
 def prepare_manifest(project: DbtProject) -> None:

@@ -340,7 +340,7 @@ def generate_province(
         raise ValueError(f"{cities_csv or DEFAULT_CITIES_CSV}: no row for city code(s) {missing}")
     paths = DataPaths(root=Path(root))
     synthetic = synthetic_hotlines(seed, hotlines - len(cities), cities)
-    reference = paths.root / "reference" / "cities.csv"
+    reference = paths.reference / "cities.csv"
     reference.parent.mkdir(parents=True, exist_ok=True)
     synthetic.to_csv(reference, index=False, encoding="utf-8", lineterminator="\n")
     sources = paths.root / "sources"

@@ -198,9 +198,10 @@ def _validate_lake_files(
 def _run_text_columns(
     suite: Suite, data: TextColumnsData, paths: DataPaths
 ) -> tuple[list[ExpectationOutcome], int]:
-    """Each '*' expectation on every VARCHAR column of every listed table. DuckDB runs the
-    expectation's regexes over each column's distinct values (a few hundred for most columns,
-    whatever the rows: the cost of a scan is then the regex over the text, once per value);
+    """Each '*' expectation on every VARCHAR column of every listed table (by default every
+    table of the schema `main`, where dbt builds). DuckDB runs the expectation's regexes over
+    each column's distinct values (a few hundred for most columns, whatever the rows: the cost
+    of a scan is then the regex over the text, once per value);
     where some value matches, GE judges the matching rows (at most MAX_CANDIDATES, in table
     order; beyond that the count is DuckDB's). Rows whose value no regex matches cannot fail a
     not-match expectation, so counts are exact and memory stays small."""
@@ -209,7 +210,7 @@ def _run_text_columns(
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = data.tables or [t for (t,) in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-            "ORDER BY table_name").fetchall()]
+            "AND table_schema = 'main' ORDER BY table_name").fetchall()]
         regexes = [pushdown.literal(pushdown.any_of(
             e["kwargs"].get("regex_list") or [e["kwargs"]["regex"]])) for e in suite.expectations]
         for table in tables:
@@ -218,7 +219,8 @@ def _run_text_columns(
             rows += count
             text_columns = [c for (c,) in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "AND data_type = 'VARCHAR' ORDER BY ordinal_position", [table]).fetchall()
+                "AND table_schema = 'main' AND data_type = 'VARCHAR' ORDER BY ordinal_position",
+                [table]).fetchall()
                 if c not in data.exclude_columns]
             for column in text_columns:
                 col = quote_identifier(column)

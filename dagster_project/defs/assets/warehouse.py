@@ -4,15 +4,20 @@
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project.defs import progress
+from dagster_project.defs.build_state import (
+    project_fingerprint,
+    record_fingerprint,
+    recorded_fingerprint,
+)
 from dagster_project.defs.locks import warehouse_write_lock
-from dagster_project.defs.project import hotline_dbt_project
+from dagster_project.defs.project import DBT_PROJECT_DIR, hotline_dbt_project
 from dagster_project.defs.publish import (
     BuildNotPublished,
     environment,
@@ -64,10 +69,28 @@ def keeps_previous_state() -> bool:
     )
 
 
-def _builds_from_previous(context: dg.AssetExecutionContext) -> bool:
+class BuildPlan(NamedTuple):
+    """How a build starts: from an empty file or a copy of the live one, and whether dbt
+    rebuilds incremental models in full."""
+
+    from_previous: bool
+    full_refresh: bool
+    covers_every_model: bool
+
+
+def plan_build(
+    context: dg.AssetExecutionContext, warehouse: Path, fingerprint: str
+) -> BuildPlan:
     """A run of some models only (a selection in the UI) keeps the others as they are: it
-    starts from a copy of the live warehouse, as does a project that keeps state."""
-    return context.selected_asset_keys != context.assets_def.keys or keeps_previous_state()
+    starts from a copy of the live warehouse. So does a build of a project that keeps state
+    (incremental models), as long as the live warehouse was built from the same code and
+    reference data; otherwise it starts from an empty file, or refreshes in full the
+    incremental models of a partial run (see `build_state`)."""
+    covers_every_model = context.selected_asset_keys == context.assets_def.keys
+    same_code = recorded_fingerprint(warehouse) == fingerprint
+    from_previous = not covers_every_model or (keeps_previous_state() and same_code)
+    return BuildPlan(from_previous=from_previous, full_refresh=from_previous and not same_code,
+                     covers_every_model=covers_every_model)
 
 
 class HotlineDbtTranslator(DagsterDbtTranslator):
@@ -123,18 +146,31 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     events: list[Any] = []
     counts: dict[str, int] = {}
     with warehouse_write_lock(warehouse, on_wait=context.log.info):
-        prepare_building(warehouse, building, from_previous=_builds_from_previous(context))
+        fingerprint = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
+        plan = plan_build(context, warehouse, fingerprint)
+        context.log.info(
+            "building from a copy of the live warehouse" if plan.from_previous
+            else "building from an empty warehouse (none yet, or built from other code or "
+                 "reference data)")
+        prepare_building(warehouse, building, from_previous=plan.from_previous)
+        # Unit tests check the SQL on fixed rows, not the data: `make test` runs them
+        # (tests/test_end_to_end.py); a production build need not repeat them each time.
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        if plan.full_refresh:
+            args.append("--full-refresh")
         with environment(WAREHOUSE_PATH_ENV, str(building)):
-            # Unit tests check the SQL on fixed rows, not the data: `make test` runs them
-            # (tests/test_end_to_end.py); a production build need not repeat them each time.
-            invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"],
-                                 context=context, raise_on_error=False)
+            invocation = dbt.cli(args, context=context, raise_on_error=False,
+                                 target_path=paths.dbt_target)
         for event in invocation.stream():
             events.append(event)
             if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
                 progress.advance("dbt", detail=_event_name(context, event))
         error = invocation.get_error()
         if error is None:
+            if plan.covers_every_model:
+                # A partial run leaves some models as the previous code built them: it keeps
+                # the previous fingerprint, so the next complete build starts afresh.
+                record_fingerprint(building, fingerprint)
             publish(warehouse, building, on_wait=context.log.info)
             # Counted on the published file, while no other build can replace it.
             counts = row_counts(warehouse, [_event_name(context, e) for e in events

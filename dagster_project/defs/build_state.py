@@ -1,0 +1,68 @@
+"""What a warehouse was built from, so that an incremental build knows what it may keep.
+
+`fct_tickets` is incremental per city: a build replaces the rows of the cities whose lake
+files changed and keeps the others. That is right only while the code that wrote the kept rows
+is the code of this build. A build therefore records a fingerprint of everything the models
+read besides the lake: the dbt project (SQL, YAML, macros, seeds, vars in dbt_project.yml),
+the profile, the data root's reference files, and the versions of dbt and DuckDB. When the
+live warehouse carries another fingerprint (or none), the next build starts from an empty file
+and every model is built from scratch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.defs.project import project_files
+
+SCHEMA = "hotline_meta"
+TABLE = f"{SCHEMA}.build"
+VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
+
+
+def project_fingerprint(project_dir: Path, reference_dir: Path) -> str:
+    """SHA-256 over the dbt project's files, the profile, the reference files of the data
+    root and the versions of dbt and DuckDB."""
+    digest = hashlib.sha256()
+    files = [(f"dbt/{f.relative_to(project_dir)}", f) for f in project_files(project_dir)]
+    files.append(("dbt/profiles.yml", project_dir / "profiles.yml"))
+    if reference_dir.is_dir():
+        files += [(f"reference/{f.relative_to(reference_dir)}", f)
+                  for f in reference_dir.rglob("*") if f.is_file()]
+    for name, path in sorted(files):
+        digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+        digest.update(path.read_bytes())
+    for package in VERSIONED:
+        digest.update(f"{package}=={metadata.version(package)}\0".encode())
+    return digest.hexdigest()
+
+
+def recorded_fingerprint(warehouse: Path) -> str | None:
+    """The fingerprint the live warehouse was built with; None when there is no warehouse or
+    it predates fingerprints."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'build'",
+            [SCHEMA],
+        ).fetchone()
+        if not found or not found[0]:
+            return None
+        row = con.execute(f"SELECT fingerprint FROM {TABLE}").fetchone()
+    return str(row[0]) if row else None
+
+
+def record_fingerprint(building: Path, fingerprint: str) -> None:
+    """Write the fingerprint into a finished build, before it is published."""
+    with duckdb.connect(str(building)) as con:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        con.execute(f"CREATE OR REPLACE TABLE {TABLE} (fingerprint VARCHAR NOT NULL, "
+                    "built_at_utc TIMESTAMP NOT NULL)")
+        con.execute(f"INSERT INTO {TABLE} VALUES (?, ?)",
+                    [fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
