@@ -169,6 +169,17 @@ def test_formula_injection_is_neutralised_on_export(tmp_path: Path) -> None:
     assert (row["ticket_id"], row["n"]) == ("H1", "3")
 
 
+def test_a_failed_export_leaves_no_staged_copy_beside_the_target(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE fct AS SELECT 'x' AS title")
+    target = tmp_path / "out.csv"
+    target.mkdir()  # a folder holds the target's name: writing the export fails
+    with pytest.raises(IsADirectoryError):
+        export_csv(warehouse, "fct", target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "warehouse.duckdb"]
+
+
 def test_markup_is_stored_as_plain_text(tmp_path: Path) -> None:
     entry, lake = ingest(tmp_path, "markup.csv", (CORPUS / "markup.csv").read_bytes())
     assert rows(lake, entry.file_sha256, "title, content") == [

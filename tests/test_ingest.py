@@ -11,7 +11,8 @@ import duckdb
 import pytest
 import xlsxwriter
 
-from dagster_project.ingest.lake import Lake
+from dagster_project.ingest import lake as lake_module
+from dagster_project.ingest.lake import Lake, ManifestEntry
 from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.sources import SourceConfig
 
@@ -250,3 +251,24 @@ def test_encoding_is_detected(tmp_path: Path, encoding: str) -> None:
         f"SELECT ticket_id, category FROM '{lake.root}/raw/tickets/*/*.parquet'"
     ).fetchall()
     assert (ticket_id, category) == ("甲1", "城乡建设")
+
+
+def test_a_failed_manifest_write_leaves_nothing_in_the_staging_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = Lake(tmp_path / "lake")
+    sha256 = "0" * 64
+    entry = ManifestEntry(
+        source_id="city_a", entity="tickets", source_file="city_a/a.csv", file_sha256=sha256,
+        file_bytes=1, status="loaded", rows_read=0, rows_written=0, rows_rejected=0,
+        footer_rows=0, missing_columns=None, unexpected_columns=None, error=None,
+        ingested_at=WHEN)
+
+    def disk_full(staged: Path, target: Path) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(lake_module, "publish", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        lake.write_manifest_entry(entry)
+    assert list(lake.staging_dir().iterdir()) == []
+    assert lake.read_manifest_entry("city_a", sha256) is None

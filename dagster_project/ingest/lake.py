@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -108,8 +109,7 @@ class Lake:
         table = pa.Table.from_pylist([asdict(entry)], schema=MANIFEST_SCHEMA)
         target = self.manifest_file(entry.source_id, entry.file_sha256)
         staged = self.staging_dir() / f"manifest-{entry.file_sha256}.parquet"
-        pq.write_table(table, staged)
-        publish(staged, target)
+        write_and_publish(staged, target, lambda path: pq.write_table(table, path))
 
 
 def process_alive(pid: int) -> bool:
@@ -129,6 +129,17 @@ def publish(staged: Path, target: Path) -> None:
     with staged.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(staged, target)
+
+
+def write_and_publish(staged: Path, target: Path, write: Callable[[Path], object]) -> None:
+    """Write the file at `staged` with `write`, then publish it to `target`. If either step
+    fails the staged file is removed: scratch space keeps no half-written leftovers."""
+    try:
+        write(staged)
+        publish(staged, target)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
 
 
 def file_sha256(path: Path) -> str:

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
-from dagster_project.ingest.lake import Lake, publish
+from dagster_project.ingest.lake import Lake, write_and_publish
 from dagster_project.quality.suites import Suite
 from dagster_project.quality.validate import ExpectationOutcome
 
@@ -68,10 +68,10 @@ class FileOutcomes:
             return  # replaced while being validated: validate it again next time
         target = self._entry(file)
         staged = Lake(self._lake_root).staging_dir() / f"validated-{os.getpid()}-{target.name}"
-        staged.write_text(json.dumps(
+        text = json.dumps(
             {"file": identity, "rows": rows, "outcomes": [asdict(o) for o in outcomes]},
-            ensure_ascii=False, default=str), encoding="utf-8")
-        publish(staged, target)
+            ensure_ascii=False, default=str)
+        write_and_publish(staged, target, lambda path: path.write_text(text, encoding="utf-8"))
 
     def prune(self, files: list[Path]) -> None:
         """Drop the entries of files no longer in the lake or of earlier suite versions."""

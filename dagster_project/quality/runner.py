@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dagster_project.ingest.lake import Lake, publish
+from dagster_project.ingest.lake import Lake, write_and_publish
 from dagster_project.ingest.readers import quote_identifier
 from dagster_project.quality import pushdown
 from dagster_project.quality.filecache import FileOutcomes
@@ -295,8 +295,8 @@ def write_results(outcome: SuiteOutcome, lake_root: Path, run_id: str,
     target = (lake_root / "quality" / f"suite={outcome.suite}"
               / f"{checked_at:%Y%m%dT%H%M%S%f}-{run_id[:8]}.parquet")
     staged = lake.staging_dir() / f"quality-{outcome.suite}-{run_id}.parquet"
-    pq.write_table(pa.Table.from_pylist(rows, schema=RESULT_SCHEMA), staged)
-    publish(staged, target)
+    table = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+    write_and_publish(staged, target, lambda path: pq.write_table(table, path))
     return target
 
 
@@ -306,8 +306,8 @@ def ensure_results_schema(lake_root: Path) -> Path:
     target = lake_root / "quality" / "_schema.parquet"
     if not target.exists():
         staged = Lake(lake_root).staging_dir() / f"quality-schema-{os.getpid()}.parquet"
-        pq.write_table(RESULT_SCHEMA.empty_table(), staged)
-        publish(staged, target)
+        write_and_publish(staged, target,
+                          lambda path: pq.write_table(RESULT_SCHEMA.empty_table(), path))
     return target
 
 
