@@ -1,9 +1,9 @@
 -- Every lake row of a work order, ranked newest first: a corrected re-export supersedes the
 -- earlier one. Only ticket ids that occur more than once need a ranking (re-exports are a
 -- few percent of the rows), so the window runs over those rows and their keys alone.
-with tickets as (
-
-    select
+-- The lake is read where it is used, not through one CTE: DuckDB would buffer a CTE read
+-- three times, out of the reach of a filter on cities (fct_tickets' incremental builds).
+{%- set key_columns -%}
         city_code,
         ticket_id,
         source_id,
@@ -12,15 +12,12 @@ with tickets as (
         source_sheet,
         source_row,
         ingested_at
+{%- endset %}
 
-    from {{ ref('stg_lake__tickets') }}
-
-),
-
-reexported as (
+with reexported as (
 
     select city_code, ticket_id
-    from tickets
+    from {{ ref('stg_lake__tickets') }}
     group by city_code, ticket_id
     having count(*) > 1
 
@@ -35,7 +32,7 @@ ranked as (
             order by ingested_at desc, source_file desc, source_sheet desc, source_row desc
         ) as version_rank
 
-    from tickets
+    from (select {{ key_columns }} from {{ ref('stg_lake__tickets') }}) as tickets
     semi join reexported using (city_code, ticket_id)
 
 ),
@@ -46,7 +43,7 @@ exported_once as (
         tickets.*,
         1 as version_rank
 
-    from tickets
+    from (select {{ key_columns }} from {{ ref('stg_lake__tickets') }}) as tickets
     anti join reexported using (city_code, ticket_id)
 
 ),

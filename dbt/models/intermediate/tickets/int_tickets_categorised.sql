@@ -2,12 +2,19 @@
 -- for the city and label wins, else a label spelled like a national class maps to it, else the
 -- ticket lands in 未分类 (kept, and listed in category_unmapped_labels).
 -- A city uses a few hundred labels at most: each distinct (city, label) is split, trimmed and
--- placed once, and the result joined to the tickets.
--- `tickets` is read twice (its labels, then the join): not materialised, so the first read
--- scans the label columns alone.
-with tickets as not materialized (
+-- placed once, and the result joined to the tickets. The labels are read from the lake (two
+-- columns), not from the deduplicated tickets: a label only superseded versions carry is
+-- placed too and joins nothing. No CTE here is read twice: DuckDB would buffer it whole, and
+-- a filter on cities (fct_tickets' incremental builds) could not reach the lake beneath it.
+with tickets as (
 
     select * from {{ ref('int_tickets_deduplicated') }}
+
+),
+
+lake_labels as (
+
+    select city_code, category from {{ ref('stg_lake__tickets') }}
 
 ),
 
@@ -32,7 +39,7 @@ unclassified as (
 labels as (
 
     select distinct city_code, category
-    from tickets
+    from lake_labels
 
 ),
 

@@ -1,29 +1,24 @@
 -- 重复诉求: a ticket repeats when the same caller had another ticket in the same top-level
 -- category within var repeat_window_days before it. One window over (city, caller, category)
 -- finds the previous request, so the cost stays a sort of keys, not a self-join.
+{%- set repeat_category_key -%}
+    case
+        when category_mapping = 'unmapped' then 'label:' || coalesce(category_top_level, '')
+        else category_code
+    end
+{%- endset %}
+
 with tickets as (
 
     select * from {{ ref('int_tickets_measured') }}
 
 ),
 
-keyed as not materialized (
-
-    select
-        *,
-        caller_key is not null as has_known_caller,
-        case
-            when category_mapping = 'unmapped' then 'label:' || coalesce(category_top_level, '')
-            else category_code
-        end as repeat_category_key
-
-    from tickets
-
-),
-
--- The window sorts only the keys of tickets with a known caller; the few that have a
--- previous request are joined back. `keyed` is not materialised: the window reads just its
--- key columns, which costs less than buffering every column of every ticket.
+-- The window reads int_tickets_measured a second time, for key columns only, and gives every
+-- ticket its caller's previous request (none when the caller is unknown). It is joined back
+-- with an inner join on (city, ticket id), unique in both: a filter on cities (fct_tickets'
+-- incremental builds) then reaches both reads of the lake. A CTE read twice would instead be
+-- buffered whole by DuckDB (every column of every ticket), out of the filter's reach.
 previous_requests as (
 
     select city_code, ticket_id, previous_request_at, previous_request_ticket_id
@@ -34,10 +29,10 @@ previous_requests as (
             lag(received_at) over same_caller_and_category as previous_request_at,
             lag(ticket_id) over same_caller_and_category as previous_request_ticket_id
 
-        from keyed
-        where has_known_caller
+        from {{ ref('int_tickets_measured') }}
+        where caller_key is not null
         window same_caller_and_category as (
-            partition by city_code, caller_key, repeat_category_key
+            partition by city_code, caller_key, {{ repeat_category_key }}
             order by received_at, ticket_id
         )
     )
@@ -46,19 +41,20 @@ previous_requests as (
 )
 
 select
-    keyed.* exclude (repeat_category_key),
+    tickets.*,
+    tickets.caller_key is not null as has_known_caller,
     previous_requests.previous_request_ticket_id,
-    date_diff('second', previous_requests.previous_request_at, keyed.received_at) / 86400.0
+    date_diff('second', previous_requests.previous_request_at, tickets.received_at) / 86400.0
         as days_since_previous_request,
-    case when keyed.has_known_caller
+    case when tickets.caller_key is not null
         then coalesce(
             previous_requests.previous_request_at
-                >= keyed.received_at - to_days({{ var('repeat_window_days') }}),
+                >= tickets.received_at - to_days({{ var('repeat_window_days') }}),
             false
         )
     end as is_repeat_request
 
-from keyed
+from tickets
 left join previous_requests
-    on keyed.city_code = previous_requests.city_code
-    and keyed.ticket_id = previous_requests.ticket_id
+    on tickets.city_code = previous_requests.city_code
+    and tickets.ticket_id = previous_requests.ticket_id
