@@ -158,6 +158,20 @@ def outcome_of(job: str, result: dg.ExecuteInProcessResult) -> JobOutcome:
                       materialized, errors, details)
 
 
+def job_definition(job_name: str) -> dg.JobDefinition:
+    """A job of the code location. `ingest` and `report` come from the definitions without
+    dbt when they can (see `defs.without_dbt`): loading dagster-dbt and the dbt assets costs
+    about 2 s, and neither job runs them."""
+    from dagster_project.defs import without_dbt
+
+    job = without_dbt.job(job_name)
+    if job is not None:
+        return job
+    from dagster_project.definitions import defs
+
+    return defs.resolve_job_def(job_name)
+
+
 def execute(
     job_name: str,
     *,
@@ -171,11 +185,9 @@ def execute(
     import dagster as dg
 
     os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
-    from dagster_project.definitions import defs
-
+    job = job_definition(job_name)
     instance = instance or dg.DagsterInstance.ephemeral()
     release_abandoned_slots(instance)
-    job = defs.resolve_job_def(job_name)
     run_tags = {**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     result = job.execute_in_process(
         instance=instance,

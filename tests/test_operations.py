@@ -102,6 +102,57 @@ def test_new_source_yaml_becomes_a_partition(tmp_path: Path) -> None:
     assert source_ids(tmp_path) == ["nanjing_12345"]
 
 
+def test_jobs_without_dbt_are_the_code_location_s() -> None:
+    """`hotline ingest` and `hotline report` run these: same ops, inputs, partitions, checks."""
+    from dagster_project.definitions import defs
+    from dagster_project.defs import without_dbt
+    from dagster_project.defs.assets.warehouse import mart_tables
+    from dagster_project.defs.project import DBT_PROJECT_DIR, hotline_dbt_project
+
+    assert without_dbt.DBT_PROJECT_DIR == DBT_PROJECT_DIR
+    assert hotline_dbt_project.manifest_path == without_dbt.MANIFEST_PATH
+    assert without_dbt.manifest_is_current()  # the code location has just parsed it if need be
+    assert without_dbt.mart_tables() == mart_tables()
+    assert without_dbt.job("build") is None and without_dbt.job("refresh") is None
+    for name in ("ingest", "report"):
+        light, full = without_dbt.job(name), defs.resolve_job_def(name)
+        assert light is not None
+        light_snap, full_snap = light.get_job_snapshot(), full.get_job_snapshot()
+        assert light_snap.node_defs_snapshot == full_snap.node_defs_snapshot, name
+        assert light_snap.dep_structure_snapshot == full_snap.dep_structure_snapshot, name
+        assert light.partitions_def == full.partitions_def, name
+        assert light.executor_def is full.executor_def, name
+        assert light.asset_layer.selected_asset_keys == full.asset_layer.selected_asset_keys
+        checks = [{k for k in job.asset_layer.asset_graph.asset_check_keys
+                   if k.asset_key in job.asset_layer.selected_asset_keys}
+                  for job in (light, full)]
+        assert checks[0] == checks[1], name
+
+
+def test_commands_that_need_no_dbt_do_not_import_it() -> None:
+    """dagster-dbt and dbt-core take ~2 s to import; Dagster ~1 s in each ingestion worker."""
+    import dagster_project.defs.project  # noqa: F401  # parses the dbt project if it changed
+
+    code = (
+        "import sys\n"
+        "import dagster_project.ingest.runner\n"
+        "assert 'dagster' not in sys.modules, 'an ingestion worker imports Dagster'\n"
+        "from dagster_project.pipeline import job_definition\n"
+        "job_definition('ingest'), job_definition('report')\n"
+        "assert 'dagster_dbt' not in sys.modules, 'ingest or report imports dagster-dbt'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
+
+
+def test_the_dbt_resource_knows_the_dbt_version_without_asking_dbt() -> None:
+    from dagster_dbt import DbtCliResource
+
+    from dagster_project.defs.resources import dbt_resource
+
+    asked = DbtCliResource._cli_version.func(dbt_resource)  # type: ignore[attr-defined]
+    assert dbt_resource._cli_version == asked
+
+
 # ---------------------------------------------------------------------------------------------
 # Schedules
 # ---------------------------------------------------------------------------------------------
@@ -425,20 +476,28 @@ def test_a_changed_model_makes_the_manifest_stale(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
     from dagster_project.defs.project import manifest_is_stale
+    from dagster_project.defs.without_dbt import manifest_is_current
 
     (tmp_path / "models").mkdir()
     model = tmp_path / "models" / "m.sql"
     model.write_text("select 1")
     (tmp_path / "dbt_project.yml").write_text("name: x")
     project = SimpleNamespace(project_dir=tmp_path, manifest_path=tmp_path / "target" / "m.json")
-    assert manifest_is_stale(project)  # type: ignore[arg-type]  # never parsed
+
+    def stale() -> bool:
+        # The jobs without dbt apply the same rule to the manifest as the code location.
+        assert manifest_is_current(tmp_path, project.manifest_path) != manifest_is_stale(
+            project)  # type: ignore[arg-type]
+        return manifest_is_stale(project)  # type: ignore[arg-type]
+
+    assert stale()  # never parsed
     project.manifest_path.parent.mkdir()
     project.manifest_path.write_text("{}")
     os.utime(model, (1_000_000_000, 1_000_000_000))
     os.utime(tmp_path / "dbt_project.yml", (1_000_000_000, 1_000_000_000))
-    assert not manifest_is_stale(project)  # type: ignore[arg-type]
+    assert not stale()
     model.write_text("select 2")  # edited after the parse
-    assert manifest_is_stale(project)  # type: ignore[arg-type]
+    assert stale()
 
 
 def test_sources_ingested_in_parallel_processes_equal_one_at_a_time(

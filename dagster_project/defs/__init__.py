@@ -3,7 +3,10 @@ and the dbt project."""
 
 import warnings
 
-import dagster as dg
+# Dagster's own BetaWarning (`dg.BetaWarning` is this class), from the package that defines it:
+# importing `dagster` here would cost every user of this package, including the ingestion
+# worker processes and their `locks`, a second or so.
+from dagster_shared.utils.warnings import BetaWarning
 
 # Single-run backfill policies are what make one dbt build per run: the beta notice is noise.
-warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")

@@ -101,7 +101,10 @@ class Lake:
         path = self.manifest_file(source_id, sha256)
         if not path.exists():
             return None
-        row = pq.read_table(path).to_pylist()[0]
+        # One known file: `pq.read_table` would go through pyarrow.dataset, which imports
+        # pandas (half a second in an ingestion worker that only skips files).
+        with pq.ParquetFile(path) as file:
+            row = file.read().to_pylist()[0]
         # Entries written before a field existed lack it.
         return ManifestEntry(**{f: row.get(f) for f in ManifestEntry.__dataclass_fields__})
 

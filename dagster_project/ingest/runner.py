@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.defs.locks import source_lock
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
 from dagster_project.ingest.pseudonymise import load_key
@@ -42,6 +43,16 @@ def ingest_all(
     for config in configs:
         outcomes.extend(ingest_source(config, paths.landing, lake, key, when))
     return IngestSummary(outcomes)
+
+
+def ingest_one_source(
+    config: SourceConfig, paths: DataPaths, key: bytes, when: dt.datetime
+) -> list[FileOutcome]:
+    """Every landing file of one source, under the source's lock (so no other run stages the
+    same files). The function ingestion worker processes run: it lives outside the Dagster
+    modules so that a worker starts without importing Dagster."""
+    with source_lock(paths.root, config.source_id):
+        return ingest_source(config, paths.landing, Lake(paths.lake), key, when)
 
 
 def landing_folders_without_source(configs: list[SourceConfig], landing: Path) -> list[str]:

@@ -14,16 +14,15 @@ import pyarrow.parquet as pq
 
 from dagster_project.canonical import Entity
 from dagster_project.defs import progress
-from dagster_project.defs.locks import source_lock
 from dagster_project.defs.partitions import (
     add_report_years,
     lake_monitoring_years,
     source_partitions,
 )
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
+from dagster_project.ingest.pipeline import FileOutcome, utc_now
 from dagster_project.ingest.pseudonymise import load_key
-from dagster_project.ingest.runner import landing_folders_without_source
+from dagster_project.ingest.runner import ingest_one_source, landing_folders_without_source
 from dagster_project.settings import DataPaths, data_paths, ingest_workers, sources_dir
 from dagster_project.sources import (
     SourceConfig,
@@ -75,15 +74,6 @@ def configs_for(keys: list[str] | None, directory: Path) -> tuple[list[SourceCon
         except SourceConfigError as exc:
             errors.append(str(exc))
     return configs, errors
-
-
-def ingest_one_source(
-    config: SourceConfig, paths: DataPaths, key: bytes, when: dt.datetime
-) -> list[FileOutcome]:
-    """Every landing file of one source, under the source's lock (so no other run stages the
-    same files). A module-level function: worker processes run it."""
-    with source_lock(paths.root, config.source_id):
-        return ingest_source(config, paths.landing, Lake(paths.lake), key, when)
 
 
 def _ingest_sources(

@@ -4,7 +4,7 @@ are appended to the lake's quality results."""
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import dagster as dg
 
@@ -119,12 +119,21 @@ def checked_assets(checks: list[dg.AssetChecksDefinition]) -> list[dg.AssetKey]:
                   key=lambda k: k.to_user_string())
 
 
-def build_quality_checks(mart_tables: list[str]) -> list[dg.AssetChecksDefinition]:
+def build_quality_checks(
+    mart_tables: list[str], assets: Collection[dg.AssetKey] | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """A check per suite; a suite over text columns checks the tables it names, or every mart.
+    With `assets`, only the checks of those assets (a text-column suite keeps its tables among
+    them, and is left out when none is)."""
     checks = []
     for name in suite_names():
         suite = load_suite(name)
         if isinstance(suite.meta.data, TextColumnsData):
-            checks.append(_text_columns_check(suite, suite.meta.data.tables or mart_tables))
-        else:
+            tables = suite.meta.data.tables or mart_tables
+            if assets is None:
+                checks.append(_text_columns_check(suite, tables))
+            elif mine := [t for t in tables if dg.AssetKey([t]) in assets]:
+                checks.append(_text_columns_check(suite, mine))
+        elif assets is None or _asset_key(suite.meta.asset) in assets:
             checks.append(_suite_check(suite))
     return checks
