@@ -20,8 +20,9 @@ os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
 from dagster_project.defs.assets.ingest import ingest_landing
 from dagster_project.defs.assets.quality import build_quality_gate, quality_results
 from dagster_project.defs.assets.report import annual_report
-from dagster_project.defs.assets.warehouse import mart_tables, warehouse_models
+from dagster_project.defs.assets.warehouse import warehouse_models
 from dagster_project.defs.checks.quality import build_quality_checks, checked_assets
+from dagster_project.defs.dbt_files import mart_tables
 from dagster_project.defs.jobs import JOBS
 from dagster_project.defs.resources import dbt_resource
 from dagster_project.defs.schedules import SCHEDULES

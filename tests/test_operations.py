@@ -106,13 +106,11 @@ def test_jobs_without_dbt_are_the_code_location_s() -> None:
     """`hotline ingest` and `hotline report` run these: same ops, inputs, partitions, checks."""
     from dagster_project.definitions import defs
     from dagster_project.defs import without_dbt
-    from dagster_project.defs.assets.warehouse import mart_tables
-    from dagster_project.defs.project import DBT_PROJECT_DIR, hotline_dbt_project
+    from dagster_project.defs.dbt_files import MANIFEST_PATH, manifest_is_stale
+    from dagster_project.defs.project import hotline_dbt_project
 
-    assert without_dbt.DBT_PROJECT_DIR == DBT_PROJECT_DIR
-    assert hotline_dbt_project.manifest_path == without_dbt.MANIFEST_PATH
-    assert without_dbt.manifest_is_current()  # the code location has just parsed it if need be
-    assert without_dbt.mart_tables() == mart_tables()
+    assert hotline_dbt_project.manifest_path == MANIFEST_PATH
+    assert not manifest_is_stale()  # the code location has just parsed it if need be
     assert without_dbt.job("build") is None and without_dbt.job("refresh") is None
     for name in ("ingest", "report"):
         light, full = without_dbt.job(name), defs.resolve_job_def(name)
@@ -473,26 +471,21 @@ def test_report_renders_the_same_while_a_new_source_is_ingested(
 def test_a_changed_model_makes_the_manifest_stale(tmp_path: Path) -> None:
     """After an update of the dbt project the manifest is parsed again before assets load."""
     import os
-    from types import SimpleNamespace
 
-    from dagster_project.defs.project import manifest_is_stale
-    from dagster_project.defs.without_dbt import manifest_is_current
+    from dagster_project.defs.dbt_files import manifest_is_stale
 
     (tmp_path / "models").mkdir()
     model = tmp_path / "models" / "m.sql"
     model.write_text("select 1")
     (tmp_path / "dbt_project.yml").write_text("name: x")
-    project = SimpleNamespace(project_dir=tmp_path, manifest_path=tmp_path / "target" / "m.json")
+    manifest = tmp_path / "target" / "m.json"
 
     def stale() -> bool:
-        # The jobs without dbt apply the same rule to the manifest as the code location.
-        assert manifest_is_current(tmp_path, project.manifest_path) != manifest_is_stale(
-            project)  # type: ignore[arg-type]
-        return manifest_is_stale(project)  # type: ignore[arg-type]
+        return manifest_is_stale(tmp_path, manifest)
 
     assert stale()  # never parsed
-    project.manifest_path.parent.mkdir()
-    project.manifest_path.write_text("{}")
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
     os.utime(model, (1_000_000_000, 1_000_000_000))
     os.utime(tmp_path / "dbt_project.yml", (1_000_000_000, 1_000_000_000))
     assert not stale()

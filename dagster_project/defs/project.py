@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, data_root
-
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
-# The dbt of this interpreter's environment, not whichever one is first on PATH.
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
-
-
-def dbt_environment() -> dict[str, str]:
-    """The environment dbt runs in: the profile and sources read the data root from it."""
-    return {**os.environ, DATA_ROOT_ENV: str(data_root())}
-
-
-def project_files(project_dir: Path) -> list[Path]:
-    """The files a dbt parse reads: SQL, YAML and seeds (not target/ or logs/)."""
-    folders = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
-    files = [project_dir / "dbt_project.yml", project_dir / "packages.yml"]
-    for folder in folders:
-        files += (project_dir / folder).rglob("*")
-    return [f for f in files if f.is_file()]
-
-
-def manifest_is_stale(project: DbtProject) -> bool:
-    """Missing (a fresh clone, a cleaned target) or older than a model, test or seed: a
-    manifest from before an update would map dbt's events onto assets that changed."""
-    manifest = project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    return any(f.stat().st_mtime > built for f in project_files(Path(project.project_dir)))
+from dagster_project.defs.dbt_files import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    dbt_environment,
+    manifest_is_stale,
+)
 
 
 def prepare_manifest(project: DbtProject) -> None:
     """Parse the dbt project when its manifest is missing or stale."""
-    if not manifest_is_stale(project):
+    if not manifest_is_stale(Path(project.project_dir), project.manifest_path):
         return
     subprocess.run(
         [str(DBT_EXECUTABLE), "parse", "--quiet", "--project-dir", str(project.project_dir),

@@ -11,10 +11,7 @@ dbt manifest. When the manifest is missing or older than the dbt project, only t
 location (which parses the project first) knows them, and `job("report")` gives None.
 """
 
-import json
 from functools import cache
-from pathlib import Path
-from typing import Any
 
 import dagster as dg
 
@@ -25,36 +22,8 @@ from dagster_project.defs.assets.ingest import ingest_landing
 from dagster_project.defs.assets.quality import build_quality_gate, quality_results
 from dagster_project.defs.assets.report import annual_report
 from dagster_project.defs.checks.quality import build_quality_checks, checked_assets
+from dagster_project.defs.dbt_files import manifest_is_stale, mart_tables
 from dagster_project.defs.jobs import ingest_job, report_job
-from dagster_project.settings import PROJECT_ROOT
-
-# As in defs/project.py (DbtProject's default target path).
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
-
-
-def manifest_is_current(project_dir: Path = DBT_PROJECT_DIR,
-                        manifest: Path = MANIFEST_PATH) -> bool:
-    """The manifest exists and is newer than every file a dbt parse reads: the opposite of
-    `defs.project.manifest_is_stale`, which cannot be imported without dagster-dbt."""
-    if not manifest.exists():
-        return False
-    files = [project_dir / "dbt_project.yml", project_dir / "packages.yml"]
-    for folder in PARSED_FOLDERS:
-        files += (project_dir / folder).rglob("*")
-    built = manifest.stat().st_mtime
-    return not any(f.is_file() and f.stat().st_mtime > built for f in files)
-
-
-def mart_tables(manifest: Path = MANIFEST_PATH) -> list[str]:
-    """The dbt models built as tables and the seeds, as `warehouse.mart_tables` lists them."""
-    nodes: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
-    return sorted(
-        node["name"] for node in nodes.values()
-        if node["resource_type"] in ("model", "seed")
-        and node["config"].get("materialized", "seed") in ("table", "seed")
-    )
 
 
 @cache
@@ -83,6 +52,6 @@ def job(name: str) -> dg.JobDefinition | None:
     the manifest is not current."""
     if name == ingest_job.name:
         return _ingest_definitions().resolve_job_def(name)
-    if name == report_job.name and manifest_is_current():
+    if name == report_job.name and not manifest_is_stale():
         return _report_definitions().resolve_job_def(name)
     return None

@@ -1,7 +1,6 @@
 """Lake -> warehouse: the dbt project builds and tests every model (the only writer)."""
 
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,8 +15,9 @@ from dagster_project.defs.build_state import (
     record_fingerprint,
     recorded_fingerprint,
 )
+from dagster_project.defs.dbt_files import DBT_PROJECT_DIR, manifest_nodes
 from dagster_project.defs.locks import warehouse_write_lock
-from dagster_project.defs.project import DBT_PROJECT_DIR, hotline_dbt_project
+from dagster_project.defs.project import hotline_dbt_project
 from dagster_project.defs.publish import (
     BuildNotPublished,
     environment,
@@ -33,23 +33,10 @@ WRITER_POOL = "duckdb_writer"
 COUNTED = ("table", "incremental", "seed")
 
 
-def _manifest() -> dict[str, Any]:
-    return json.loads(hotline_dbt_project.manifest_path.read_text(encoding="utf-8"))
-
-
-def mart_tables() -> list[str]:
-    """The dbt models built as tables (marts) and seeds: what analysts and the report read."""
-    return sorted(
-        node["name"] for node in _manifest()["nodes"].values()
-        if node["resource_type"] in ("model", "seed")
-        and node["config"].get("materialized", "seed") in ("table", "seed")
-    )
-
-
 def _relations() -> dict[str, str]:
     """Model or seed name -> quoted relation, for the nodes whose rows are counted."""
     relations = {}
-    for node in _manifest()["nodes"].values():
+    for node in manifest_nodes().values():
         if node["resource_type"] not in ("model", "seed"):
             continue
         if node["config"].get("materialized", "seed") not in COUNTED:
@@ -65,7 +52,7 @@ def keeps_previous_state() -> bool:
     return any(
         node["resource_type"] == "snapshot"
         or node["config"].get("materialized") == "incremental"
-        for node in _manifest()["nodes"].values()
+        for node in manifest_nodes().values()
     )
 
 

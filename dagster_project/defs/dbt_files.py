@@ -1,0 +1,56 @@
+"""The dbt project on disk, readable without importing dagster-dbt or dbt (about 2 s): where
+it is, the files a parse reads, and what its manifest says."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, data_root
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+# dagster-dbt's DbtProject reads the manifest here (its default target path).
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# The dbt of this interpreter's environment, not whichever one is first on PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+
+def dbt_environment() -> dict[str, str]:
+    """The environment dbt runs in: the profile and sources read the data root from it."""
+    return {**os.environ, DATA_ROOT_ENV: str(data_root())}
+
+
+def project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """The files a dbt parse reads: SQL, YAML and seeds (not target/ or logs/)."""
+    files = [project_dir / "dbt_project.yml", project_dir / "packages.yml"]
+    for folder in PARSED_FOLDERS:
+        files += (project_dir / folder).rglob("*")
+    return [f for f in files if f.is_file()]
+
+
+def manifest_is_stale(project_dir: Path = DBT_PROJECT_DIR,
+                      manifest: Path = MANIFEST_PATH) -> bool:
+    """Missing (a fresh clone, a cleaned target) or older than a model, test or seed: a
+    manifest from before an update would map dbt's events onto assets that changed."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    return any(f.stat().st_mtime > built for f in project_files(project_dir))
+
+
+def manifest_nodes(manifest: Path = MANIFEST_PATH) -> dict[str, Any]:
+    nodes: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
+    return nodes
+
+
+def mart_tables(manifest: Path = MANIFEST_PATH) -> list[str]:
+    """The dbt models built as tables (marts) and seeds: what analysts and the report read."""
+    return sorted(
+        node["name"] for node in manifest_nodes(manifest).values()
+        if node["resource_type"] in ("model", "seed")
+        and node["config"].get("materialized", "seed") in ("table", "seed")
+    )
