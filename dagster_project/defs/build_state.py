@@ -43,11 +43,16 @@ def project_fingerprint(project_dir: Path, reference_dir: Path) -> str:
 
 
 def recorded_fingerprint(warehouse: Path) -> str | None:
-    """The fingerprint the live warehouse was built with; None when there is no warehouse or
-    it predates fingerprints."""
+    """The fingerprint the live warehouse was built with; None when there is no warehouse, it
+    predates fingerprints, or it cannot be opened (a process outside the project holds it
+    read-write): the build then starts from an empty file, which needs no reading of it."""
     if not warehouse.exists():
         return None
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException:
+        return None
+    with con:
         found = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'build'",
             [SCHEMA],

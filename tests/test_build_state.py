@@ -1,0 +1,85 @@
+"""The fingerprint a build records: what decides whether the next build may keep rows."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.defs.build_state import (
+    project_fingerprint,
+    record_fingerprint,
+    recorded_fingerprint,
+)
+from dagster_project.defs.dbt_files import DBT_PROJECT_DIR
+
+
+def copy_of_project(tmp_path: Path) -> Path:
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    return project
+
+
+def test_the_fingerprint_follows_the_code_and_the_reference_data(tmp_path: Path) -> None:
+    project, reference = copy_of_project(tmp_path), tmp_path / "reference"
+    first = project_fingerprint(project, reference)
+    assert len(first) == 64 and project_fingerprint(project, reference) == first
+
+    # dbt's own output does not count: target/ is not read by a parse
+    (project / "target").mkdir()
+    (project / "target" / "run_results.json").write_text("{}")
+    assert project_fingerprint(project, reference) == first
+
+    model = project / "models" / "marts" / "core" / "fct_tickets.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
+    edited = project_fingerprint(project, reference)
+    assert edited != first
+
+    var_file = project / "dbt_project.yml"
+    var_file.write_text(var_file.read_text(encoding="utf-8").replace(
+        "repeat_window_days: 30", "repeat_window_days: 31"), encoding="utf-8")
+    with_var = project_fingerprint(project, reference)
+    assert with_var not in (first, edited)
+
+    reference.mkdir()
+    (reference / "cities.csv").write_text("city_code,city_name\n990100,测试市\n")
+    with_reference = project_fingerprint(project, reference)
+    assert with_reference not in (first, edited, with_var)
+    (reference / "cities.csv").write_text("city_code,city_name\n990100,测试县\n")
+    assert project_fingerprint(project, reference) not in (with_reference, with_var)
+
+
+def test_a_build_records_its_fingerprint_and_the_next_one_reads_it(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert recorded_fingerprint(warehouse) is None  # no warehouse yet
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE fct_tickets AS SELECT 1 AS x")
+    assert recorded_fingerprint(warehouse) is None  # built before fingerprints
+    record_fingerprint(warehouse, "a" * 64)
+    assert recorded_fingerprint(warehouse) == "a" * 64
+    record_fingerprint(warehouse, "b" * 64)  # the next build replaces the record
+    assert recorded_fingerprint(warehouse) == "b" * 64
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM hotline_meta.build").fetchone() == (1,)
+
+
+def test_a_warehouse_held_read_write_elsewhere_counts_as_unknown(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    record_fingerprint(warehouse, "c" * 64)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         f"con = duckdb.connect({str(warehouse)!r})\nprint('open', flush=True)\n"
+         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        started = time.monotonic()
+        assert recorded_fingerprint(warehouse) is None
+        assert time.monotonic() - started < 10
+    finally:
+        holder.kill()
+        holder.wait()
+    assert recorded_fingerprint(warehouse) == "c" * 64
