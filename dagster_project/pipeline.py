@@ -76,17 +76,29 @@ def ensure_dagster_home(home: Path | None = None) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+        # written whole and renamed: a process starting meanwhile never reads half a file
+        staged = home / f".dagster.yaml.{os.getpid()}"
+        staged.write_text(DAGSTER_YAML, encoding="utf-8")
+        os.replace(staged, config)
     os.environ[DAGSTER_HOME_ENV] = str(home)
     return home
 
 
 def local_instance() -> dg.DagsterInstance:
-    """The data root's persistent instance (created on first use)."""
+    """The data root's persistent instance (created on first use, by one process at a time:
+    see `locks.instance_lock`)."""
     import dagster as dg
 
-    ensure_dagster_home()
-    return dg.DagsterInstance.get()
+    from dagster_project.defs.locks import instance_lock
+
+    home = ensure_dagster_home()
+    with instance_lock(home):
+        instance = dg.DagsterInstance.get()
+        # Each storage creates its database on first use: runs, schedules, the event index.
+        instance.get_runs_count()
+        instance.all_instigator_state()
+        instance.get_latest_materialization_event(dg.AssetKey("hotline_instance_probe"))
+    return instance
 
 
 def release_abandoned_slots(instance: dg.DagsterInstance) -> list[str]:

@@ -215,12 +215,9 @@ def runs_table(paths: DataPaths) -> RenderableType:
     home = dagster_home()
     if not (home / "dagster.yaml").exists():
         return Text("runs: none recorded yet", style="dim")
-    import dagster as dg
+    from dagster_project.pipeline import local_instance
 
-    from dagster_project.pipeline import ensure_dagster_home
-
-    ensure_dagster_home(home)
-    with dg.DagsterInstance.get() as instance:
+    with local_instance() as instance:
         records = instance.get_run_records(limit=RUNS_SHOWN)
     if not records:
         return Text("runs: none recorded yet", style="dim")

@@ -518,3 +518,34 @@ def test_sources_ingested_in_parallel_processes_equal_one_at_a_time(
     monkeypatch.setenv(INGEST_WORKERS_ENV, "0")
     with pytest.raises(ValueError, match="at least 1"):
         ingest_workers()
+
+
+OPEN_INSTANCE = """
+import os, sys, time
+from dagster_project.pipeline import local_instance
+start = float(sys.argv[1])
+while time.time() < start:
+    time.sleep(0.005)
+with local_instance() as instance:
+    print(instance.get_runs_count())
+"""
+
+
+def test_commands_started_together_on_a_new_root_share_one_instance(tmp_path: Path) -> None:
+    """Four processes open a new data root's Dagster instance at the same moment: each gets
+    it, and every database of it carries one schema version (without the instance lock, two
+    creators collide on alembic_version or both stamp it)."""
+    import sqlite3
+
+    start = time.time() + 5  # after every interpreter has imported Dagster
+    processes = [subprocess.Popen([sys.executable, "-c", OPEN_INSTANCE, str(start)],
+                                  env=hotline_env(tmp_path), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, [err[-500:] for _, err in results]
+    assert [out.strip() for out, _ in results] == ["0"] * 4
+    databases = sorted((tmp_path / "dagster_home").rglob("*.db"))
+    assert {d.name for d in databases} >= {"runs.db", "schedules.db", "index.db"}
+    for database in databases:
+        with contextlib.closing(sqlite3.connect(database)) as con:
+            assert con.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,), database

@@ -181,3 +181,10 @@ def report_lock(
     """Exclusive per year: two runs never write the same year's report at once."""
     return file_lock(root / LOCKS_DIR / f"report-{year}.lock", exclusive=True,
                      what=f"the report of {year}", on_wait=on_wait)
+
+
+def instance_lock(home: Path) -> contextlib.AbstractContextManager[None]:
+    """Exclusive while a process opens the data root's Dagster instance. The first to open it
+    creates its SQLite databases and stamps their schema version; two doing so at once (two
+    commands started together on a new data root) fail, or leave two versions stamped."""
+    return file_lock(home / ".instance.lock", exclusive=True, what="the Dagster instance")
