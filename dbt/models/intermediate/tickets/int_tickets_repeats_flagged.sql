@@ -14,11 +14,11 @@ with tickets as (
 
 ),
 
--- The window reads int_tickets_measured a second time, for key columns only, and gives every
--- ticket its caller's previous request (none when the caller is unknown). It is joined back
--- with an inner join on (city, ticket id), unique in both: a filter on cities (fct_tickets'
--- incremental builds) then reaches both reads of the lake. A CTE read twice would instead be
--- buffered whole by DuckDB (every column of every ticket), out of the filter's reach.
+-- The window reads int_tickets_measured a second time, for the key columns of tickets with a
+-- known caller; the few that have a previous request are joined back on (city, ticket id).
+-- A filter `city_code = 'x'` (fct_tickets' incremental builds) reaches both reads of the lake
+-- through that join. A CTE read twice would instead be buffered whole by DuckDB (every column
+-- of every ticket), out of the filter's reach.
 previous_requests as (
 
     select city_code, ticket_id, previous_request_at, previous_request_ticket_id
