@@ -28,7 +28,8 @@
         order by city_code
     {%- endset -%}
     {%- set changed_cities = run_query(changed_cities_query).columns[0].values() -%}
-    {%- do log('fct_tickets: rebuilding ' ~ (changed_cities | length) ~ ' cities: '
+    {%- do log('fct_tickets: rebuilding ' ~ (changed_cities | length)
+               ~ (' city: ' if changed_cities | length == 1 else ' cities: ')
                ~ (changed_cities | join(', ')), info=true) -%}
 {%- endif -%}
 {%- set quoted_cities = [] -%}
