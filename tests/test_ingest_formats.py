@@ -12,6 +12,7 @@ import xlsxwriter
 from dagster_project import layouts
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
+from dagster_project.ingest.readers import _cell_text, _text_array
 from dagster_project.sources import SourceConfig
 
 KEY = b"test-key"
@@ -70,6 +71,22 @@ def test_standard_xlsx_with_several_sheets_and_mixed_date_cells(tmp_path: Path) 
         ("Q2-1", dt.datetime(2019, 4, 15, 12, 0), "closed"),  # 1899-12-30 + 43570.5 days
         ("Q2-2", dt.datetime(2019, 4, 16, 9, 0), "closed"),
     ]
+
+
+def test_xlsx_columns_are_converted_whole_as_each_cell_would_be() -> None:
+    """A column goes to text through Arrow in one piece; every kind of cell calamine hands
+    over must come out as converting that cell alone gives it."""
+    cells: list[object] = [
+        "工单A", "", None, "  padded ", dt.datetime(2019, 4, 1, 8, 30, 15, 999999),
+        dt.datetime(1899, 12, 31, 0, 0, 0, 500000), dt.date(2019, 4, 2), dt.time(9, 5, 7),
+        43570.0, 43570.5, 12, True,
+    ]
+    expected = ["工单A", None, None, "  padded ", "2019-04-01 08:30:15", "1899-12-31 00:00:00",
+                "2019-04-02", "09:05:07", "43570", "43570.5", "12", "True"]
+    assert [_cell_text(c) for c in cells] == expected  # the one-cell conversion, by hand
+    assert _text_array(cells).to_pylist() == expected
+    assert _text_array(["a", "", None]).to_pylist() == ["a", None, None]  # strings only
+    assert _text_array([]).to_pylist() == []
 
 
 def test_json_array_wrapped_in_an_object(tmp_path: Path) -> None:

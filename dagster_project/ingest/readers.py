@@ -12,11 +12,13 @@ import codecs
 import datetime as dt
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine
 
 from dagster_project.ingest.errors import IngestError
@@ -193,7 +195,7 @@ def _load_xlsx(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
             f"{path}: not a readable XLSX workbook ({exc}); ask the sender to re-export it"
         ) from exc
     header: list[str] | None = None
-    columns: list[list[str | None]] = []
+    body: list[list[object]] = []
     line_numbers: list[int] = []
     sheet_names: list[str] = []
     for name, rows in sheets:
@@ -202,30 +204,29 @@ def _load_xlsx(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
         this_header = _unique_headers([_cell_text(c) or "" for c in rows[config.skip_rows]])
         if header is None:
             header = this_header
-            columns = [[] for _ in header]
         elif this_header != header:
             raise IngestError(
                 f"{path}: sheet '{name}' has header {this_header}, unlike the first sheet's "
                 f"{header}; list the sheets to read in 'sheets' of the source configuration"
             )
+        width = len(header)
         first_line = config.skip_rows + 2
         for offset, row in enumerate(rows[config.skip_rows + 1:]):
-            cells = [_cell_text(cell) for cell in row[: len(header)]]
-            if all(cell is None for cell in cells):
+            cells = row[:width]
+            if cells.count("") + cells.count(None) == len(cells):
                 continue  # formatted but empty rows
-            cells.extend([None] * (len(header) - len(cells)))
-            for column, cell in zip(columns, cells, strict=True):
-                column.append(cell)
+            cells.extend([None] * (width - len(cells)))
+            body.append(cells)
             line_numbers.append(first_line + offset)
             sheet_names.append(name)
     if header is None:
         raise IngestError(f"{path}: no sheet has a header row after {config.skip_rows} title "
                           "rows; check 'skip_rows' and 'sheets' in the source configuration")
+    columns = zip(*body, strict=True) if body else ([] for _ in header)
     table = pa.table(
         {"source_row": pa.array(line_numbers, pa.int64()),
          "source_sheet": pa.array(sheet_names, pa.string())}
-        | {name: pa.array(values, pa.string()) for name, values in zip(
-            header, columns, strict=True)}
+        | {name: _text_array(cells) for name, cells in zip(header, columns, strict=True)}
     )
     con.register("xlsx_arrow", table)
     con.execute(f"CREATE TEMP TABLE {RAW_TABLE}_read AS SELECT * FROM xlsx_arrow")
@@ -328,6 +329,28 @@ def _drop_footer(
             [config.footer_prefix],
         )
     return int(count)
+
+
+def _text_array(cells: Sequence[object]) -> pa.Array:
+    """One column of cells as text, empty cells NULL, as `_cell_text` would give it: strings
+    pass whole and date-times are formatted by Arrow, so only the rare other values (numbers,
+    dates) are converted one by one in Python."""
+    kinds = set(map(type, cells))
+    if kinds <= {str, type(None)}:
+        text = pa.array(cells, pa.string())
+    else:
+        text = pa.array(
+            [c if type(c) is str else None if type(c) is dt.datetime else _cell_text(c)
+             for c in cells],
+            pa.string(),
+        )
+    if dt.datetime in kinds:
+        stamps = pa.array([c if type(c) is dt.datetime else None for c in cells],
+                          pa.timestamp("us"))
+        # Whole seconds, floored, as strftime's %S gives them.
+        seconds = pc.cast(pc.floor_temporal(stamps, unit="second"), pa.timestamp("s"))
+        text = pc.coalesce(text, pc.strftime(seconds, "%Y-%m-%d %H:%M:%S"))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
 def _cell_text(cell: object) -> str | None:
