@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -178,6 +180,66 @@ def test_same_file_twice_changes_nothing(tmp_path: Path) -> None:
     assert not first.skipped and second.skipped
     assert sorted((lake.root / "raw").rglob("*.parquet")) == files_before
     assert [p.stat().st_mtime_ns for p in files_before] == mtimes
+
+
+def _ingest_later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make ingestion see the clock `seconds` ahead, so files written now look settled."""
+    now = lake_module.time.time_ns
+    monkeypatch.setattr(lake_module.time, "time_ns", lambda: now() + int(seconds * 1e9))
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    hashed: list[Path] = []
+    original = lake_module.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return original(path)
+
+    monkeypatch.setattr(lake_module, "file_sha256", counting)
+    return hashed
+
+
+def test_an_unchanged_landing_file_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing = tmp_path / "landing"
+    lake = Lake(tmp_path / "lake")
+    row = "\nA1,2019-02-28 11:25:05,电话,咨询,x,,,,,是,,,,,,已办结,,\n"
+    path = land(landing, "city_a", "a.csv", (STANDARD_HEADER + row).encode())
+    _ingest_later(monkeypatch, 10)
+    hashed = _count_hashing(monkeypatch)
+    [first] = ingest_source(standard_config(), landing, lake, KEY, WHEN)
+    [second] = ingest_source(standard_config(), landing, lake, KEY, WHEN)
+    assert hashed == [path]  # the second run took the hash it remembered
+    assert second.skipped and second.entry.file_sha256 == first.entry.file_sha256
+
+    # Same size, same mtime, other content: the ctime tells, and the new content is loaded.
+    stat = path.stat()
+    time.sleep(0.05)  # past the file system's clock tick
+    path.write_bytes((STANDARD_HEADER + row.replace("A1", "B1")).encode())
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    [third] = ingest_source(standard_config(), landing, lake, KEY, WHEN)
+    assert hashed == [path, path]
+    assert not third.skipped
+    assert third.entry.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_landing_file_changed_just_now_is_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """File times tick coarsely: one written within the last moments could change again with
+    the same times, so its hash is not remembered."""
+    landing = tmp_path / "landing"
+    lake = Lake(tmp_path / "lake")
+    land(landing, "city_a", "a.csv", (
+        STANDARD_HEADER + "\nA1,2019-02-28 11:25:05,电话,咨询,x,,,,,是,,,,,,已办结,,\n"
+    ).encode())
+    hashed = _count_hashing(monkeypatch)
+    ingest_source(standard_config(), landing, lake, KEY, WHEN)
+    [second] = ingest_source(standard_config(), landing, lake, KEY, WHEN)
+    assert len(hashed) == 2 and second.skipped
 
 
 def test_unreadable_file_fails_alone_and_leaves_no_rows(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
     lake/raw/<entity>/source=<id>/<sha256>.parquet    canonical rows of one landing file
     lake/rejects/source=<id>/<sha256>.parquet          rows that could not be made canonical
     lake/manifest/source=<id>/<sha256>.parquet         one row: the file's status and counts
+    lake/landing_hashes/source=<id>.json               each landing file's SHA-256, by its stat
 
 A file becomes visible only by an atomic rename after it is complete, and the manifest row is
 written last, so a reader never sees a half-written file or counts for rows it cannot find.
@@ -10,10 +11,13 @@ written last, so a reader never sees a half-written file or counts for rows it c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,6 +88,9 @@ class Lake:
     def manifest_file(self, source_id: str, sha256: str) -> Path:
         return self.root / "manifest" / f"source={source_id}" / f"{sha256}.parquet"
 
+    def landing_hashes_file(self, source_id: str) -> Path:
+        return self.root / "landing_hashes" / f"source={source_id}.json"
+
     def staging_dir(self) -> Path:
         """Scratch space on the lake's own disk, so that renames out of it are atomic."""
         path = self.root / "_staging"
@@ -151,3 +158,51 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class LandingHashes:
+    """The SHA-256 of each landing file of one source, remembered with the file's inode, size,
+    mtime and ctime as git's index does, so that a run reads only the files that changed.
+    Rewriting or replacing a file gives it a new ctime, which no tool can set back, so a file
+    is never taken for its old content. Used under the source's lock."""
+
+    # File times tick coarsely: a file changed within this long of its hashing could be
+    # changed again with the same times, so it is not remembered (git's "racy clean" rule).
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, lake: Lake, source_id: str) -> None:
+        self.lake = lake
+        self.path = lake.landing_hashes_file(source_id)
+        self._known = self._load()
+        self._seen: dict[str, list[object]] = {}
+
+    def _load(self) -> dict[str, list[object]]:
+        try:
+            known = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # none yet, or unreadable: every file is hashed again
+        return known if isinstance(known, dict) else {}
+
+    def sha256(self, path: Path, name: str) -> str:
+        """The file's SHA-256: remembered if its stat is unchanged, else read and hashed.
+        The stat is taken first, so a file changed while it is read is hashed again later."""
+        stat = path.stat()
+        key: list[object] = [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+        known = self._known.get(name)
+        if isinstance(known, list) and known[:4] == key and isinstance(known[-1], str):
+            sha = known[-1]
+        else:
+            sha = file_sha256(path)
+        if time.time_ns() - stat.st_ctime_ns > self.RACY_NS:
+            self._seen[name] = [*key, sha]
+        return sha
+
+    def save(self) -> None:
+        """Remember the files hashed or confirmed in this run; files gone are forgotten."""
+        if self._seen == self._known:
+            return
+        text = json.dumps(self._seen, ensure_ascii=False, sort_keys=True)
+        staged = self.lake.staging_dir() / f"landing-hashes-{os.getpid()}.json"
+        # Only a shortcut: if it cannot be written, the next run hashes these files again.
+        with contextlib.suppress(OSError):
+            write_and_publish(staged, self.path, lambda p: p.write_text(text, encoding="utf-8"))
