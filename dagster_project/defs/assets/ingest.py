@@ -20,7 +20,7 @@ from dagster_project.defs.partitions import (
     source_partitions,
 )
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, utc_now
+from dagster_project.ingest.pipeline import FileOutcome, share_cores, utc_now
 from dagster_project.ingest.pseudonymise import load_key
 from dagster_project.ingest.runner import ingest_one_source, landing_folders_without_source
 from dagster_project.settings import DataPaths, data_paths, ingest_workers, sources_dir
@@ -96,7 +96,8 @@ def _ingest_sources(
     log(f"ingesting {len(configs)} sources, {workers} at a time")
     # spawn: a fork would copy the Dagster process's threads and open handles.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=share_cores,
+                             initargs=(workers,)) as pool:
         futures = {pool.submit(ingest_one_source, c, paths, key, when): c for c in ordered}
         for future in as_completed(futures):
             yield futures[future], future.result()
