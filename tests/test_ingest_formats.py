@@ -10,6 +10,7 @@ import duckdb
 import xlsxwriter
 
 from dagster_project import layouts
+from dagster_project.ingest.canonicalise import timestamp_sql
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.ingest.readers import _cell_text, _text_array
@@ -87,6 +88,28 @@ def test_xlsx_columns_are_converted_whole_as_each_cell_would_be() -> None:
     assert _text_array(cells).to_pylist() == expected
     assert _text_array(["a", "", None]).to_pylist() == ["a", None, None]  # strings only
     assert _text_array([]).to_pylist() == []
+
+
+def test_times_by_format_by_utc_offset_and_as_excel_serials() -> None:
+    """Text ending in an offset is parsed by the offset formats first (the source's formats
+    would fail on it, and a failed parse is the costly one); every kind still parses."""
+    formats = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d")
+    cases = {
+        "2019-04-14 06:37:38": dt.datetime(2019, 4, 14, 6, 37, 38),
+        "2019/04/15": dt.datetime(2019, 4, 15),
+        "2019-04-15T01:00:00Z": dt.datetime(2019, 4, 15, 9),  # UTC, shown in Beijing time
+        "2019-04-15 01:00:00-05:00": dt.datetime(2019, 4, 15, 14),
+        "2019-04-15T01:00:00.250+0800": dt.datetime(2019, 4, 15, 1, 0, 0, 250000),
+        "43570.5": dt.datetime(2019, 4, 15, 12),  # 1899-12-30 + 43570.5 days
+        "12345": None,  # a five-digit number, but no plausible export date
+        "2019-04-15 01:00+08:00": None,  # an offset, but no format for it
+        "not a time": None,
+    }
+    parsed = duckdb.sql(
+        f"SELECT t, {timestamp_sql('t', formats)} FROM unnest($cases) AS u(t)",
+        params={"cases": list(cases)},
+    ).fetchall()
+    assert dict(parsed) == cases
 
 
 def test_json_array_wrapped_in_an_object(tmp_path: Path) -> None:
