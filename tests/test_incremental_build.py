@@ -30,18 +30,29 @@ def use_root(monkeypatch: pytest.MonkeyPatch, paths: DataPaths) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(paths.root / "dagster_home"))
 
 
+# The models incremental by city: each logs the cities it rebuilds.
+INCREMENTAL_BY_CITY = ("fct_tickets", "kpi_city_year", "category_city_year",
+                       "ticket_mix_city_year")
+
+
 def build(paths: DataPaths) -> list[str] | None:
     """`hotline build`; the cities fct_tickets said it rebuilt (from the command's log), or
-    None when it was built in full."""
+    None when it was built in full. Every mart incremental by city rebuilt the same ones."""
     hotline("build")
     log = max((paths.root / "logs").glob("build-*.log"), key=lambda f: f.stat().st_mtime)
-    found = [line for line in log.read_text(encoding="utf-8").splitlines()
-             if line.startswith("fct_tickets: rebuilding")]
-    if not found:
+    rebuilt: dict[str, list[str]] = {}
+    for line in log.read_text(encoding="utf-8").splitlines():
+        model, _, rest = line.partition(": rebuilding ")
+        if model in INCREMENTAL_BY_CITY and rest:
+            assert model not in rebuilt, f"{model} logged its cities twice"
+            listed = rest.split(":", 1)[1].strip()
+            rebuilt[model] = sorted(listed.split(", ")) if listed else []
+    if not rebuilt:
         return None
-    [message] = found
-    listed = message.split(":", 2)[2].strip()
-    return sorted(listed.split(", ")) if listed else []
+    assert set(rebuilt) == set(INCREMENTAL_BY_CITY), rebuilt
+    cities = rebuilt["fct_tickets"]
+    assert all(listed == cities for listed in rebuilt.values()), rebuilt
+    return cities
 
 
 def build_from_scratch(tmp_path: Path, paths: DataPaths, monkeypatch: pytest.MonkeyPatch,
@@ -98,21 +109,25 @@ def test_a_delivery_rebuilds_only_its_cities_and_equals_a_build_from_scratch(
     assert build(paths) is None, "the first build is a full one"
     assert tickets_of(paths.warehouse, YIBIN) == 0
 
-    # The day's delivery: Beijing re-exports its 2019 file with one title corrected, and
-    # Yibin's exports arrive for the first time.
+    # The day's delivery: Beijing re-exports its 2019 file with one ticket corrected (its
+    # title, channel and rating, which the marts above fct_tickets count), and Yibin's
+    # exports arrive for the first time.
     exported = paths.landing / "beijing_12345" / "工单导出_2019.csv"
     header, first, *rest = exported.read_text(encoding="utf-8").splitlines()
-    fields = first.split(",")
-    title_column = header.split(",").index("诉求标题")
-    ticket_id, fields[title_column] = fields[0], CORRECTED_TITLE
+    fields, columns = first.split(","), header.split(",")
+    assert (fields[columns.index("受理渠道")], fields[columns.index("满意度")]) == ("电话", "满意")
+    ticket_id, fields[columns.index("诉求标题")] = fields[0], CORRECTED_TITLE
+    fields[columns.index("受理渠道")], fields[columns.index("满意度")] = "网站", "不满意"
     (exported.parent / "工单导出_2019_更正.csv").write_text(
         "\n".join([header, ",".join(fields), *rest]) + "\n", encoding="utf-8")
     shutil.move(later, paths.landing / "yibin_12345")
     hotline("ingest")
     assert build(paths) == [BEIJING, YIBIN]
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        assert con.execute("SELECT title FROM fct_tickets WHERE city_code = ? AND ticket_id = ?",
-                           [BEIJING, ticket_id]).fetchall() == [(CORRECTED_TITLE,)]
+        assert con.execute(
+            "SELECT title, channel, satisfaction FROM fct_tickets "
+            "WHERE city_code = ? AND ticket_id = ?", [BEIJING, ticket_id]
+        ).fetchall() == [(CORRECTED_TITLE, "web", "dissatisfied")]
     assert tickets_of(paths.warehouse, YIBIN) > 0
     scratch = build_from_scratch(tmp_path, paths, monkeypatch, "scratch-1")
     assert differing_tables(paths.warehouse, scratch) == {}
@@ -132,3 +147,5 @@ def test_a_delivery_rebuilds_only_its_cities_and_equals_a_build_from_scratch(
     assert build(paths) == [], "nothing to rebuild, only rows to drop"
     assert tickets_of(paths.warehouse, YIBIN) == 0
     assert warehouse_counts(paths.warehouse) == lake_counts(paths.root)
+    scratch = build_from_scratch(tmp_path, paths, monkeypatch, "scratch-2")
+    assert differing_tables(paths.warehouse, scratch) == {}

@@ -19,36 +19,19 @@
 }}
 
 {#- The cities to rebuild: all (a full build), or those whose lake files changed. -#}
-{%- set changed_cities = none -%}
-{%- if is_incremental() and execute -%}
-    {%- set changed_cities_query -%}
-        with lake as ({{ city_lake_files(ref('stg_lake__tickets')) }}),
-        built as (select distinct city_code, lake_files_fingerprint from {{ this }})
-        select city_code from lake anti join built using (city_code, lake_files_fingerprint)
-        order by city_code
-    {%- endset -%}
-    {%- set changed_cities = run_query(changed_cities_query).columns[0].values() -%}
-    {%- do log('fct_tickets: rebuilding ' ~ (changed_cities | length)
-               ~ (' city: ' if changed_cities | length == 1 else ' cities: ')
-               ~ (changed_cities | join(', ')), info=true) -%}
-{%- endif -%}
-{%- set quoted_cities = [] -%}
-{%- for city in changed_cities or [] -%}
-    {%- do quoted_cities.append("'" ~ (city | replace("'", "''")) ~ "'") -%}
-{%- endfor -%}
-{%- set cities_filter = 'true' if changed_cities is none
-    else ('city_code in (' ~ (quoted_cities | join(', ')) ~ ')' if quoted_cities else 'false') -%}
+{%- set changed_cities = cities_to_rebuild(city_lake_files(ref('stg_lake__tickets'))) -%}
+{%- set cities_filter = city_condition(changed_cities) -%}
 {#- DuckDB carries a filter `city_code = 'x'` through the joins and windows beneath, down to
     the lake scans, but not an IN list: a few cities are read one by one. -#}
 {%- set cities_one_by_one = 8 %}
 
 with tickets as (
 
-{%- if quoted_cities and quoted_cities | length <= cities_one_by_one %}
-    {%- for city in quoted_cities %}
+{%- if changed_cities and changed_cities | length <= cities_one_by_one %}
+    {%- for city in changed_cities %}
 
     select * from {{ ref('int_tickets_repeats_flagged') }}
-    where city_code = {{ city }}
+    where {{ city_condition([city]) }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -2,11 +2,24 @@
 -- change against the previous year and 热点诉求 (the top categories and the fastest risers;
 -- thresholds in var hot_topics). Every class gets a row for every city-year with tickets, so
 -- a class that vanished shows as 0 rather than as a missing row.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='city_code',
+        on_schema_change='fail',
+        post_hook=["{{ incremental_by_city_post_hook() }}"],
+    )
+}}
+{#- Incremental by city (macro cities_to_rebuild): only the cities whose tickets changed. -#}
+{%- set cities = cities_to_rebuild(
+    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 {%- set hot = var('hot_topics') %}
 
 with tickets as (
 
     select * from {{ ref('fct_tickets') }}
+    where {{ city_condition(cities) }}
 
 ),
 
@@ -18,7 +31,12 @@ categories as (
 
 counted as (
 
-    select city_code, received_year as year, category_code, count(*) as ticket_count
+    select
+        city_code,
+        received_year as year,
+        category_code,
+        count(*) as ticket_count,
+        any_value(lake_files_fingerprint) as lake_files_fingerprint
     from tickets
     group by city_code, received_year, category_code
 
@@ -26,7 +44,11 @@ counted as (
 
 city_years as (
 
-    select city_code, year, cast(sum(ticket_count) as bigint) as city_ticket_count
+    select
+        city_code,
+        year,
+        cast(sum(ticket_count) as bigint) as city_ticket_count,
+        any_value(lake_files_fingerprint) as lake_files_fingerprint
     from counted
     group by city_code, year
 
@@ -38,6 +60,7 @@ grid as (
         city_years.city_code,
         city_years.year,
         city_years.city_ticket_count,
+        city_years.lake_files_fingerprint,
         categories.category_code,
         categories.category_name,
         categories.is_unclassified,
@@ -129,6 +152,9 @@ select
         (rank_in_city <= {{ hot['top_n'] }} and ticket_count > 0)
             or riser_rank <= {{ hot['riser_top_n'] }},
         false
-    ) as is_hot_topic
+    ) as is_hot_topic,
+
+    -- lineage
+    lake_files_fingerprint
 
 from ranked

@@ -2,11 +2,24 @@
 -- beside its numerator and denominator and null when nothing was counted in the denominator.
 -- Closes are counted as of the year's cut-off (macro year_cutoff); callbacks and ratings carry
 -- no time, so 解决率 and 满意率 use what the latest export says.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='city_code',
+        on_schema_change='fail',
+        post_hook=["{{ incremental_by_city_post_hook() }}"],
+    )
+}}
+{#- Incremental by city (macro cities_to_rebuild): only the cities whose tickets changed. -#}
+{%- set cities = cities_to_rebuild(
+    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 {%- set weights = var('three_rate_weights') %}
 
 with tickets as (
 
     select * from {{ ref('fct_tickets') }}
+    where {{ city_condition(cities) }}
 
 ),
 
@@ -81,7 +94,8 @@ aggregated as (
         count(*) filter (where is_closed_before_received) as closed_before_received_count,
         count(*) filter (where is_future_dated) as future_dated_count,
         count(*) filter (where is_impossible_record) as impossible_record_count,
-        count(*) filter (where category_mapping = 'unmapped') as unmapped_category_count
+        count(*) filter (where category_mapping = 'unmapped') as unmapped_category_count,
+        any_value(lake_files_fingerprint) as lake_files_fingerprint
 
     from measured
     group by city_code, received_year
@@ -146,6 +160,9 @@ select
     closed_before_received_count,
     future_dated_count,
     impossible_record_count,
-    unmapped_category_count
+    unmapped_category_count,
+
+    -- lineage
+    lake_files_fingerprint
 
 from rated

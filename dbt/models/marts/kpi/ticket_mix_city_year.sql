@@ -1,15 +1,32 @@
 -- Ticket mix per city and year of receipt by channel and by request type (HOTLINE.md, "mix by
 -- channel, request type and top-level category"; the category mix is category_city_year).
 -- Every enumerated value gets a row, so a channel nobody used shows as 0.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='city_code',
+        on_schema_change='fail',
+        post_hook=["{{ incremental_by_city_post_hook() }}"],
+    )
+}}
+{#- Incremental by city (macro cities_to_rebuild): only the cities whose tickets changed. -#}
+{%- set cities = cities_to_rebuild(
+    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 with tickets as (
 
     select * from {{ ref('fct_tickets') }}
+    where {{ city_condition(cities) }}
 
 ),
 
 city_years as (
 
-    select city_code, received_year as year, count(*) as city_ticket_count
+    select
+        city_code,
+        received_year as year,
+        count(*) as city_ticket_count,
+        any_value(lake_files_fingerprint) as lake_files_fingerprint
     from tickets
     group by city_code, received_year
 
@@ -52,7 +69,8 @@ select
     coalesce(counted.ticket_count, 0) as ticket_count,
     city_years.city_ticket_count,
     {{ safe_rate('coalesce(counted.ticket_count, 0)', 'city_years.city_ticket_count') }}
-        as share_of_city
+        as share_of_city,
+    city_years.lake_files_fingerprint
 
 from city_years
 cross join dimension_values
