@@ -251,3 +251,87 @@ def test_a_pushdown_duckdb_cannot_run_falls_back_to_whole_frames(
     tickets_file(paths, "aaa", ["T1", "T1"])
     [failure] = run_suite(load_suite("lake_tickets"), paths).failures
     assert (failure.column, failure.unexpected_examples) == ("ticket_id", ["T1", "T1"])
+
+
+def city_tickets(paths: DataPaths, city: str, fingerprint: str, ids: list[str],
+                 content: str = "路灯坏了") -> None:
+    """Replace one city's rows of fct_tickets, built from lake files `fingerprint`."""
+    rows = ", ".join(f"('{city}', '{i}', TIMESTAMP '2019-05-01 10:00', NULL::TIMESTAMP, "
+                     f"false, '{content}', '{fingerprint}')" for i in ids)
+    warehouse(paths, "CREATE TABLE IF NOT EXISTS fct_tickets (city_code VARCHAR, ticket_id "
+                     "VARCHAR, received_at TIMESTAMP, closed_at TIMESTAMP, "
+                     "is_closed_before_received BOOLEAN, content VARCHAR, "
+                     "lake_files_fingerprint VARCHAR)",
+              f"DELETE FROM fct_tickets WHERE city_code = '{city}'",
+              f"INSERT INTO fct_tickets VALUES {rows}")
+
+
+def test_an_unchanged_city_keeps_its_outcome_a_changed_one_is_validated_again(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = load_suite("fct_tickets")
+    city_tickets(paths, "110000", "lake-a", ["A1", "A2"])
+    city_tickets(paths, "310000", "lake-b", ["B1"])
+    validated: list[list[str]] = []
+    original = runner._validate_table
+
+    def spy(*args, **kwargs):
+        rows, outcomes = original(*args, **kwargs)
+        validated.append(sorted(rows))
+        return rows, outcomes
+
+    monkeypatch.setattr(runner, "_validate_table", spy)
+    assert run_suite(suite, paths, "build-1").success
+    outcome = run_suite(suite, paths, "build-1")
+    assert outcome.success and outcome.rows_validated == 3
+    assert validated == [["110000", "310000"], []]  # the second run validated no city
+
+    # Shanghai's files change and its new rows repeat an id: only Shanghai is validated.
+    city_tickets(paths, "310000", "lake-c", ["B1", "B1"])
+    [failure] = run_suite(suite, paths, "build-1").failures
+    assert validated[2:] == [["310000"]]
+    assert (failure.partition, failure.unexpected_count) == ("city_code=310000", 2)
+    # A failing city is validated again each time; the clean one keeps its outcome.
+    assert not run_suite(suite, paths, "build-1").success
+    assert validated[3:] == [["310000"]]
+
+    # A row more under the same fingerprint, another build, or no build: validated again.
+    warehouse(paths, "INSERT INTO fct_tickets SELECT * REPLACE ('A3' AS ticket_id) "
+                     "FROM fct_tickets WHERE ticket_id = 'A1'")
+    run_suite(suite, paths, "build-1")
+    assert validated[4:] == [["110000", "310000"]]
+    run_suite(suite, paths, "build-2")
+    run_suite(suite, paths, None)
+    assert validated[5:] == [["110000", "310000"]] * 2
+
+
+def test_personal_data_scans_only_the_cities_not_found_clean_before(
+    paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = load_suite("personal_data")
+    city_tickets(paths, "110000", "lake-a", ["A1"])
+    city_tickets(paths, "310000", "lake-b", ["B1"])
+    skipped: list[set[str]] = []
+    original = runner._clean_partitions
+
+    def spy(*args, **kwargs):
+        states, clean = original(*args, **kwargs)
+        skipped.append(clean)
+        return states, clean
+
+    monkeypatch.setattr(runner, "_clean_partitions", spy)
+    assert run_suite(suite, paths, "build-1").success
+    assert skipped == [set()]
+
+    # Shanghai's new rows hold a mobile number: found, while Beijing is not scanned again.
+    city_tickets(paths, "310000", "lake-c", ["B1"], content="请回电13912345678")
+    [failure] = run_suite(suite, paths, "build-1").failures
+    assert (failure.partition, failure.column) == ("fct_tickets", "content")
+    assert failure.unexpected_examples == ["请回电13912345678"]
+    assert skipped[1:] == [{"110000"}]
+    # Never remembered as clean: the next run finds it again.
+    assert not run_suite(suite, paths, "build-1").success
+    assert skipped[2:] == [{"110000"}]
+    # Without the build's fingerprint nothing is skipped.
+    assert not run_suite(suite, paths, None).success
+    assert skipped[3:] == [set()]

@@ -20,6 +20,12 @@ from dagster_project.ingest.lake import Lake, write_and_publish
 from dagster_project.ingest.readers import quote_identifier
 from dagster_project.quality import pushdown
 from dagster_project.quality.filecache import FileOutcomes
+from dagster_project.quality.partitioncache import (
+    PartitionOutcomes,
+    PartitionState,
+    excluding,
+    partition_states,
+)
 from dagster_project.quality.pushdown import plan
 from dagster_project.quality.suites import (
     LakeData,
@@ -89,17 +95,22 @@ class _Validator:
         return self._validator.validate(frame, only)
 
 
-def run_suite(suite: Suite, paths: DataPaths) -> SuiteOutcome:
-    """Validate the suite's data piece by piece and merge the outcomes."""
+def run_suite(suite: Suite, paths: DataPaths,
+              build_fingerprint: str | None = None) -> SuiteOutcome:
+    """Validate the suite's data piece by piece and merge the outcomes. `build_fingerprint`:
+    the live warehouse's, when it was built in full by the current code; a suite over the
+    warehouse then keeps the outcomes of cities whose rows did not change (partitioncache)."""
     data = suite.meta.data
+    cache = (PartitionOutcomes(suite, paths.warehouse.parent / "validated", build_fingerprint)
+             if build_fingerprint and not isinstance(data, LakeData) else None)
     if isinstance(data, TextColumnsData):
-        outcomes, rows = _run_text_columns(suite, data, paths)
+        outcomes, rows = _run_text_columns(suite, data, paths, cache)
         return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows, outcomes)
     if isinstance(data, LakeData):
         pieces = _run_lake(suite, data, paths)
     else:
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            pieces = _run_warehouse(suite, data, con)
+            pieces = _run_warehouse(suite, data, con, cache)
     rows = sum(n for _, n, _ in pieces)
     return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows,
                         _merge([[replace(o, partition=label) for o in outcomes]
@@ -115,36 +126,68 @@ def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
 
 
 def _run_warehouse(suite: Suite, data: TableData | QueryData,
-                   con: duckdb.DuckDBPyConnection) -> list[Piece]:
+                   con: duckdb.DuckDBPyConnection,
+                   cache: PartitionOutcomes | None = None) -> list[Piece]:
     validate = _Validator(suite)
     if isinstance(data, QueryData):
         frame = con.sql(data.sql).df()
         return [(None, len(frame), validate(frame))]
+    if data.partition_by is None:
+        rows, outcomes = _validate_table(suite, data, con, validate, "")
+        return [(None, rows[value], outcomes[value]) for value in rows]
+    states = (partition_states(con, data.table, data.partition_by, data.partition_fingerprint)
+              if cache is not None and data.partition_fingerprint else {})
+    known = {value: (state.rows, outcomes) for value, state in states.items()
+             if cache is not None and (outcomes := cache.load(value, state)) is not None}
+    rows, outcomes = _validate_table(suite, data, con, validate,
+                                     excluding(data.partition_by, known))
+    for value, (count, cached) in known.items():
+        rows[value], outcomes[value] = count, cached
+    if cache is not None:  # a failing city is validated afresh each time
+        for value, state in states.items():
+            if (value not in known and state.rows == rows.get(value)
+                    and all(o.success for o in outcomes[value])):
+                cache.keep(value, state, outcomes[value])
+        cache.save()
+    return [(f"{data.partition_by}={value}", rows[value], outcomes[value])
+            for value in sorted(rows, key=lambda v: (v is None, v))]
+
+
+def _validate_table(
+    suite: Suite, data: TableData, con: duckdb.DuckDBPyConnection, validate: _Validator,
+    where: str,
+) -> tuple[dict[Any, int], dict[Any, list[ExpectationOutcome]]]:
+    """Rows and outcomes per partition value (one partition, None, without `partition_by`)
+    of the table's rows that `where` selects."""
     table = quote_identifier(data.table)
-    (count,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+    (count,) = con.execute(f"SELECT count(*) FROM {table}{where}").fetchone() or (0,)
+    if not count and where:
+        return {}, {}
     rules = (plan(suite.expectations, _column_types(con, table))
              if count > PUSHDOWN_MIN_ROWS else None)
     key = quote_identifier(data.partition_by) if data.partition_by else None
     if rules is not None:
         (kind,) = con.execute("SELECT any_value(table_type) FROM information_schema.tables "
                               "WHERE table_name = ?", [data.table]).fetchone() or (None,)
-        source = pushdown.Source(table, key or "0", "rowid" if kind == "BASE TABLE" else "0")
+        position = "rowid" if kind == "BASE TABLE" else "0"
+        relation = (f"(SELECT *, {position} AS __position FROM {table}{where})" if where
+                    else table)
+        source = pushdown.Source(relation, key or "0", "__position" if where else position)
         try:
-            rows, outcomes = pushdown.run(con, source, suite.columns, rules, validate)
+            return pushdown.run(con, source, suite.columns, rules, validate)
         except duckdb.Error as exc:  # a translation DuckDB cannot run: GE on whole frames
             log.warning("%s: pushdown failed (%s); validating whole frames", suite.name, exc)
-        else:
-            return [(f"{data.partition_by}={value}" if key else None, rows[value],
-                     outcomes[value]) for value in sorted(rows, key=lambda v: (v is None, v))]
     columns = ", ".join(quote_identifier(c) for c in suite.columns) or "*"
     if key is None:
         frame = con.sql(f"SELECT {columns} FROM {table}").df()
-        return [(None, len(frame), validate(frame))]
-    pieces = []
-    for (value,) in con.execute(f"SELECT DISTINCT {key} FROM {table} ORDER BY 1").fetchall():
-        frame = con.execute(f"SELECT {columns} FROM {table} WHERE {key} = ?", [value]).df()
-        pieces.append((f"{data.partition_by}={value}", len(frame), validate(frame)))
-    return pieces
+        return {None: len(frame)}, {None: validate(frame)}
+    rows, outcomes = {}, {}
+    for (value,) in con.execute(f"SELECT DISTINCT {key} FROM {table}{where} ORDER BY 1"
+                                ).fetchall():
+        frame = con.execute(f"SELECT {columns} FROM {table} WHERE {key} IS NOT DISTINCT FROM ?",
+                            [value]).df()
+        rows[value], outcomes[value] = len(frame), validate(frame)
+    return rows, outcomes
 
 
 def _lake_label(file: Path) -> str:
@@ -196,7 +239,8 @@ def _validate_lake_files(
 
 
 def _run_text_columns(
-    suite: Suite, data: TextColumnsData, paths: DataPaths
+    suite: Suite, data: TextColumnsData, paths: DataPaths,
+    cache: PartitionOutcomes | None = None,
 ) -> tuple[list[ExpectationOutcome], int]:
     """Each '*' expectation on every VARCHAR column of every listed table (by default every
     table of the schema `main`, where dbt builds). DuckDB runs the expectation's regexes over
@@ -204,7 +248,8 @@ def _run_text_columns(
     of a scan is then the regex over the text, once per value);
     where some value matches, GE judges the matching rows (at most MAX_CANDIDATES, in table
     order; beyond that the count is DuckDB's). Rows whose value no regex matches cannot fail a
-    not-match expectation, so counts are exact and memory stays small."""
+    not-match expectation, so counts are exact and memory stays small. With a cache, the
+    cities of a table found clean before, with their rows unchanged, are not scanned again."""
     outcomes: list[ExpectationOutcome] = []
     rows = 0
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -222,19 +267,47 @@ def _run_text_columns(
                 "AND table_schema = 'main' AND data_type = 'VARCHAR' ORDER BY ordinal_position",
                 [table]).fetchall()
                 if c not in data.exclude_columns]
+            states, clean = _clean_partitions(con, data, table, cache)
+            where = excluding(data.partition_by, clean) if data.partition_by else ""
+            found = False
             for column in text_columns:
                 col = quote_identifier(column)
                 matched = con.sql(
                     "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches(v, {r}))"
                                           for r in regexes)
-                    + f" FROM (SELECT DISTINCT {col} AS v FROM {name})").fetchone() or ()
+                    + f" FROM (SELECT DISTINCT {col} AS v FROM {name}{where})").fetchone() or ()
+                found = found or any(matched)
                 for expectation, regex, values in zip(suite.expectations, regexes, matched,
                                                       strict=True):
                     outcomes.append(_judge_text_column(con, suite, expectation, table, column,
                                                        regex) if values else
                                     ExpectationOutcome(expectation["type"], column, True,
                                                        None, 0, [], table))
+            if cache is not None and not found:  # every city of the table is clean
+                for value, state in states.items():
+                    cache.keep(f"{table}/{value}", state, [])
+    if cache is not None:
+        cache.save()
     return outcomes, rows
+
+
+def _clean_partitions(
+    con: duckdb.DuckDBPyConnection, data: TextColumnsData, table: str,
+    cache: PartitionOutcomes | None,
+) -> tuple[dict[str, PartitionState], set[str]]:
+    """The table's partitions with their states, and those found clean before as they are
+    now; none without a cache or when the table lacks the partition columns."""
+    key, fingerprint = data.partition_by, data.partition_fingerprint
+    if cache is None or key is None or fingerprint is None:
+        return {}, set()
+    present = {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = 'main'", [table]).fetchall()}
+    if not {key, fingerprint} <= present:
+        return {}, set()
+    states = partition_states(con, table, key, fingerprint)
+    return states, {value for value, state in states.items()
+                    if cache.load(f"{table}/{value}", state) == []}
 
 
 def _judge_text_column(con: duckdb.DuckDBPyConnection, suite: Suite,

@@ -21,6 +21,9 @@ class TableData(BaseModel):
     kind: Literal["table"]
     table: str
     partition_by: str | None = None
+    partition_fingerprint: str | None = Field(
+        None, description="a column fingerprinting what each partition was built from: a "
+        "partition whose rows are unchanged keeps its outcome (see partitioncache)")
 
 
 class LakeData(BaseModel):
@@ -48,6 +51,10 @@ class TextColumnsData(BaseModel):
     tables: list[str] | None = None
     exclude_columns: list[str] = Field(
         default_factory=list, description="hex digests and the like: digits by construction")
+    partition_by: str | None = Field(
+        None, description="in tables having it and partition_fingerprint, a partition found "
+        "clean keeps that verdict while its rows are unchanged (see partitioncache)")
+    partition_fingerprint: str | None = None
 
 
 SuiteData = Annotated[TableData | LakeData | QueryData | TextColumnsData,

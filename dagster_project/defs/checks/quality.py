@@ -9,6 +9,8 @@ from collections.abc import Callable, Collection
 import dagster as dg
 
 from dagster_project.defs import progress
+from dagster_project.defs.build_state import project_fingerprint, recorded_fingerprint
+from dagster_project.defs.dbt_files import DBT_PROJECT_DIR
 from dagster_project.defs.locks import warehouse_read_lock
 from dagster_project.quality import SuiteOutcome, load_suite, run_suite, suite_names, write_results
 from dagster_project.quality.suites import LakeData, Suite, TextColumnsData
@@ -32,9 +34,19 @@ def validate(
     reads_warehouse = not isinstance(suite.meta.data, LakeData)
     with (warehouse_read_lock(paths.warehouse, on_wait=on_wait) if reads_warehouse
           else contextlib.nullcontext()):
-        outcome = run_suite(suite, paths)
+        outcome = run_suite(suite, paths, _built_by_current_code(paths) if reads_warehouse
+                            else None)
     progress.advance("checks", detail=suite.name)
     return outcome
+
+
+def _built_by_current_code(paths: DataPaths) -> str | None:
+    """The live warehouse's build fingerprint when the current code and reference data built
+    it in full, else None: only then may a check keep the outcomes of unchanged cities."""
+    recorded = recorded_fingerprint(paths.warehouse)
+    if recorded is None or recorded != project_fingerprint(DBT_PROJECT_DIR, paths.reference):
+        return None
+    return recorded
 
 
 def _run_and_record(suite: Suite, context: dg.AssetCheckExecutionContext) -> SuiteOutcome:
