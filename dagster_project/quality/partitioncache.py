@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -42,14 +43,16 @@ class PartitionState:
 
 def partition_states(
     con: duckdb.DuckDBPyConnection, table: str, key: str, fingerprint_column: str
-) -> dict[str, PartitionState]:
-    """Every text partition value of `table` whose rows carry a single fingerprint."""
+) -> dict[Any, PartitionState | None]:
+    """Every partition value of `table` (None included), with its state when it can be
+    cached: a text value whose rows all carry one fingerprint."""
     found = con.execute(
         f"SELECT {quote_identifier(key)}, min({quote_identifier(fingerprint_column)}), "
         f"max({quote_identifier(fingerprint_column)}), count(*) FROM {quote_identifier(table)} "
         "GROUP BY ALL").fetchall()
-    return {value: PartitionState(low, int(rows)) for value, low, high, rows in found
-            if isinstance(value, str) and low is not None and low == high}
+    return {value: PartitionState(low, int(rows))
+            if isinstance(value, str) and low is not None and low == high else None
+            for value, low, high, rows in found}
 
 
 class PartitionOutcomes:
@@ -99,9 +102,13 @@ class PartitionOutcomes:
             staged.unlink(missing_ok=True)  # a cache that cannot be written is only slower
 
 
-def excluding(key: str, partitions: Mapping[str, object]) -> str:
-    """A WHERE clause leaving out `partitions` (empty when there are none)."""
-    if not partitions:
-        return ""
-    values = ", ".join(sql_literal(value) for value in partitions)
-    return f" WHERE {quote_identifier(key)} IS NULL OR {quote_identifier(key)} NOT IN ({values})"
+def selecting(key: str, values: Collection[Any]) -> str:
+    """A WHERE clause selecting the rows whose `key` is one of `values` (None: null). An
+    equality or an IN list, not a NOT IN: DuckDB skips the row groups it rules out."""
+    column = quote_identifier(key)
+    texts = [sql_literal(str(v)) for v in values if v is not None]
+    parts = ([f"{column} = {texts[0]}"] if len(texts) == 1 else
+             [f"{column} IN ({', '.join(texts)})"] if texts else [])
+    if None in values:
+        parts.append(f"{column} IS NULL")
+    return " WHERE " + (" OR ".join(parts) or "false")

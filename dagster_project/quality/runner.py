@@ -23,8 +23,8 @@ from dagster_project.quality.filecache import FileOutcomes
 from dagster_project.quality.partitioncache import (
     PartitionOutcomes,
     PartitionState,
-    excluding,
     partition_states,
+    selecting,
 )
 from dagster_project.quality.pushdown import plan
 from dagster_project.quality.suites import (
@@ -138,14 +138,16 @@ def _run_warehouse(suite: Suite, data: TableData | QueryData,
     states = (partition_states(con, data.table, data.partition_by, data.partition_fingerprint)
               if cache is not None and data.partition_fingerprint else {})
     known = {value: (state.rows, outcomes) for value, state in states.items()
-             if cache is not None and (outcomes := cache.load(value, state)) is not None}
-    rows, outcomes = _validate_table(suite, data, con, validate,
-                                     excluding(data.partition_by, known))
+             if state and cache and (outcomes := cache.load(value, state)) is not None}
+    todo = [value for value in states if value not in known]
+    rows, outcomes = (_validate_table(suite, data, con, validate,
+                                      selecting(data.partition_by, todo) if known else "")
+                      if todo or not known else ({}, {}))
     for value, (count, cached) in known.items():
         rows[value], outcomes[value] = count, cached
     if cache is not None:  # a failing city is validated afresh each time
         for value, state in states.items():
-            if (value not in known and state.rows == rows.get(value)
+            if (state and value not in known and state.rows == rows.get(value)
                     and all(o.success for o in outcomes[value])):
                 cache.keep(value, state, outcomes[value])
         cache.save()
@@ -268,14 +270,16 @@ def _run_text_columns(
                 [table]).fetchall()
                 if c not in data.exclude_columns]
             states, clean = _clean_partitions(con, data, table, cache)
-            where = excluding(data.partition_by, clean) if data.partition_by else ""
+            todo = [value for value in states if value not in clean]
+            where = selecting(data.partition_by, todo) if clean and data.partition_by else ""
             found = False
             for column in text_columns:
                 col = quote_identifier(column)
                 matched = con.sql(
                     "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches(v, {r}))"
                                           for r in regexes)
-                    + f" FROM (SELECT DISTINCT {col} AS v FROM {name}{where})").fetchone() or ()
+                    + f" FROM (SELECT DISTINCT {col} AS v FROM {name}{where})").fetchone() \
+                    if todo or not clean else [0] * len(regexes)
                 found = found or any(matched)
                 for expectation, regex, values in zip(suite.expectations, regexes, matched,
                                                       strict=True):
@@ -285,7 +289,8 @@ def _run_text_columns(
                                                        None, 0, [], table))
             if cache is not None and not found:  # every city of the table is clean
                 for value, state in states.items():
-                    cache.keep(f"{table}/{value}", state, [])
+                    if state:
+                        cache.keep(f"{table}/{value}", state, [])
     if cache is not None:
         cache.save()
     return outcomes, rows
@@ -294,7 +299,7 @@ def _run_text_columns(
 def _clean_partitions(
     con: duckdb.DuckDBPyConnection, data: TextColumnsData, table: str,
     cache: PartitionOutcomes | None,
-) -> tuple[dict[str, PartitionState], set[str]]:
+) -> tuple[dict[Any, PartitionState | None], set[str]]:
     """The table's partitions with their states, and those found clean before as they are
     now; none without a cache or when the table lacks the partition columns."""
     key, fingerprint = data.partition_by, data.partition_fingerprint
@@ -307,7 +312,7 @@ def _clean_partitions(
         return {}, set()
     states = partition_states(con, table, key, fingerprint)
     return states, {value for value, state in states.items()
-                    if cache.load(f"{table}/{value}", state) == []}
+                    if state and cache.load(f"{table}/{value}", state) == []}
 
 
 def _judge_text_column(con: duckdb.DuckDBPyConnection, suite: Suite,
