@@ -44,6 +44,13 @@ class ExpectationOutcome:
         return f"{self.expectation}{where}{part}: failed (observed {self.observed_value!r})"
 
 
+def preload() -> None:
+    """Import Great Expectations now (about 3 s), while this process only waits on the
+    ingestion workers, so that the lake checks after them start at once. (Not during a dbt
+    build: dbt keeps both cores busy, and the import only delayed it as long.)"""
+    import great_expectations  # noqa: F401
+
+
 class FrameValidator:
     """One GE context and suite, reused for every frame of a suite run (creating them costs
     more than validating a partition). `validate(frame, only=...)` runs some of the

@@ -99,6 +99,10 @@ def _ingest_sources(
     with ProcessPoolExecutor(workers, mp_context=context, initializer=share_cores,
                              initargs=(workers,)) as pool:
         futures = {pool.submit(ingest_one_source, c, paths, key, when): c for c in ordered}
+        # The lake checks run after this step: import Great Expectations while workers ingest.
+        from dagster_project.quality.validate import preload
+
+        preload()
         for future in as_completed(futures):
             yield futures[future], future.result()
 
