@@ -41,8 +41,8 @@
 {%- endmacro %}
 
 
-{#- Config of a mart incremental by city, rebuilt from fct_tickets: the rows of a city that
-    left fct_tickets go too. -#}
+{#- The post-hook of a mart incremental by city and built from fct_tickets: the rows of a
+    city that left fct_tickets go too. -#}
 {% macro incremental_by_city_post_hook() -%}
     delete from {{ this }}
     where city_code not in (select city_code from {{ ref('fct_tickets') }})

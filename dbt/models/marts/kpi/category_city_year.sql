@@ -2,16 +2,7 @@
 -- change against the previous year and 热点诉求 (the top categories and the fastest risers;
 -- thresholds in var hot_topics). Every class gets a row for every city-year with tickets, so
 -- a class that vanished shows as 0 rather than as a missing row.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='city_code',
-        on_schema_change='fail',
-        post_hook=["{{ incremental_by_city_post_hook() }}"],
-    )
-}}
-{#- Incremental by city (macro cities_to_rebuild): only the cities whose tickets changed. -#}
+{#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
 {%- set cities = cities_to_rebuild(
     'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 {%- set hot = var('hot_topics') %}

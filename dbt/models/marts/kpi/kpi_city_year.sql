@@ -2,16 +2,7 @@
 -- beside its numerator and denominator and null when nothing was counted in the denominator.
 -- Closes are counted as of the year's cut-off (macro year_cutoff); callbacks and ratings carry
 -- no time, so 解决率 and 满意率 use what the latest export says.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='city_code',
-        on_schema_change='fail',
-        post_hook=["{{ incremental_by_city_post_hook() }}"],
-    )
-}}
-{#- Incremental by city (macro cities_to_rebuild): only the cities whose tickets changed. -#}
+{#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
 {%- set cities = cities_to_rebuild(
     'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 {%- set weights = var('three_rate_weights') %}

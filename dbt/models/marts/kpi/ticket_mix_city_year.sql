@@ -1,16 +1,7 @@
 -- Ticket mix per city and year of receipt by channel and by request type (HOTLINE.md, "mix by
 -- channel, request type and top-level category"; the category mix is category_city_year).
 -- Every enumerated value gets a row, so a channel nobody used shows as 0.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='city_code',
-        on_schema_change='fail',
-        post_hook=["{{ incremental_by_city_post_hook() }}"],
-    )
-}}
-{#- Incremental by city (macro cities_to_rebuild): only the cities whose tickets changed. -#}
+{#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
 {%- set cities = cities_to_rebuild(
     'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 with tickets as (
@@ -70,6 +61,8 @@ select
     city_years.city_ticket_count,
     {{ safe_rate('coalesce(counted.ticket_count, 0)', 'city_years.city_ticket_count') }}
         as share_of_city,
+
+    -- lineage
     city_years.lake_files_fingerprint
 
 from city_years
