@@ -32,7 +32,7 @@ def use_root(monkeypatch: pytest.MonkeyPatch, paths: DataPaths) -> None:
 
 # The models incremental by city: each logs the cities it rebuilds.
 INCREMENTAL_BY_CITY = ("fct_tickets", "kpi_city_year", "category_city_year",
-                       "ticket_mix_city_year")
+                       "ticket_mix_city_year", "ticket_file_counts")
 
 
 def build(paths: DataPaths) -> list[str] | None:

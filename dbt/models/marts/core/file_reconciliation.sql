@@ -1,54 +1,29 @@
 -- Per landing file: rows read = rows written + rows rejected (ingestion), and of the ticket rows
 -- written, how many a later version of the same ticket superseded (deduplicated away) and how
--- many are in fct_tickets. The lake's own counts sit beside the manifest's, so a file whose
--- rows went missing on the way shows up as unbalanced.
+-- many are in fct_tickets (ticket_file_counts). The lake's own counts sit beside the
+-- manifest's, so a file whose rows went missing on the way shows up as unbalanced.
 with manifest as (
 
     select * from {{ ref('stg_lake__manifest') }}
 
 ),
 
-lake as (
+ticket_counts as (
 
-    select * from {{ ref('stg_lake__tickets') }}
-
-),
-
-versions as (
-
-    select * from {{ ref('int_ticket_versions_ranked') }}
+    select
+        file_sha256,
+        source_id,
+        cast(sum(rows_in_lake) as bigint) as rows_in_lake,
+        cast(sum(rows_superseded) as bigint) as rows_superseded,
+        cast(sum(rows_in_facts) as bigint) as rows_in_facts
+    from {{ ref('ticket_file_counts') }}
+    group by file_sha256, source_id
 
 ),
 
 rejects as (
 
     select * from {{ ref('stg_lake__rejects') }}
-
-),
-
-facts as (
-
-    select * from {{ ref('fct_tickets') }}
-
-),
-
--- Counted from the lake itself, not from the versions: the balance below then also proves
--- that ranking the versions lost no row. Only superseded rows need the ranking, and a filter
--- on them lets DuckDB skip the ids exported once (most of the lake).
-written as (
-
-    select file_sha256, source_id, count(*) as rows_in_lake
-    from lake
-    group by file_sha256, source_id
-
-),
-
-superseded as (
-
-    select file_sha256, source_id, count(*) as rows_superseded
-    from versions
-    where not is_latest_version
-    group by file_sha256, source_id
 
 ),
 
@@ -64,34 +39,20 @@ rejected as (
 
 ),
 
-kept as (
-
-    select file_sha256, source_id, count(*) as rows_in_facts
-    from facts
-    group by file_sha256, source_id
-
-),
-
 joined as (
 
     select
         manifest.*,
         manifest.entity = 'tickets' as is_tickets,
-        coalesce(written.rows_in_lake, 0) as rows_in_lake,
-        coalesce(superseded.rows_superseded, 0) as rows_superseded,
-        coalesce(kept.rows_in_facts, 0) as rows_in_facts,
+        coalesce(ticket_counts.rows_in_lake, 0) as rows_in_lake,
+        coalesce(ticket_counts.rows_superseded, 0) as rows_superseded,
+        coalesce(ticket_counts.rows_in_facts, 0) as rows_in_facts,
         coalesce(rejected.rows_rejected_in_lake, 0) as rows_rejected_in_lake
 
     from manifest
-    left join written
-        on manifest.file_sha256 = written.file_sha256
-        and manifest.source_id = written.source_id
-    left join superseded
-        on manifest.file_sha256 = superseded.file_sha256
-        and manifest.source_id = superseded.source_id
-    left join kept
-        on manifest.file_sha256 = kept.file_sha256
-        and manifest.source_id = kept.source_id
+    left join ticket_counts
+        on manifest.file_sha256 = ticket_counts.file_sha256
+        and manifest.source_id = ticket_counts.source_id
     left join rejected
         on manifest.file_sha256 = rejected.file_sha256
         and manifest.source_id = rejected.source_id

@@ -1,0 +1,75 @@
+-- Per city and ticket lake file: its rows in the lake, those a later version of the same ticket
+-- superseded, and those in fct_tickets (file_reconciliation adds them up per file). A file's
+-- counts depend on the other files of its city, so they are kept per city and recounted only
+-- for the cities whose lake files changed: incremental by city, as fct_tickets is.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='city_code',
+        on_schema_change='fail',
+        post_hook=["{{ incremental_by_city_post_hook() }}"],
+    )
+}}
+{%- set cities = cities_to_rebuild(
+    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
+
+-- Counted from the lake itself, not from the versions: file_reconciliation's balance then
+-- also proves that ranking the versions lost no row. Only superseded rows need the ranking.
+with written as (
+
+    select city_code, source_id, file_sha256, count(*) as rows_in_lake
+    from {{ ref('stg_lake__tickets') }}
+    where {{ city_condition(cities) }}
+    group by city_code, source_id, file_sha256
+
+),
+
+superseded as (
+
+    select city_code, source_id, file_sha256, count(*) as rows_superseded
+    from {{ ref('int_ticket_versions_ranked') }}
+    where not is_latest_version and {{ city_condition(cities) }}
+    group by city_code, source_id, file_sha256
+
+),
+
+kept as (
+
+    select city_code, source_id, file_sha256, count(*) as rows_in_facts
+    from {{ ref('fct_tickets') }}
+    where {{ city_condition(cities) }}
+    group by city_code, source_id, file_sha256
+
+),
+
+-- Every city with a lake row has its latest versions in fct_tickets, so a fingerprint.
+fingerprints as (
+
+    select distinct city_code, lake_files_fingerprint
+    from {{ ref('fct_tickets') }}
+    where {{ city_condition(cities) }}
+
+)
+
+select
+    written.city_code,
+    written.source_id,
+    written.file_sha256,
+    written.rows_in_lake,
+    coalesce(superseded.rows_superseded, 0) as rows_superseded,
+    coalesce(kept.rows_in_facts, 0) as rows_in_facts,
+
+    -- lineage
+    fingerprints.lake_files_fingerprint
+
+from written
+left join superseded
+    on written.city_code = superseded.city_code
+    and written.source_id = superseded.source_id
+    and written.file_sha256 = superseded.file_sha256
+left join kept
+    on written.city_code = kept.city_code
+    and written.source_id = kept.source_id
+    and written.file_sha256 = kept.file_sha256
+inner join fingerprints on written.city_code = fingerprints.city_code
