@@ -15,7 +15,9 @@ from dagster_project.defs.build_state import (
     record_fingerprint,
     recorded_fingerprint,
 )
+from dagster_project.defs.checks.quality import _built_by_current_code
 from dagster_project.defs.dbt_files import DBT_PROJECT_DIR
+from dagster_project.settings import DataPaths
 
 
 def copy_of_project(tmp_path: Path) -> Path:
@@ -83,3 +85,24 @@ def test_a_warehouse_held_read_write_elsewhere_counts_as_unknown(tmp_path: Path)
         holder.kill()
         holder.wait()
     assert recorded_fingerprint(warehouse) == "c" * 64
+
+
+def test_checks_reuse_outcomes_only_of_a_warehouse_the_current_code_built(
+    tmp_path: Path,
+) -> None:
+    paths = DataPaths(root=tmp_path)
+    paths.warehouse.parent.mkdir(parents=True)
+    assert _built_by_current_code(paths) is None  # no warehouse
+    duckdb.connect(str(paths.warehouse)).close()
+    assert _built_by_current_code(paths) is None  # no fingerprint recorded
+
+    current = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
+    record_fingerprint(paths.warehouse, "0" * 64)  # built by other code
+    assert _built_by_current_code(paths) is None
+    record_fingerprint(paths.warehouse, current)
+    assert _built_by_current_code(paths) == current
+
+    # Reference data the build did not see: the rows may be stale, nothing is reused.
+    paths.reference.mkdir()
+    (paths.reference / "cities.csv").write_text("city_code\n990100\n", encoding="utf-8")
+    assert _built_by_current_code(paths) is None
