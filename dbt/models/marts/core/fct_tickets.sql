@@ -13,7 +13,7 @@
         on_schema_change='fail',
         post_hook=[
             "delete from {{ this }} where city_code not in
-                (select city_code from {{ ref('stg_lake__tickets') }})",
+                (select distinct city_code from {{ ref('stg_lake__tickets') }})",
         ],
     )
 }}

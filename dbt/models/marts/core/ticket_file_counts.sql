@@ -15,7 +15,8 @@
     'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
 
 -- Counted from the lake itself, not from the versions: file_reconciliation's balance then
--- also proves that ranking the versions lost no row. Only superseded rows need the ranking.
+-- also proves that ranking the versions lost no row. The versions are ranked with the cities'
+-- filter inside (macro ticket_versions), where DuckDB cannot carry it from outside the view.
 with written as (
 
     select city_code, source_id, file_sha256, count(*) as rows_in_lake
@@ -28,8 +29,10 @@ with written as (
 superseded as (
 
     select city_code, source_id, file_sha256, count(*) as rows_superseded
-    from {{ ref('int_ticket_versions_ranked') }}
-    where not is_latest_version and {{ city_condition(cities) }}
+    from (
+        {{ ticket_versions(ref('stg_lake__tickets'), where=city_condition(cities)) }}
+    ) as versions
+    where not is_latest_version
     group by city_code, source_id, file_sha256
 
 ),
