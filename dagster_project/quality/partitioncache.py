@@ -17,6 +17,7 @@ unreadable file means validating everything again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from dagster_project.ingest.lake import write_and_publish
 from dagster_project.ingest.readers import quote_identifier, sql_literal
 from dagster_project.quality.filecache import fingerprint
 from dagster_project.quality.suites import Suite
@@ -92,14 +94,13 @@ class PartitionOutcomes:
 
     def save(self) -> None:
         """Write the partitions loaded or kept in this run, and only those."""
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"key": self._key, "partitions": self._current},
+                          ensure_ascii=False, default=str)
         staged = self._path.with_name(f".{self._path.name}.{os.getpid()}")
-        try:
-            staged.write_text(json.dumps({"key": self._key, "partitions": self._current},
-                                         ensure_ascii=False, default=str), encoding="utf-8")
-            os.replace(staged, self._path)
-        except OSError:
-            staged.unlink(missing_ok=True)  # a cache that cannot be written is only slower
+        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_and_publish(staged, self._path,
+                              lambda path: path.write_text(text, encoding="utf-8"))
 
 
 def selecting(key: str, values: Collection[Any]) -> str:
