@@ -78,7 +78,8 @@ class PartitionOutcomes:
         return data.get("partitions") or {}
 
     def load(self, partition: str, state: PartitionState) -> list[ExpectationOutcome] | None:
-        """The partition's outcomes if it was validated with its rows as they are now."""
+        """The partition's outcomes if it was validated with its rows as they are now; then
+        they are also kept for the next run."""
         entry = self._known.get(partition)
         if not entry or entry.get("state") != asdict(state):
             return None

@@ -266,13 +266,15 @@ def _run_text_columns(
             name = quote_identifier(table)
             (count,) = con.execute(f"SELECT count(*) FROM {name}").fetchone() or (0,)
             rows += count
-            text_columns = [c for (c,) in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "AND table_schema = 'main' AND data_type = 'VARCHAR' ORDER BY ordinal_position",
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
                 [table]).fetchall()
-                if c not in data.exclude_columns]
-            states, clean = _clean_partitions(con, data, table, cache)
+            text_columns = [c for c, kind in columns
+                            if kind == "VARCHAR" and c not in data.exclude_columns]
+            states, clean = _clean_partitions(con, data, table, {c for c, _ in columns}, cache)
             todo = [value for value in states if value not in clean]
+            scan = bool(todo) or not clean  # else every city is clean as it was
             where = selecting(data.partition_by, todo) if clean and data.partition_by else ""
             found = False
             for column in text_columns:
@@ -281,7 +283,7 @@ def _run_text_columns(
                     "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches(v, {r}))"
                                           for r in regexes)
                     + f" FROM (SELECT DISTINCT {col} AS v FROM {name}{where})").fetchone() \
-                    if todo or not clean else [0] * len(regexes)
+                    if scan else [0] * len(regexes)
                 found = found or any(matched)
                 for expectation, regex, values in zip(suite.expectations, regexes, matched,
                                                       strict=True):
@@ -299,18 +301,13 @@ def _run_text_columns(
 
 
 def _clean_partitions(
-    con: duckdb.DuckDBPyConnection, data: TextColumnsData, table: str,
+    con: duckdb.DuckDBPyConnection, data: TextColumnsData, table: str, columns: set[str],
     cache: PartitionOutcomes | None,
 ) -> tuple[dict[Any, PartitionState | None], set[str]]:
     """The table's partitions with their states, and those found clean before as they are
-    now; none without a cache or when the table lacks the partition columns."""
+    now; none without a cache or when the table (its `columns`) lacks the partition columns."""
     key, fingerprint = data.partition_by, data.partition_fingerprint
-    if cache is None or key is None or fingerprint is None:
-        return {}, set()
-    present = {c for (c,) in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = 'main'", [table]).fetchall()}
-    if not {key, fingerprint} <= present:
+    if cache is None or key is None or fingerprint is None or not {key, fingerprint} <= columns:
         return {}, set()
     states = partition_states(con, table, key, fingerprint)
     return states, {value for value, state in states.items()
