@@ -22,6 +22,14 @@
 {%- endmacro %}
 
 
+{#- The cities to rebuild in a model built from fct_tickets: those whose fingerprint there
+    changed since the model's rows were written. -#}
+{% macro cities_changed_in_fct_tickets() -%}
+    {{- return(cities_to_rebuild(
+        'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets'))) -}}
+{%- endmacro %}
+
+
 {#- The SQL condition selecting `cities` (from cities_to_rebuild): every row when none. One
     city is an equality, which DuckDB carries through joins and windows down to the scans. -#}
 {% macro city_condition(cities) -%}

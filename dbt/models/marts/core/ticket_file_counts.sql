@@ -11,8 +11,7 @@
         post_hook=["{{ incremental_by_city_post_hook() }}"],
     )
 }}
-{%- set cities = cities_to_rebuild(
-    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
+{%- set cities = cities_changed_in_fct_tickets() %}
 
 -- Counted from the lake itself, not from the versions: file_reconciliation's balance then
 -- also proves that ranking the versions lost no row. The versions are ranked with the cities'
@@ -39,19 +38,25 @@ superseded as (
 
 kept as (
 
-    select city_code, source_id, file_sha256, count(*) as rows_in_facts
+    select
+        city_code,
+        source_id,
+        file_sha256,
+        count(*) as rows_in_facts,
+        any_value(lake_files_fingerprint) as lake_files_fingerprint
     from {{ ref('fct_tickets') }}
     where {{ city_condition(cities) }}
     group by city_code, source_id, file_sha256
 
 ),
 
--- Every city with a lake row has its latest versions in fct_tickets, so a fingerprint.
+-- Every city with a lake row has its latest versions in fct_tickets, so a fingerprint; a
+-- file superseded whole has no row in `kept` and takes its city's.
 fingerprints as (
 
-    select distinct city_code, lake_files_fingerprint
-    from {{ ref('fct_tickets') }}
-    where {{ city_condition(cities) }}
+    select city_code, any_value(lake_files_fingerprint) as lake_files_fingerprint
+    from kept
+    group by city_code
 
 )
 

@@ -3,8 +3,7 @@
 -- thresholds in var hot_topics). Every class gets a row for every city-year with tickets, so
 -- a class that vanished shows as 0 rather than as a missing row.
 {#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
-{%- set cities = cities_to_rebuild(
-    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
+{%- set cities = cities_changed_in_fct_tickets() %}
 {%- set hot = var('hot_topics') %}
 
 with tickets as (

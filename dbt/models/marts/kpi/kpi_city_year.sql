@@ -3,8 +3,7 @@
 -- Closes are counted as of the year's cut-off (macro year_cutoff); callbacks and ratings carry
 -- no time, so 解决率 and 满意率 use what the latest export says.
 {#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
-{%- set cities = cities_to_rebuild(
-    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
+{%- set cities = cities_changed_in_fct_tickets() %}
 {%- set weights = var('three_rate_weights') %}
 
 with tickets as (

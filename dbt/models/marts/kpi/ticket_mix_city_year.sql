@@ -2,8 +2,7 @@
 -- channel, request type and top-level category"; the category mix is category_city_year).
 -- Every enumerated value gets a row, so a channel nobody used shows as 0.
 {#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
-{%- set cities = cities_to_rebuild(
-    'select distinct city_code, lake_files_fingerprint from ' ~ ref('fct_tickets')) %}
+{%- set cities = cities_changed_in_fct_tickets() %}
 with tickets as (
 
     select * from {{ ref('fct_tickets') }}
