@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,11 @@ from dagster_project.defs.build_state import (
     recorded_fingerprint,
 )
 from dagster_project.defs.checks.quality import _built_by_current_code
-from dagster_project.defs.dbt_files import DBT_PROJECT_DIR
+from dagster_project.defs.dbt_files import (
+    DBT_PROJECT_DIR,
+    PARSE_STATE,
+    forget_parse_of_other_project,
+)
 from dagster_project.settings import DataPaths
 
 
@@ -106,3 +111,39 @@ def test_checks_reuse_outcomes_only_of_a_warehouse_the_current_code_built(
     paths.reference.mkdir()
     (paths.reference / "cities.csv").write_text("city_code\n990100\n", encoding="utf-8")
     assert _built_by_current_code(paths) is None
+
+
+def _seed(project: Path, target: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:
+    from dagster_project.defs.dbt_files import DBT_EXECUTABLE
+
+    return subprocess.run(
+        [str(DBT_EXECUTABLE), "seed", "--select", "cities", "--project-dir", str(project),
+         "--profiles-dir", str(project), "--target-path", str(target)],
+        env={**os.environ, "HOTLINE_WAREHOUSE_PATH": str(warehouse),
+             "HOTLINE_DATA_ROOT": str(warehouse.parent)},
+        capture_output=True, text=True, cwd=project)
+
+
+def test_a_data_root_built_from_a_checkout_that_moved_parses_afresh(tmp_path: Path) -> None:
+    """dbt keeps absolute paths in its saved parse: after the checkout moves, the kept target
+    folder would send the seed load to the old folder."""
+    old, target, warehouse = copy_of_project(tmp_path / "old"), tmp_path / "target", (
+        tmp_path / "warehouse.duckdb")
+    assert not forget_parse_of_other_project(target, old)  # nothing parsed yet
+    first = _seed(old, target, warehouse)
+    assert first.returncode == 0, first.stdout[-2000:]
+    assert (target / PARSE_STATE).exists()
+    assert not forget_parse_of_other_project(target, old)  # same checkout: the parse is kept
+    assert (target / PARSE_STATE).exists()
+
+    new = tmp_path / "new" / "dbt"
+    new.parent.mkdir()
+    old.rename(new)
+    assert forget_parse_of_other_project(target, new)
+    assert not (target / PARSE_STATE).exists()
+    moved = _seed(new, target, warehouse)
+    assert moved.returncode == 0, moved.stdout[-2000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (rows,) = con.execute("SELECT count(*) FROM main.cities").fetchone() or (0,)
+    with (new / "seeds" / "cities.csv").open(encoding="utf-8") as seed:
+        assert rows == sum(1 for _ in seed) - 1  # every line but the header

@@ -54,3 +54,32 @@ def mart_tables(manifest: Path = MANIFEST_PATH) -> list[str]:
         if node["resource_type"] in ("model", "seed")
         and node["config"].get("materialized", "seed") in ("table", "seed")
     )
+
+
+# What a kept dbt target folder says about the project that wrote it.
+PARSE_STATE = "partial_parse.msgpack"
+PARSED_PROJECT = "parsed_project.txt"
+
+
+def forget_parse_of_other_project(target: Path, project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    """Delete dbt's saved parse in `target` unless it was made from the project at
+    `project_dir`, and record that it now is; True if a parse was deleted.
+
+    The saved parse holds absolute paths (seeds are loaded from their path), and dbt reuses it
+    even when the project has moved: a data root built from one checkout and then from
+    another (an upgrade into a new folder) would read the first checkout's seeds, or fail once
+    that folder is gone."""
+    target.mkdir(parents=True, exist_ok=True)
+    marker = target / PARSED_PROJECT
+    here = str(project_dir.resolve())
+    try:
+        parsed_from = marker.read_text(encoding="utf-8")
+    except OSError:
+        parsed_from = None
+    forgotten = False
+    if parsed_from != here:
+        state = target / PARSE_STATE
+        forgotten = state.exists()
+        state.unlink(missing_ok=True)
+        marker.write_text(here, encoding="utf-8")
+    return forgotten

@@ -15,7 +15,11 @@ from dagster_project.defs.build_state import (
     record_fingerprint,
     recorded_fingerprint,
 )
-from dagster_project.defs.dbt_files import DBT_PROJECT_DIR, manifest_nodes
+from dagster_project.defs.dbt_files import (
+    DBT_PROJECT_DIR,
+    forget_parse_of_other_project,
+    manifest_nodes,
+)
 from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.defs.project import hotline_dbt_project
 from dagster_project.defs.publish import (
@@ -145,6 +149,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         args = ["build", "--exclude-resource-type", "unit_test"]
         if plan.full_refresh:
             args.append("--full-refresh")
+        if forget_parse_of_other_project(paths.dbt_target):
+            context.log.info("dbt parses the whole project: its saved parse came from a "
+                             "checkout in another folder")
         with environment(WAREHOUSE_PATH_ENV, str(building)):
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=paths.dbt_target)
