@@ -48,7 +48,8 @@ def manifest_nodes(manifest: Path = MANIFEST_PATH) -> dict[str, Any]:
 
 
 def mart_tables(manifest: Path = MANIFEST_PATH) -> list[str]:
-    """The dbt models built as tables (marts) and seeds: what analysts and the report read."""
+    """The dbt models built as tables (the marts, and small intermediate tables) and the seeds:
+    every table of the warehouse, what analysts and the report read."""
     return sorted(
         node["name"] for node in manifest_nodes(manifest).values()
         if node["resource_type"] in ("model", "seed")
