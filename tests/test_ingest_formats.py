@@ -10,7 +10,7 @@ import duckdb
 import xlsxwriter
 
 from dagster_project import layouts
-from dagster_project.ingest.canonicalise import timestamp_sql
+from dagster_project.ingest.canonicalise import cleaned_text_sql, row_gates_sql, timestamp_sql
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.ingest.readers import _cell_text, _text_array
@@ -110,6 +110,42 @@ def test_times_by_format_by_utc_offset_and_as_excel_serials() -> None:
         params={"cases": list(cases)},
     ).fetchall()
     assert dict(parsed) == cases
+
+
+def test_the_row_gate_never_skips_a_cell_that_needs_cleaning() -> None:
+    """A row whose joined cells do not match its gate skips the per-cell scans: every cell that
+    needs work must open the gate wherever it sits in the row, and a clean row must not."""
+    columns = {"c1": "code", "c2": "code", "p1": "prose", "x1": "text"}
+    clean = {"c1": "BJ2019000123", "c2": "2019-04-01 08:00:00", "p1": "小区路灯不亮",
+             "x1": "市住建委"}
+    dirty = [" BJ1", "BJ1 ", "\tBJ1", "BJ1\n", "\u3000BJ1", "ＢＪ１", "BJ|１", "a| b", "a |b",
+             "电话13912345678", "身份证110101199001011234", "１３９１２３４５６７８",
+             "报修\x07路灯", "\x00", " ", "", None]
+    rows = [dict(clean)]
+    for column in columns:
+        for value in dirty:
+            rows.append(clean | {column: value})
+    gates = {"__gate_codes": [(c, k) for c, k in columns.items() if k == "code"],
+             "__gate_texts": [(c, k) for c, k in columns.items() if k != "code"]}
+    gate_of = {"code": "__gate_codes", "prose": "__gate_texts", "text": "__gate_texts"}
+    gated = ", ".join(f"{cleaned_text_sql(c, k, gate_of[k])} AS g_{c}" for c, k in columns.items())
+    plain = ", ".join(f"{cleaned_text_sql(c, k)} AS p_{c}" for c, k in columns.items())
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cells (n INTEGER, c1 VARCHAR, c2 VARCHAR, p1 VARCHAR, x1 VARCHAR)")
+    con.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?)",
+                    [[n, *(row[c] for c in columns)] for n, row in enumerate(rows)])
+    result = con.execute(
+        f"SELECT n, __gate_codes OR __gate_texts, {gated}, {plain}, c1, c2, p1, x1 "
+        f"FROM (SELECT *{row_gates_sql(gates)} FROM cells) AS cells ORDER BY n").fetchall()
+    width = len(columns)
+    changed = 0
+    for n, opened, *values in result:
+        with_gate, without, raw = values[:width], values[width:2 * width], values[2 * width:]
+        assert with_gate == without, (rows[n], with_gate, without)
+        changed += sum(a != b for a, b in zip(without, raw, strict=True))
+        if n == 0:
+            assert not opened and without == raw  # a clean row skips every scan
+    assert changed > 3 * len(columns)  # the dirty cells were cleaned, gate or not
 
 
 def test_json_array_wrapped_in_an_object(tmp_path: Path) -> None:

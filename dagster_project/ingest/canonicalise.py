@@ -83,7 +83,23 @@ def _clean_kind(field: str, sql_type: str) -> str:
     return "prose" if field in MASKED_TEXT_FIELDS else "text"
 
 
-def cleaned_text_sql(column: str, kind: str) -> str:
+# What sends a cell of each kind to the costly path of `cleaned_text_sql`.
+_NEEDS_WORK = {
+    "code": f"{_PADDED}|[\uFF01-\uFF5E\u3000]",
+    "phone": f"{_PADDED}|[\uFF01-\uFF5E\u3000]",
+    # ID-card numbers hold mobile-like runs, so any run of 11 digits sends a cell to masking.
+    "prose": f"{_PADDED}|{_PROSE_CONTROL}|[０-９]|[0-9]{{11}}",
+    "text": f"{_PADDED}|{_PROSE_CONTROL}",
+}
+# Cells joined by a character that no pattern above matches: a gate over the joined row
+# matches wherever one of its cells would, so a row it passes needs no per-cell scan.
+_GATE_SEPARATOR = "|"
+_GATE_OF_KIND = {"code": "__gate_codes", "phone": "__gate_codes", "prose": "__gate_texts",
+                 "text": "__gate_texts"}
+_GATE_PADDED = "(^|\\|)[\\s\u3000]|[\\s\u3000](\\||$)"
+
+
+def cleaned_text_sql(column: str, kind: str, gate: str | None = None) -> str:
     """The cell of `column` cleaned for a field of `kind`; empty becomes NULL.
 
     code:  padding trimmed, full-width letters, digits and signs made ASCII (ids, times,
@@ -94,25 +110,41 @@ def cleaned_text_sql(column: str, kind: str) -> str:
     phone: as code, then only the digits kept (+86 139-1234-5678 and 86 13912345678 are one
            caller).
     One scan looks for anything to do; the rest runs only on the few cells that need it.
+    `gate`, a boolean column from `row_gates_sql`: false for a row none of whose cells of the
+    gate's kinds needs work, so the scan of this cell is skipped.
     """
     cell = quote_identifier(column)
     trimmed = f"trim({cell}, e'{_PADDING}')"
     if kind in ("code", "phone"):
-        needs_work = f"{_PADDED}|[\uFF01-\uFF5E\u3000]"
         fixed = (f"trim(translate({cell}, {sql_literal(_FULL_WIDTH_ASCII)}, "
                  f"{sql_literal(_ASCII)}), e'{_PADDING}')")
     elif kind == "prose":
-        # ID-card numbers hold mobile-like runs, so any run of 11 digits sends a cell to masking.
-        needs_work = f"{_PADDED}|{_PROSE_CONTROL}|[０-９]|[0-9]{{11}}"
         digits = f"translate({_without_controls(trimmed)}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
         fixed = mask_numbers_sql(digits)
     else:
-        needs_work = f"{_PADDED}|{_PROSE_CONTROL}"
         fixed = _without_controls(trimmed)
-    cleaned = f"CASE WHEN regexp_matches({cell}, '{needs_work}') THEN {fixed} ELSE {cell} END"
+    skip = f"WHEN NOT {gate} THEN {cell} " if gate else ""
+    cleaned = (f"CASE {skip}WHEN regexp_matches({cell}, '{_NEEDS_WORK[kind]}') THEN {fixed} "
+               f"ELSE {cell} END")
     if kind == "phone":
         cleaned = f"regexp_replace({cleaned}, '\\D', '', 'g')"
     return f"nullif({cleaned}, '')"
+
+
+def row_gates_sql(columns_by_gate: dict[str, list[tuple[str, str]]]) -> str:
+    """`, <pattern matched over the row's cells> AS <gate>` for each gate: one scan of the
+    joined cells of a row instead of one per cell. A gate covers (column, kind) pairs; its
+    pattern is the union of their kinds' patterns, with padding anchored at the separators."""
+    gates = []
+    for gate, columns in columns_by_gate.items():
+        kinds = sorted({kind for _, kind in columns})
+        unanchored = {part for kind in kinds for part in _NEEDS_WORK[kind].split("|")
+                      if part not in _PADDED.split("|")}
+        parts = [_GATE_PADDED, *sorted(unanchored)]
+        cells = ", ".join(quote_identifier(column) for column, _ in columns)
+        gates.append(f", regexp_matches(concat_ws('{_GATE_SEPARATOR}', {cells}), "
+                     f"'{'|'.join(parts)}') AS {gate}")
+    return "".join(gates)
 
 
 # Times with a UTC offset (ISO 8601, Open311) are converted to the source's local zone.
@@ -255,9 +287,16 @@ def canonical_sql(
     kinds = {p.text_column: _clean_kind(p.field, types[p.field]) for p in plans
              if p.text_column and p not in hashed}
     lineage = "source_sheet, source_row"
+    # Codes and prose are gated apart: ids full of digits would open the prose gate (runs of
+    # 11 digits) on every row.
+    gated: dict[str, list[tuple[str, str]]] = {}
+    for t, kind in sorted(kinds.items()):
+        gated.setdefault(_GATE_OF_KIND[kind], []).append((headers[int(t[2:])], kind))
     cleaned = "".join(
-        f", {cleaned_text_sql(headers[int(t[2:])], kind)} AS {t}" for t, kind in
-        sorted(kinds.items())) + "".join(f", hk_{p.field}.key AS {p.field}" for p in hashed)
+        f", {cleaned_text_sql(headers[int(t[2:])], kind, _GATE_OF_KIND[kind])} AS {t}"
+        for t, kind in sorted(kinds.items())
+    ) + "".join(f", hk_{p.field}.key AS {p.field}" for p in hashed)
+    gated_raw = f"(SELECT *{row_gates_sql(gated)} FROM {raw_table}) AS {raw_table}"
     joins = "".join(
         f" LEFT JOIN hk_{p.field} ON hk_{p.field}.cell = {raw_table}."
         f"{quote_identifier(p.source_column or '')}" for p in hashed)
@@ -285,7 +324,7 @@ def canonical_sql(
         f"SELECT {lineage}, {fields}{''.join(f', {t}' for t in sorted(kinds))}, "
         f"{first_failing} AS reject_code FROM ("
         f"SELECT {lineage}{parsed} FROM ("
-        f"SELECT {lineage}{cleaned} FROM {raw_table}{joins})))"
+        f"SELECT {lineage}{cleaned} FROM {gated_raw}{joins})))"
     )
     return CanonicalSQL(hash_tables, typed, plans)
 
