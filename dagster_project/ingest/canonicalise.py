@@ -83,7 +83,8 @@ def _clean_kind(field: str, sql_type: str) -> str:
     return "prose" if field in MASKED_TEXT_FIELDS else "text"
 
 
-# What sends a cell of each kind to the costly path of `cleaned_text_sql`.
+# What sends a cell of each kind to the costly path of `cleaned_text_sql`: alternatives
+# joined by '|', none holding a '|' itself (`row_gates_sql` takes them apart).
 _NEEDS_WORK = {
     "code": f"{_PADDED}|[\uFF01-\uFF5E\u3000]",
     "phone": f"{_PADDED}|[\uFF01-\uFF5E\u3000]",
