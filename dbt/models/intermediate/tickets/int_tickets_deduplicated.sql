@@ -1,6 +1,7 @@
 -- One row per city and ticket id: the lake rows minus the versions a later export superseded.
--- A lake row is identified by its file, sheet and line; joining on its city as well lets a
--- filter on cities (fct_tickets' incremental builds) reach both sides.
+-- A lake row is identified by its file, sheet and line. A left join keeps the rows that match
+-- no superseded version: DuckDB carries a filter on cities (fct_tickets' incremental builds)
+-- across it to the superseded side, where an anti join would rank every city's versions.
 with tickets as (
 
     select * from {{ ref('stg_lake__tickets') }}
@@ -9,16 +10,23 @@ with tickets as (
 
 superseded as (
 
-    select city_code, file_sha256, source_sheet, source_row
-    from {{ ref('int_ticket_versions_ranked') }}
-    where not is_latest_version
+    select
+        city_code,
+        file_sha256,
+        source_sheet,
+        source_row,
+        true as is_superseded
+
+    from ({{ reexported_versions(ref('stg_lake__tickets')) }}) as versions
+    where version_rank > 1
 
 )
 
 select tickets.*
 from tickets
-anti join superseded
+left join superseded
     on tickets.city_code = superseded.city_code
     and tickets.file_sha256 = superseded.file_sha256
     and tickets.source_sheet is not distinct from superseded.source_sheet
     and tickets.source_row = superseded.source_row
+where superseded.is_superseded is null

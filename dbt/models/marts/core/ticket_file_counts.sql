@@ -14,8 +14,8 @@
 {%- set cities = cities_changed_in_fct_tickets() %}
 
 -- Counted from the lake itself, not from the versions: file_reconciliation's balance then
--- also proves that ranking the versions lost no row. The versions are ranked with the cities'
--- filter inside (macro ticket_versions), where DuckDB cannot carry it from outside the view.
+-- also proves that deduplicating lost no row. The re-exported versions are ranked with the
+-- cities' filter inside (macro reexported_versions).
 with written as (
 
     select city_code, source_id, file_sha256, count(*) as rows_in_lake
@@ -29,9 +29,9 @@ superseded as (
 
     select city_code, source_id, file_sha256, count(*) as rows_superseded
     from (
-        {{ ticket_versions(ref('stg_lake__tickets'), where=city_condition(cities)) }}
+        {{ reexported_versions(ref('stg_lake__tickets'), where=city_condition(cities)) }}
     ) as versions
-    where not is_latest_version
+    where version_rank > 1
     group by city_code, source_id, file_sha256
 
 ),
