@@ -1,5 +1,6 @@
 {#- The lake columns that identify a version of a work order and order the versions. -#}
-{% macro ticket_version_columns() -%}
+{% macro version_keys(tickets_relation, where='true') -%}
+    select
         city_code,
         ticket_id,
         source_id,
@@ -8,6 +9,8 @@
         source_sheet,
         source_row,
         ingested_at
+    from {{ tickets_relation }}
+    where {{ where }}
 {%- endmacro %}
 
 {#- The work orders `tickets_relation` holds more than once: city and ticket id. -#}
@@ -34,11 +37,7 @@
             order by ingested_at desc, source_file desc, source_sheet desc, source_row desc
         ) as version_rank
 
-    from (
-        select {{ ticket_version_columns() }}
-        from {{ tickets_relation }}
-        where {{ where }}
-    ) as tickets
+    from ({{ version_keys(tickets_relation, where) }}) as tickets
     inner join (
         {{ reexported_ids(tickets_relation, where) }}
     ) as reexported
@@ -61,11 +60,7 @@ exported_once as (
         tickets.*,
         1 as version_rank
 
-    from (
-        select {{ ticket_version_columns() }}
-        from {{ tickets_relation }}
-        where {{ where }}
-    ) as tickets
+    from ({{ version_keys(tickets_relation, where) }}) as tickets
     anti join (
         {{ reexported_ids(tickets_relation, where) }}
     ) as reexported
