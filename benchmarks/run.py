@@ -44,6 +44,10 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagster_project.sources import SourceConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT_YEAR = 2019
@@ -215,19 +219,20 @@ def ours_stage(root: Path) -> dict[str, float]:
     """In a fresh process: our ingestion of the floor's files into a scratch lake, on the
     whole machine as `hotline ingest` uses it: `ingest_workers()` files at a time, each
     worker's DuckDB with its share of the cores, the largest files first."""
-    import datetime as dt
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from dagster_project.ingest.lake import Lake
     from dagster_project.ingest.pipeline import share_cores
     from dagster_project.settings import ingest_workers
+    from dagster_project.sources import load_source_configs
 
+    configs = {c.source_id: c for c in load_source_configs(root / "sources")}
     lake = Lake(root / "bench_lake")
     shutil.rmtree(lake.root, ignore_errors=True)
     files = sorted(utf8_csv_files(root), key=lambda f: -f[0].stat().st_size)
     workers = ingest_workers()
-    jobs = [(root, path, source_id, lake.root, dt.datetime(2020, 1, 1))
+    jobs = [(configs[source_id], path, root / "landing", lake.root)
             for path, _, source_id in files]
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
@@ -238,17 +243,15 @@ def ours_stage(root: Path) -> dict[str, float]:
     return {"seconds": seconds, "rows": rows, "workers": workers}
 
 
-def _ingest_one(job: tuple[Path, Path, str, Path, dt.datetime]) -> int:
+def _ingest_one(job: tuple[SourceConfig, Path, Path, Path]) -> int:
     """One file of `ours_stage`, in a worker process: its rows read."""
     from dagster_project.ingest.lake import Lake
     from dagster_project.ingest.pipeline import ingest_file
     from dagster_project.ingest.pseudonymise import DEMO_KEY
-    from dagster_project.sources import load_source_configs
 
-    root, path, source_id, lake_root, when = job
-    config = next(c for c in load_source_configs(root / "sources") if c.source_id == source_id)
-    outcome = ingest_file(config, path, root / "landing", Lake(lake_root), DEMO_KEY.encode(),
-                          when)
+    config, path, landing, lake_root = job
+    outcome = ingest_file(config, path, landing, Lake(lake_root), DEMO_KEY.encode(),
+                          dt.datetime(2020, 1, 1))
     if outcome.entry.status != "loaded":
         raise SystemExit(outcome.entry.error)
     return int(outcome.entry.rows_read)
