@@ -83,14 +83,14 @@ def _clean_kind(field: str, sql_type: str) -> str:
     return "prose" if field in MASKED_TEXT_FIELDS else "text"
 
 
-# What sends a cell of each kind to the costly path of `cleaned_text_sql`: alternatives
-# joined by '|', none holding a '|' itself (`row_gates_sql` takes them apart).
+# Besides padding (`_PADDED`, any kind), what sends a cell of each kind to the costly path
+# of `cleaned_text_sql`.
 _NEEDS_WORK = {
-    "code": f"{_PADDED}|[\uFF01-\uFF5E\u3000]",
-    "phone": f"{_PADDED}|[\uFF01-\uFF5E\u3000]",
+    "code": ("[\uFF01-\uFF5E\u3000]",),
+    "phone": ("[\uFF01-\uFF5E\u3000]",),
     # ID-card numbers hold mobile-like runs, so any run of 11 digits sends a cell to masking.
-    "prose": f"{_PADDED}|{_PROSE_CONTROL}|[０-９]|[0-9]{{11}}",
-    "text": f"{_PADDED}|{_PROSE_CONTROL}",
+    "prose": (_PROSE_CONTROL, "[０-９]", "[0-9]{11}"),
+    "text": (_PROSE_CONTROL,),
 }
 # Cells joined by a character that no pattern above matches: a gate over the joined row
 # matches wherever one of its cells would, so a row it passes needs no per-cell scan.
@@ -125,7 +125,8 @@ def cleaned_text_sql(column: str, kind: str, gate: str | None = None) -> str:
     else:
         fixed = _without_controls(trimmed)
     skip = f"WHEN NOT {gate} THEN {cell} " if gate else ""
-    cleaned = (f"CASE {skip}WHEN regexp_matches({cell}, '{_NEEDS_WORK[kind]}') THEN {fixed} "
+    needs_work = "|".join((_PADDED, *_NEEDS_WORK[kind]))
+    cleaned = (f"CASE {skip}WHEN regexp_matches({cell}, '{needs_work}') THEN {fixed} "
                f"ELSE {cell} END")
     if kind == "phone":
         cleaned = f"regexp_replace({cleaned}, '\\D', '', 'g')"
@@ -138,9 +139,7 @@ def row_gates_sql(columns_by_gate: dict[str, list[tuple[str, str]]]) -> str:
     pattern is the union of their kinds' patterns, with padding anchored at the separators."""
     gates = []
     for gate, columns in columns_by_gate.items():
-        kinds = sorted({kind for _, kind in columns})
-        unanchored = {part for kind in kinds for part in _NEEDS_WORK[kind].split("|")
-                      if part not in _PADDED.split("|")}
+        unanchored = {part for _, kind in columns for part in _NEEDS_WORK[kind]}
         parts = [_GATE_PADDED, *sorted(unanchored)]
         cells = ", ".join(quote_identifier(column) for column, _ in columns)
         gates.append(f", regexp_matches(concat_ws('{_GATE_SEPARATOR}', {cells}), "
@@ -290,12 +289,13 @@ def canonical_sql(
     lineage = "source_sheet, source_row"
     # Codes and prose are gated apart: ids full of digits would open the prose gate (runs of
     # 11 digits) on every row.
+    cells = [(t, headers[int(t[2:])], kind) for t, kind in sorted(kinds.items())]
     gated: dict[str, list[tuple[str, str]]] = {}
-    for t, kind in sorted(kinds.items()):
-        gated.setdefault(_GATE_OF_KIND[kind], []).append((headers[int(t[2:])], kind))
+    for _, column, kind in cells:
+        gated.setdefault(_GATE_OF_KIND[kind], []).append((column, kind))
     cleaned = "".join(
-        f", {cleaned_text_sql(headers[int(t[2:])], kind, _GATE_OF_KIND[kind])} AS {t}"
-        for t, kind in sorted(kinds.items())
+        f", {cleaned_text_sql(column, kind, _GATE_OF_KIND[kind])} AS {t}"
+        for t, column, kind in cells
     ) + "".join(f", hk_{p.field}.key AS {p.field}" for p in hashed)
     gated_raw = f"(SELECT *{row_gates_sql(gated)} FROM {raw_table}) AS {raw_table}"
     joins = "".join(
