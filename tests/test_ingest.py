@@ -227,6 +227,35 @@ def test_an_unchanged_landing_file_is_not_read_again(
     assert third.entry.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_a_source_has_files_to_read_until_all_are_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look that plans a run: stats and the manifest only, never the files' bytes."""
+    landing = tmp_path / "landing"
+    lake = Lake(tmp_path / "lake")
+    config = standard_config()
+    row = "\nA1,2019-02-28 11:25:05,电话,咨询,x,,,,,是,,,,,,已办结,,\n"
+    path = land(landing, "city_a", "a.csv", (STANDARD_HEADER + row).encode())
+    _ingest_later(monkeypatch, 10)
+    hashed = _count_hashing(monkeypatch)
+    assert pipeline.has_files_to_read(config, landing, lake)  # never seen
+    ingest_source(config, landing, lake, KEY, WHEN)
+    assert hashed == [path]
+    assert not pipeline.has_files_to_read(config, landing, lake)
+    assert hashed == [path]  # the look hashed nothing
+
+    path.write_bytes((STANDARD_HEADER + row.replace("A1", "B1")).encode())  # re-exported
+    assert pipeline.has_files_to_read(config, landing, lake)
+    ingest_source(config, landing, lake, KEY, WHEN)
+    assert not pipeline.has_files_to_read(config, landing, lake)
+
+    # A file that failed is read again at every run, until it loads.
+    broken = land(landing, "city_a", "b.csv", b"\xff\xfe\x00garbage")
+    [_, failed] = ingest_source(config, landing, lake, KEY, WHEN)
+    assert failed.entry.status == "failed" and failed.entry.source_file.endswith(broken.name)
+    assert pipeline.has_files_to_read(config, landing, lake)
+
+
 def test_a_landing_file_changed_just_now_is_hashed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

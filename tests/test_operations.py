@@ -520,6 +520,55 @@ def test_sources_ingested_in_parallel_processes_equal_one_at_a_time(
         ingest_workers()
 
 
+
+def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a run, one re-exported file: the other sources are confirmed unchanged without
+    a worker process, and the one source with work is read in this process, where DuckDB
+    takes every core."""
+    from dagster_project.defs.assets import ingest as ingest_assets
+    from dagster_project.ingest import lake as lake_module
+    from dagster_project.ingest import pipeline
+    from dagster_project.settings import INGEST_WORKERS_ENV, PACKAGE_ROOT
+    from dagster_project.sources import load_source_configs
+
+    configs = load_source_configs(PACKAGE_ROOT / "config" / "sources")
+    paths = DataPaths(root=tmp_path)
+    generate_demo(paths.landing, seed=5, total_tickets=2000)
+    now = lake_module.time.time_ns  # files written now would look unsettled: remembered later
+    monkeypatch.setattr(lake_module.time, "time_ns", lambda: now() + 10 * 10**9)
+    monkeypatch.setenv(INGEST_WORKERS_ENV, "1")  # in this process, where the clock is ahead
+    when = dt.datetime(2020, 1, 1)
+    first = list(ingest_assets._ingest_sources(configs, paths, b"k", when, lambda _: None))
+    assert all(o.entry.status == "loaded" for _, outcomes in first for o in outcomes)
+
+    [changed] = sorted((paths.landing / "beijing_12345").glob("*2019*.csv"))
+    changed.write_bytes(changed.read_bytes() + b"\n")  # a re-export: same rows, new bytes
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker pool was started for one source")
+
+    threads: list[int | None] = []
+    ingest_file = pipeline.ingest_file
+
+    def recording(*args: object, **kwargs: object) -> pipeline.FileOutcome:
+        outcome = ingest_file(*args, **kwargs)  # type: ignore[arg-type]
+        if not outcome.skipped:
+            threads.append(pipeline._duckdb_threads)
+        return outcome
+
+    monkeypatch.setenv(INGEST_WORKERS_ENV, "2")
+    monkeypatch.setattr(ingest_assets, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(pipeline, "ingest_file", recording)
+    second = list(ingest_assets._ingest_sources(configs, paths, b"k", when, lambda _: None))
+    assert sorted(c.source_id for c, _ in second) == sorted(c.source_id for c in configs)
+    read = {c.source_id: [o.entry.source_file for o in outcomes if not o.skipped]
+            for c, outcomes in second}
+    assert {s: files for s, files in read.items() if files} == {
+        "beijing_12345": [f"beijing_12345/{changed.name}"]}
+    assert threads == [None]  # read here, with DuckDB's default threads: every core
+
 OPEN_INSTANCE = """
 import os, sys, time
 from dagster_project.pipeline import local_instance

@@ -187,15 +187,26 @@ class LandingHashes:
         """The file's SHA-256: remembered if its stat is unchanged, else read and hashed.
         The stat is taken first, so a file changed while it is read is hashed again later."""
         stat = path.stat()
-        key: list[object] = [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
-        known = self._known.get(name)
-        if isinstance(known, list) and known[:4] == key and isinstance(known[-1], str):
-            sha = known[-1]
-        else:
-            sha = file_sha256(path)
+        key = self._stat_key(stat)
+        sha = self._remembered(name, key) or file_sha256(path)
         if time.time_ns() - stat.st_ctime_ns > self.RACY_NS:
             self._seen[name] = [*key, sha]
         return sha
+
+    def remembered(self, path: Path, name: str) -> str | None:
+        """The SHA-256 remembered for the file if its stat is unchanged, else None; reads
+        nothing of the file and remembers nothing for the next run."""
+        return self._remembered(name, self._stat_key(path.stat()))
+
+    @staticmethod
+    def _stat_key(stat: os.stat_result) -> list[object]:
+        return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+    def _remembered(self, name: str, key: list[object]) -> str | None:
+        known = self._known.get(name)
+        if isinstance(known, list) and known[:4] == key and isinstance(known[-1], str):
+            return known[-1]
+        return None
 
     def save(self) -> None:
         """Remember the files hashed or confirmed in this run; files gone are forgotten."""

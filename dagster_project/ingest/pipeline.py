@@ -75,6 +75,22 @@ def ingest_source(
         hashes.save()
 
 
+def has_files_to_read(config: SourceConfig, landing_root: Path, lake: Lake) -> bool:
+    """Whether any landing file of the source may need reading: its stat changed since it was
+    hashed, or its content is not loaded (new, or failed before). Looks only at stats and
+    the manifest, without the source's lock: it plans a run, and `ingest_source` decides
+    again under the lock."""
+    hashes = LandingHashes(lake, config.source_id)
+    for path in config.landing_files(landing_root):
+        sha256 = hashes.remembered(path, _printable(path.relative_to(landing_root).as_posix()))
+        if sha256 is None:
+            return True
+        entry = lake.read_manifest_entry(config.source_id, sha256)
+        if entry is None or entry.status != "loaded":
+            return True
+    return False
+
+
 def ingest_file(
     config: SourceConfig,
     path: Path,

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from dagster_project.defs.partitions import (
     source_partitions,
 )
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, share_cores, utc_now
+from dagster_project.ingest.pipeline import (
+    FileOutcome,
+    has_files_to_read,
+    share_cores,
+    utc_now,
+)
 from dagster_project.ingest.pseudonymise import load_key
 from dagster_project.ingest.runner import ingest_one_source, landing_folders_without_source
 from dagster_project.settings import DataPaths, data_paths, ingest_workers, sources_dir
@@ -85,23 +91,37 @@ def _ingest_sources(
     configs: list[SourceConfig], paths: DataPaths, key: bytes, when: dt.datetime,
     log: Callable[[str], None],
 ) -> Iterator[tuple[SourceConfig, list[FileOutcome]]]:
-    """Each source's outcomes as its ingestion ends; with several workers, sources run in
-    parallel processes, the costliest first so that the last to finish is a small one."""
-    workers = min(ingest_workers(), len(configs))
-    if workers <= 1:
-        for config in configs:
+    """Each source's outcomes as its ingestion ends. Sources whose files are all loaded
+    already are confirmed here; the others run in parallel worker processes, the costliest
+    first so that the last to finish is a small one, or here with every core when only one
+    source has files to read (a daily delivery)."""
+    lake = Lake(paths.lake)
+    to_read = [c for c in configs if has_files_to_read(c, paths.landing, lake)]
+    reading = {c.source_id for c in to_read}
+    for config in configs:
+        if config.source_id not in reading:
             yield config, ingest_one_source(config, paths, key, when)
+    if not to_read:
         return
-    ordered = sorted(configs, key=lambda c: -_ingest_cost(c, paths.landing))
-    log(f"ingesting {len(configs)} sources, {workers} at a time")
+    # The lake checks run after this step: Great Expectations is imported meanwhile.
+    from dagster_project.quality.validate import preload
+
+    workers = min(ingest_workers(), len(to_read))
+    if workers <= 1:
+        # A thread: DuckDB releases the GIL while it reads and writes the files.
+        importing = threading.Thread(target=preload, name="preload-great-expectations")
+        importing.start()
+        for config in to_read:
+            yield config, ingest_one_source(config, paths, key, when)
+        importing.join()
+        return
+    ordered = sorted(to_read, key=lambda c: -_ingest_cost(c, paths.landing))
+    log(f"ingesting {len(to_read)} sources, {workers} at a time")
     # spawn: a fork would copy the Dagster process's threads and open handles.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=share_cores,
                              initargs=(workers,)) as pool:
         futures = {pool.submit(ingest_one_source, c, paths, key, when): c for c in ordered}
-        # The lake checks run after this step: import Great Expectations while workers ingest.
-        from dagster_project.quality.validate import preload
-
         preload()
         for future in as_completed(futures):
             yield futures[future], future.result()
