@@ -46,8 +46,9 @@ class ExpectationOutcome:
 
 def preload() -> None:
     """Import Great Expectations now (about 3 s), while this process only waits on the
-    ingestion workers, so that the lake checks after them start at once. (Not during a dbt
-    build: dbt keeps both cores busy, and the import only delayed it as long.)"""
+    ingestion workers or dbt, so that the checks after them start at once. A full dbt build
+    keeps both cores busy and takes about as much longer; a build of one city's delivery
+    leaves room (measured at 10 M: the build 2 s shorter)."""
     import great_expectations  # noqa: F401
 
 
