@@ -7,8 +7,11 @@ DuckDB selected from a large one (see `pushdown`).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +53,18 @@ def preload() -> None:
     keeps both cores busy and takes about as much longer; a build of one city's delivery
     leaves room (measured at 10 M: the build 2 s shorter)."""
     import great_expectations  # noqa: F401
+
+
+@contextlib.contextmanager
+def preloading() -> Iterator[None]:
+    """`preload` in a thread while the block runs (DuckDB and dbt's process release the GIL
+    while they work); on leaving, the import is complete."""
+    thread = threading.Thread(target=preload, name="preload-great-expectations", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 class FrameValidator:

@@ -3,7 +3,6 @@
 
 import datetime as dt
 import multiprocessing
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -104,25 +103,24 @@ def _ingest_sources(
     if not to_read:
         return
     # The lake checks run after this step: Great Expectations is imported meanwhile.
-    from dagster_project.quality.validate import preload
+    from dagster_project.quality.validate import preloading
 
     workers = min(ingest_workers(), len(to_read))
     if workers <= 1:
-        # A thread: DuckDB releases the GIL while it reads and writes the files.
-        importing = threading.Thread(target=preload, name="preload-great-expectations")
-        importing.start()
-        for config in to_read:
-            yield config, ingest_one_source(config, paths, key, when)
-        importing.join()
+        with preloading():
+            for config in to_read:
+                yield config, ingest_one_source(config, paths, key, when)
         return
     ordered = sorted(to_read, key=lambda c: -_ingest_cost(c, paths.landing))
     log(f"ingesting {len(to_read)} sources, {workers} at a time")
     # spawn: a fork would copy the Dagster process's threads and open handles.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=share_cores,
-                             initargs=(workers,)) as pool:
+    with (
+        ProcessPoolExecutor(workers, mp_context=context, initializer=share_cores,
+                            initargs=(workers,)) as pool,
+        preloading(),
+    ):
         futures = {pool.submit(ingest_one_source, c, paths, key, when): c for c in ordered}
-        preload()
         for future in as_completed(futures):
             yield futures[future], future.result()
 

@@ -1,7 +1,6 @@
 """Lake -> warehouse: the dbt project builds and tests every model (the only writer)."""
 
 
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,7 +29,7 @@ from dagster_project.defs.publish import (
     publish,
 )
 from dagster_project.quality.runner import ensure_results_schema
-from dagster_project.quality.validate import preload
+from dagster_project.quality.validate import preloading
 from dagster_project.settings import WAREHOUSE_PATH_ENV, data_paths
 
 # The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
@@ -158,13 +157,11 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=paths.dbt_target)
         # The warehouse checks run after this step: Great Expectations is imported meanwhile.
-        importing = threading.Thread(target=preload, name="preload-great-expectations")
-        importing.start()
-        for event in invocation.stream():
-            events.append(event)
-            if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
-                progress.advance("dbt", detail=_event_name(context, event))
-        importing.join()
+        with preloading():
+            for event in invocation.stream():
+                events.append(event)
+                if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
+                    progress.advance("dbt", detail=_event_name(context, event))
         error = invocation.get_error()
         if error is None:
             if plan.covers_every_model:
