@@ -17,8 +17,7 @@ superseded as (
         source_row,
         true as is_superseded
 
-    from ({{ reexported_versions(ref('stg_lake__tickets')) }}) as versions
-    where version_rank > 1
+    from ({{ superseded_versions(ref('stg_lake__tickets')) }}) as versions
 
 )
 
