@@ -22,28 +22,19 @@
         having count(*) > 1
 {%- endmacro %}
 
-{#- The order of a work order's versions as one value; the greatest is the version that
-    counts: the latest ingestion wins, then the latest file name, then the last sheet and row.
-    A row of a CSV or JSON file has no sheet: '' stands in, below any sheet's name. -#}
-{% macro version_order(relation=none) -%}
-    {%- set prefix = relation ~ '.' if relation else '' -%}
-    ({{ prefix }}ingested_at, {{ prefix }}source_file, coalesce({{ prefix }}source_sheet, ''),
-     {{ prefix }}source_row)
-{%- endmacro %}
-
 {#- Every version of the work orders `tickets_relation` (the lake's tickets) holds more than
-    once, ranked newest first by version_order (version_rank 1 is the one that counts).
-    `where` narrows the rows read. Re-exports are a few percent of the rows, so the window
-    runs over those rows and their keys alone. The ids are joined with an inner join, not a
-    semi join: DuckDB carries a filter on cities from outside (fct_tickets' incremental
-    builds) across the one and not the other, and without it a city's rebuild ranked every
-    city's ids. -#}
+    once, ranked newest first (version_rank 1 is the one that counts): the latest ingestion
+    wins, then the latest file name, then the last row. `where` narrows the rows read.
+    Re-exports are a few percent of the rows, so the window runs over those rows and their
+    keys alone. The ids are joined with an inner join, not a semi join: DuckDB carries a filter
+    on cities from outside (fct_tickets' incremental builds) across the one and not the other,
+    and without it a city's rebuild ranked every city's ids. -#}
 {% macro reexported_versions(tickets_relation, where='true') -%}
     select
         tickets.*,
         row_number() over (
             partition by tickets.city_code, tickets.ticket_id
-            order by {{ version_order('tickets') }} desc
+            order by ingested_at desc, source_file desc, source_sheet desc, source_row desc
         ) as version_rank
 
     from ({{ version_keys(tickets_relation, where) }}) as tickets
@@ -52,27 +43,6 @@
     ) as reexported
         on tickets.city_code = reexported.city_code
         and tickets.ticket_id = reexported.ticket_id
-{%- endmacro %}
-
-{#- The versions that a later version of the same work order superseded (version_rank > 1 of
-    reexported_versions), found without ranking: each re-exported id's greatest version_order
-    is one hash aggregate, where the window sorted every version (at 10 M after a re-export
-    of Beijing's year: 1.7 s against 4.2 s). Joined as in reexported_versions, for the same
-    reason. -#}
-{% macro superseded_versions(tickets_relation, where='true') -%}
-    select tickets.*
-
-    from ({{ version_keys(tickets_relation, where) }}) as tickets
-    inner join (
-        select city_code, ticket_id, max({{ version_order() }}) as latest_version
-        from {{ tickets_relation }}
-        where {{ where }}
-        group by city_code, ticket_id
-        having count(*) > 1
-    ) as reexported
-        on tickets.city_code = reexported.city_code
-        and tickets.ticket_id = reexported.ticket_id
-    where {{ version_order('tickets') }} < reexported.latest_version
 {%- endmacro %}
 
 {#- The versions of every work order (int_ticket_versions_ranked): those exported more than

@@ -17,7 +17,8 @@ superseded as (
         source_row,
         true as is_superseded
 
-    from ({{ superseded_versions(ref('stg_lake__tickets')) }}) as versions
+    from ({{ reexported_versions(ref('stg_lake__tickets')) }}) as versions
+    where version_rank > 1
 
 )
 

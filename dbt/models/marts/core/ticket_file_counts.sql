@@ -15,7 +15,7 @@
 
 -- Counted from the lake itself, not from the versions: file_reconciliation's balance then
 -- also proves that deduplicating lost no row. The re-exported versions are ranked with the
--- cities' filter inside (macro superseded_versions).
+-- cities' filter inside (macro reexported_versions).
 with written as (
 
     select city_code, source_id, file_sha256, count(*) as rows_in_lake
@@ -29,8 +29,9 @@ superseded as (
 
     select city_code, source_id, file_sha256, count(*) as rows_superseded
     from (
-        {{ superseded_versions(ref('stg_lake__tickets'), where=city_condition(cities)) }}
+        {{ reexported_versions(ref('stg_lake__tickets'), where=city_condition(cities)) }}
     ) as versions
+    where version_rank > 1
     group by city_code, source_id, file_sha256
 
 ),
