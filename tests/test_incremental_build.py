@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from cli_runner import run_cli
+from dbt_runner import run_dbt
 from pipeline_helpers import lake_counts, warehouse_counts
 
 from dagster_project.demo.generator import generate_demo
@@ -69,8 +70,9 @@ def build_from_scratch(tmp_path: Path, paths: DataPaths, monkeypatch: pytest.Mon
 
 
 def differing_tables(incremental: Path, scratch: Path) -> dict[str, int]:
-    """Every table of the main schema, compared row for row (EXCEPT ALL both ways): the
-    tables that differ, with the number of rows found on one side only."""
+    """Every table of the main schema, compared row for row (EXCEPT ALL both ways) but for
+    `built_at`, when the build that wrote a row started: the tables that differ, with the
+    number of rows found on one side only."""
     differing = {}
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{incremental}' AS inc (READ_ONLY)")
@@ -80,10 +82,15 @@ def differing_tables(incremental: Path, scratch: Path) -> dict[str, int]:
             "AND schema_name = 'main' ORDER BY 1").fetchall()]
         assert "fct_tickets" in tables and "kpi_city_year" in tables
         for table in tables:
+            columns = ", ".join(c for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = 'full_build' "
+                "AND schema_name = 'main' AND table_name = ? AND column_name <> 'built_at' "
+                "ORDER BY column_index", [table]).fetchall())
             (only_one_side,) = con.execute(
-                f"SELECT (SELECT count(*) FROM (FROM inc.main.{table} "
-                f"EXCEPT ALL FROM full_build.main.{table})) + (SELECT count(*) FROM "
-                f"(FROM full_build.main.{table} EXCEPT ALL FROM inc.main.{table}))"
+                f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM inc.main.{table} "
+                f"EXCEPT ALL SELECT {columns} FROM full_build.main.{table})) + (SELECT count(*) "
+                f"FROM (SELECT {columns} FROM full_build.main.{table} "
+                f"EXCEPT ALL SELECT {columns} FROM inc.main.{table}))"
             ).fetchone() or (0,)
             if only_one_side:
                 differing[table] = only_one_side
@@ -95,6 +102,12 @@ def tickets_of(warehouse: Path, city_code: str) -> int:
         (count,) = con.execute("SELECT count(*) FROM fct_tickets WHERE city_code = ?",
                                [city_code]).fetchone() or (0,)
     return int(count)
+
+
+def unique_ticket_test(target: Path) -> str:
+    """The SQL dbt ran for fct_tickets' test of unique city and ticket ids."""
+    [test] = (target / "run").rglob("unique_combination_fct_tickets_city_code__ticket_id.sql")
+    return test.read_text(encoding="utf-8")
 
 
 def test_a_delivery_rebuilds_only_its_cities_and_equals_a_build_from_scratch(
@@ -129,6 +142,16 @@ def test_a_delivery_rebuilds_only_its_cities_and_equals_a_build_from_scratch(
             "WHERE city_code = ? AND ticket_id = ?", [BEIJING, ticket_id]
         ).fetchall() == [(CORRECTED_TITLE, "web", "dissatisfied")]
     assert tickets_of(paths.warehouse, YIBIN) > 0
+    # The build stamped the rows it wrote, and fct_tickets' data tests read those alone; on
+    # its own, `dbt test` reads every row.
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert {c for (c,) in con.execute(
+            "SELECT DISTINCT city_code FROM fct_tickets "
+            "WHERE built_at = (SELECT max(built_at) FROM fct_tickets)").fetchall()} == {
+            BEIJING, YIBIN}
+    assert "where (built_at = cast(" in unique_ticket_test(paths.dbt_target)
+    run_dbt(tmp_path / "dbt_test_alone", "test", "--select", "fct_tickets,test_type:data")
+    assert "built_at" not in unique_ticket_test(tmp_path / "dbt_test_alone")
     scratch = build_from_scratch(tmp_path, paths, monkeypatch, "scratch-1")
     assert differing_tables(paths.warehouse, scratch) == {}
 

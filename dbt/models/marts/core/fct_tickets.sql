@@ -108,7 +108,8 @@ select
     file_sha256,
     source_row,
     ingested_at,
-    lake_files_fingerprint
+    lake_files_fingerprint,
+    {{ build_started_at() }} as built_at
 
 from tickets
 inner join lake_files using (city_code)
