@@ -82,7 +82,7 @@ def has_files_to_read(config: SourceConfig, landing_root: Path, lake: Lake) -> b
     again under the lock."""
     hashes = LandingHashes(lake, config.source_id)
     for path in config.landing_files(landing_root):
-        sha256 = hashes.remembered(path, _printable(path.relative_to(landing_root).as_posix()))
+        sha256 = hashes.remembered(path, _source_file(path, landing_root))
         if sha256 is None:
             return True
         entry = lake.read_manifest_entry(config.source_id, sha256)
@@ -102,7 +102,7 @@ def ingest_file(
 ) -> FileOutcome:
     """Ingest one landing file unless its content is loaded already; `hashes` remembers the
     SHA-256 of files unchanged since the last run (without it, every file is read)."""
-    source_file = _printable(path.relative_to(landing_root).as_posix())
+    source_file = _source_file(path, landing_root)
     try:
         _check_landing_path(path, landing_root)
     except IngestError as exc:
@@ -148,6 +148,11 @@ def _record_failure(
     )
     lake.write_manifest_entry(entry)
     return FileOutcome(entry, skipped=False)
+
+
+def _source_file(path: Path, landing_root: Path) -> str:
+    """A landing file's name in the manifest and the lake: its path under landing/."""
+    return _printable(path.relative_to(landing_root).as_posix())
 
 
 def _printable(name: str) -> str:

@@ -17,8 +17,9 @@
         {%- do conditions.append(config.get('where')) -%}
     {%- endif -%}
     {%- set tested = model.get('attached_node') -%}
-    {%- if execute and tested and tested in selected_resources
-          and graph.nodes[tested].config.meta.get('tests_read_rows_built_now') -%}
+    {%- set tested_config = (graph.nodes.get(tested) or {}).get('config', {}) -%}
+    {%- if execute and tested in selected_resources
+          and tested_config.get('meta', {}).get('tests_read_rows_built_now') -%}
         {%- do conditions.append('built_at = ' ~ build_started_at()) -%}
     {%- endif -%}
     {%- if not conditions -%}
