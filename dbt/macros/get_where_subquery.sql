@@ -16,11 +16,13 @@
     {%- if config.get('where') -%}
         {%- do conditions.append(config.get('where')) -%}
     {%- endif -%}
-    {%- set tested = model.get('attached_node') -%}
-    {%- set tested_config = (graph.nodes.get(tested) or {}).get('config', {}) -%}
-    {%- if execute and tested in selected_resources
-          and tested_config.get('meta', {}).get('tests_read_rows_built_now') -%}
-        {%- do conditions.append('built_at = ' ~ build_started_at()) -%}
+    {#- At parse time (not execute) the graph is still empty. -#}
+    {%- set tested = model.get('attached_node') if execute else none -%}
+    {%- if tested in selected_resources -%}
+        {%- set tested_config = (graph.nodes.get(tested) or {}).get('config', {}) -%}
+        {%- if tested_config.get('meta', {}).get('tests_read_rows_built_now') -%}
+            {%- do conditions.append('built_at = ' ~ build_started_at()) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if not conditions -%}
         {%- do return(relation) -%}
