@@ -520,7 +520,6 @@ def test_sources_ingested_in_parallel_processes_equal_one_at_a_time(
         ingest_workers()
 
 
-
 def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -568,6 +567,7 @@ def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
     assert {s: files for s, files in read.items() if files} == {
         "beijing_12345": [f"beijing_12345/{changed.name}"]}
     assert threads == [None]  # read here, with DuckDB's default threads: every core
+
 
 OPEN_INSTANCE = """
 import os, sys, time
