@@ -135,8 +135,17 @@ def test_a_delivery_rebuilds_only_its_cities_and_equals_a_build_from_scratch(
         "\n".join([header, ",".join(fields), *rest]) + "\n", encoding="utf-8")
     shutil.move(later, paths.landing / "yibin_12345")
     hotline("ingest")
+    # The corrected file holds every ticket of the first: that one left the current files.
+    beijing = paths.lake / "raw" / "tickets" / "source=beijing_12345"
+    assert len(list((beijing / "superseded").glob("*.parquet"))) == 1
     assert build(paths) == [BEIJING, YIBIN]
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        # Its rows still count: every one superseded, none in the facts.
+        [(written, superseded, in_facts, balanced)] = con.execute(
+            "SELECT rows_written, rows_superseded, rows_in_facts, is_balanced "
+            "FROM file_reconciliation WHERE source_file = ?",
+            ["beijing_12345/工单导出_2019.csv"]).fetchall()
+        assert (superseded, in_facts, balanced) == (written, 0, True) and written > 0
         assert con.execute(
             "SELECT title, channel, satisfaction FROM fct_tickets "
             "WHERE city_code = ? AND ticket_id = ?", [BEIJING, ticket_id]

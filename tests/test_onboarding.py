@@ -62,7 +62,11 @@ def test_a_corrected_re_export_supersedes_older_rows(
         "NJ3,2019-07-03 11:00:00,在办\n", encoding="utf-8")
     assert dg.materialize([ingest_landing]).success
     assert len(list((data_root.lake / "raw" / "tickets").rglob("*.parquet"))) == 2
-    data_root.warehouse.parent.mkdir(parents=True)
+    # The correction holds every ticket of the first export, which leaves the current files.
+    current = data_root.lake / "raw" / "tickets" / "source=nanjing_12345"
+    assert len(list(current.glob("*.parquet"))) == 1
+    assert len(list((current / "superseded").glob("*.parquet"))) == 1
+    data_root.warehouse.parent.mkdir(parents=True, exist_ok=True)
     run_dbt(tmp_path / "target", "seed")
     run_dbt(tmp_path / "target", "run", "--select", "+fct_tickets")
     with duckdb.connect(str(data_root.warehouse), read_only=True) as con:

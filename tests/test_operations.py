@@ -540,7 +540,7 @@ def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
     monkeypatch.setenv(INGEST_WORKERS_ENV, "1")  # in this process, where the clock is ahead
     when = dt.datetime(2020, 1, 1)
     first = list(ingest_assets._ingest_sources(configs, paths, b"k", when, lambda _: None))
-    assert all(o.entry.status == "loaded" for _, outcomes in first for o in outcomes)
+    assert all(o.entry.status == "loaded" for _, source in first for o in source.outcomes)
 
     [changed] = sorted((paths.landing / "beijing_12345").glob("*2019*.csv"))
     changed.write_bytes(changed.read_bytes() + b"\n")  # a re-export: same rows, new bytes
@@ -562,8 +562,8 @@ def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
     monkeypatch.setattr(pipeline, "ingest_file", recording)
     second = list(ingest_assets._ingest_sources(configs, paths, b"k", when, lambda _: None))
     assert sorted(c.source_id for c, _ in second) == sorted(c.source_id for c in configs)
-    read = {c.source_id: [o.entry.source_file for o in outcomes if not o.skipped]
-            for c, outcomes in second}
+    read = {c.source_id: [o.entry.source_file for o in source.outcomes if not o.skipped]
+            for c, source in second}
     assert {s: files for s, files in read.items() if files} == {
         "beijing_12345": [f"beijing_12345/{changed.name}"]}
     assert threads == [None]  # read here, with DuckDB's default threads: every core

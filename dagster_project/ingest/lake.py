@@ -1,6 +1,9 @@
 """The lake's layout, atomic Parquet writes and the file manifest.
 
     lake/raw/<entity>/source=<id>/<sha256>.parquet    canonical rows of one landing file
+    lake/raw/tickets/source=<id>/superseded/<sha256>.parquet
+                                                       the same, once later files of the
+                                                       source re-exported every row of it
     lake/rejects/source=<id>/<sha256>.parquet          rows that could not be made canonical
     lake/manifest/source=<id>/<sha256>.parquet         one row: the file's status and counts
     lake/landing_hashes/source=<id>.json               each landing file's SHA-256, by its stat
@@ -81,6 +84,12 @@ class Lake:
 
     def data_file(self, entity: Entity, source_id: str, sha256: str) -> Path:
         return self.root / "raw" / entity.value / f"source={source_id}" / f"{sha256}.parquet"
+
+    def superseded_file(self, entity: Entity, source_id: str, sha256: str) -> Path:
+        """Where a data file goes when later files re-exported all its rows (`supersede`):
+        beneath its folder, out of the glob that reads the current files."""
+        current = self.data_file(entity, source_id, sha256)
+        return current.parent / "superseded" / current.name
 
     def rejects_file(self, source_id: str, sha256: str) -> Path:
         return self.root / "rejects" / f"source={source_id}" / f"{sha256}.parquet"

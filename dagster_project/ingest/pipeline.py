@@ -48,6 +48,11 @@ def share_cores(workers: int) -> None:
     _duckdb_threads = max(1, (os.cpu_count() or 1) // workers)
 
 
+def duckdb_threads() -> int | None:
+    """This process's DuckDB threads per file (None: one per core)."""
+    return _duckdb_threads
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     """The manifest entry of a file and whether this run did the work or found it done."""

@@ -6,10 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster_project.defs.locks import source_lock
+from dagster_project.canonical import Entity
+from dagster_project.defs.locks import WarehouseLockTimeout, source_lock, warehouse_write_lock
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
+from dagster_project.ingest.pipeline import FileOutcome, duckdb_threads, ingest_source, utc_now
 from dagster_project.ingest.pseudonymise import load_key
+from dagster_project.ingest.supersede import move_superseded, superseded_files
 from dagster_project.settings import DataPaths
 from dagster_project.sources import SourceConfig
 
@@ -45,14 +47,45 @@ def ingest_all(
     return IngestSummary(outcomes)
 
 
+@dataclass(frozen=True)
+class SourceIngested:
+    """What one source's ingestion did: each landing file's outcome, and the lake files that
+    files loaded now superseded whole ("<source file> (<sha256 prefix>)"), moved out of the
+    current files."""
+
+    outcomes: list[FileOutcome]
+    superseded: list[str]
+    # Why superseded files stay among the current files for now (a build was reading them).
+    superseded_deferred: str | None = None
+
+
 def ingest_one_source(
     config: SourceConfig, paths: DataPaths, key: bytes, when: dt.datetime
-) -> list[FileOutcome]:
+) -> SourceIngested:
     """Every landing file of one source, under the source's lock (so no other run stages the
-    same files). The function ingestion worker processes run: it lives outside the Dagster
-    modules so that a worker starts without importing Dagster."""
+    same files), then the source's lake files that the files loaded now superseded whole
+    move out of the current files. The function ingestion worker processes run: it lives
+    outside the Dagster modules so that a worker starts without importing Dagster."""
+    lake = Lake(paths.lake)
     with source_lock(paths.root, config.source_id):
-        return ingest_source(config, paths.landing, Lake(paths.lake), key, when)
+        outcomes = ingest_source(config, paths.landing, lake, key, when)
+        loaded = any(not o.skipped and o.entry.status == "loaded" for o in outcomes)
+        if not loaded or config.entity is not Entity.TICKETS:
+            return SourceIngested(outcomes, [])
+        superseded = superseded_files(lake, config.source_id, threads=duckdb_threads())
+        if not superseded:
+            return SourceIngested(outcomes, [])
+        try:
+            # A build lists the lake's files when a query starts and opens them as it scans:
+            # a file must not move under it. Builds hold this lock from start to end.
+            with warehouse_write_lock(paths.warehouse, timeout=0):
+                for sha256, _name in superseded:
+                    move_superseded(lake, config.source_id, sha256)
+        except WarehouseLockTimeout:
+            return SourceIngested(outcomes, [], superseded_deferred=(
+                "a build is reading the lake: files superseded whole stay among the current "
+                "files until the next delivery of this source"))
+        return SourceIngested(outcomes, [f"{name} ({sha256[:12]})" for sha256, name in superseded])
 
 
 def landing_folders_without_source(configs: list[SourceConfig], landing: Path) -> list[str]:

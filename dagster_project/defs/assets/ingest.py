@@ -27,7 +27,11 @@ from dagster_project.ingest.pipeline import (
     utc_now,
 )
 from dagster_project.ingest.pseudonymise import load_key
-from dagster_project.ingest.runner import ingest_one_source, landing_folders_without_source
+from dagster_project.ingest.runner import (
+    SourceIngested,
+    ingest_one_source,
+    landing_folders_without_source,
+)
 from dagster_project.settings import DataPaths, data_paths, ingest_workers, sources_dir
 from dagster_project.sources import (
     SourceConfig,
@@ -37,10 +41,11 @@ from dagster_project.sources import (
 )
 
 LAKE_TICKETS = dg.AssetKey(["lake", "tickets"])
+LAKE_TICKET_VERSIONS = dg.AssetKey(["lake", "ticket_versions"])
 LAKE_TEST_CALLS = dg.AssetKey(["lake", "test_calls"])
 LAKE_REJECTS = dg.AssetKey(["lake", "rejects"])
 LAKE_MANIFEST = dg.AssetKey(["lake", "manifest"])
-LAKE_KEYS = (LAKE_TICKETS, LAKE_TEST_CALLS, LAKE_REJECTS, LAKE_MANIFEST)
+LAKE_KEYS = (LAKE_TICKETS, LAKE_TICKET_VERSIONS, LAKE_TEST_CALLS, LAKE_REJECTS, LAKE_MANIFEST)
 
 # Metadata of the manifest materialization that the report sensor reads.
 REPORT_YEARS_METADATA = "report_years"
@@ -89,7 +94,7 @@ _XLSX_COST_PER_BYTE = 10
 def _ingest_sources(
     configs: list[SourceConfig], paths: DataPaths, key: bytes, when: dt.datetime,
     log: Callable[[str], None],
-) -> Iterator[tuple[SourceConfig, list[FileOutcome]]]:
+) -> Iterator[tuple[SourceConfig, SourceIngested]]:
     """Each source's outcomes as its ingestion ends. Sources whose files are all loaded
     already are confirmed here; the others run in parallel worker processes, the costliest
     first so that the last to finish is a small one, or here with every core when only one
@@ -134,6 +139,9 @@ def _years_of(lake: Lake, item: Ingested) -> set[int]:
     """Years of the rows this run loaded from one file (receipt year, or monitoring year)."""
     entry = item.outcome.entry
     path = lake.data_file(item.config.entity, item.config.source_id, entry.file_sha256)
+    if not path.exists():  # superseded by a later file of the same run
+        path = lake.superseded_file(item.config.entity, item.config.source_id,
+                                    entry.file_sha256)
     if not path.exists():
         return set()
     column = "year(received_at)" if item.config.entity is Entity.TICKETS else "year"
@@ -145,11 +153,12 @@ def _years_of(lake: Lake, item: Ingested) -> set[int]:
     return {int(y) for (y,) in rows}
 
 
-def _lake_rows(lake_root: Path, entity: str, sources: list[str]) -> int:
-    """Rows held in the lake for these sources (from the Parquet footers, no data read)."""
+def _lake_rows(lake_root: Path, entity: str, sources: list[str], pattern: str = "*.parquet") -> int:
+    """Rows held in the lake for these sources, in the files that match `pattern` (from the
+    Parquet footers, no data read)."""
     total = 0
     for source in sources:
-        for file in (lake_root / entity / f"source={source}").glob("*.parquet"):
+        for file in (lake_root / entity / f"source={source}").glob(pattern):
             total += pq.read_metadata(file).num_rows
     return total
 
@@ -192,7 +201,12 @@ def _totals(items: list[Ingested], entity: Entity | None = None) -> dict[str, in
     specs=[
         dg.AssetSpec(LAKE_TICKETS, description=(
             "Canonical work orders, one Parquet file per landing file: "
-            "lake/raw/tickets/source=<id>/<sha256>.parquet. Callers are pseudonymised.")),
+            "lake/raw/tickets/source=<id>/<sha256>.parquet: the current files, those that "
+            "may hold a work order's latest version. Callers are pseudonymised.")),
+        dg.AssetSpec(LAKE_TICKET_VERSIONS, description=(
+            "Every work-order row the lake holds: the current files and, beneath them in "
+            "superseded/, the files whose every work order a later file of the source holds "
+            "again (moved there by ingestion, never deleted).")),
         dg.AssetSpec(LAKE_TEST_CALLS, description=(
             "The evaluator's scored test calls, one Parquet file per landing file: "
             "lake/raw/test_calls/source=<id>/<sha256>.parquet.")),
@@ -225,8 +239,8 @@ def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
     planned = [(c, p) for c in configs for p in c.landing_files(paths.landing)]
     progress.start("ingest", len(planned))
     items: list[Ingested] = []
-    for config, outcomes in _ingest_sources(configs, paths, key, when, context.log.info):
-        for outcome in outcomes:
+    for config, ingested in _ingest_sources(configs, paths, key, when, context.log.info):
+        for outcome in ingested.outcomes:
             items.append(Ingested(config, outcome))
             entry = outcome.entry
             if outcome.skipped:
@@ -238,6 +252,12 @@ def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
                     f"{entry.source_file}: read {entry.rows_read:,}, written "
                     f"{entry.rows_written:,}, rejected {entry.rows_rejected:,}")
             progress.advance("ingest", detail=entry.source_file)
+        if ingested.superseded:
+            context.log.info(
+                f"{config.source_id}: every work order of {', '.join(ingested.superseded)} is "
+                "in a later file: moved to superseded/, out of the files the facts read")
+        if ingested.superseded_deferred:
+            context.log.info(f"{config.source_id}: {ingested.superseded_deferred}")
     if keys is None or set(keys) == set(source_partitions.get_partition_keys()):
         for folder in landing_folders_without_source(configs, paths.landing):
             context.log.warning(f"landing/{folder} has no source configuration: not ingested")
@@ -266,11 +286,14 @@ def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
             REPORT_YEARS_METADATA: dg.MetadataValue.json(report_years),
         },
     )
-    for asset_key, entity in ((LAKE_TICKETS, Entity.TICKETS),
-                              (LAKE_TEST_CALLS, Entity.TEST_CALLS)):
+    for asset_key, entity, pattern in (
+        (LAKE_TICKETS, Entity.TICKETS, "*.parquet"),
+        (LAKE_TICKET_VERSIONS, Entity.TICKETS, "**/*.parquet"),
+        (LAKE_TEST_CALLS, Entity.TEST_CALLS, "*.parquet"),
+    ):
         yield dg.MaterializeResult(asset_key=asset_key, metadata={
             **_totals(items, entity),
-            "dagster/row_count": _lake_rows(paths.lake / "raw", entity.value, sources),
+            "dagster/row_count": _lake_rows(paths.lake / "raw", entity.value, sources, pattern),
         })
     yield dg.MaterializeResult(asset_key=LAKE_REJECTS, metadata={
         "rows_rejected": _totals(items)["rows_rejected"],

@@ -14,14 +14,21 @@
 {%- set cities = cities_changed_in_fct_tickets() %}
 
 -- Counted from the lake itself, not from the versions: file_reconciliation's balance then
--- also proves that deduplicating lost no row. The re-exported versions are ranked with the
--- cities' filter inside (macro reexported_versions).
+-- also proves that deduplicating lost no row. Every row of a superseded file (one that later
+-- files of its source exported again whole) is superseded; the current files' re-exported
+-- versions are ranked among themselves, with the cities' filter inside (macro
+-- reexported_versions): a version newer than a superseded file's row is in a current file.
 with written as (
 
-    select city_code, source_id, file_sha256, count(*) as rows_in_lake
-    from {{ ref('stg_lake__tickets') }}
+    select
+        city_code,
+        source_id,
+        file_sha256,
+        is_in_superseded_file,
+        count(*) as rows_in_lake
+    from {{ ref('stg_lake__ticket_versions') }}
     where {{ city_condition(cities) }}
-    group by city_code, source_id, file_sha256
+    group by city_code, source_id, file_sha256, is_in_superseded_file
 
 ),
 
@@ -65,7 +72,10 @@ select
     written.source_id,
     written.file_sha256,
     written.rows_in_lake,
-    coalesce(superseded.rows_superseded, 0) as rows_superseded,
+    case
+        when written.is_in_superseded_file then written.rows_in_lake
+        else coalesce(superseded.rows_superseded, 0)
+    end as rows_superseded,
     coalesce(kept.rows_in_facts, 0) as rows_in_facts,
 
     -- lineage

@@ -7,38 +7,7 @@ with source as (
 renamed as (
 
     select
-        -- ids
-        city_code,
-        ticket_id,
-
-        -- request
-        received_at,
-        channel,
-        request_type,
-        category,
-        district,
-        title,
-        content,
-        caller_key,
-
-        -- handling
-        direct_resolved,
-        dispatched_at,
-        department,
-        responded_at,
-        due_at,
-        closed_at,
-        status,
-        resolved,
-        satisfaction,
-
-        -- lineage
-        source_id,
-        source_file,
-        file_sha256,
-        source_sheet,
-        source_row,
-        ingested_at
+        {{ lake_ticket_columns() }}
 
     from source
 

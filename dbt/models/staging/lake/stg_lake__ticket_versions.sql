@@ -1,0 +1,18 @@
+with source as (
+
+    select * from {{ source('lake', 'ticket_versions') }}
+
+),
+
+renamed as (
+
+    select
+        {{ lake_ticket_columns() }},
+        -- ingestion moves a file superseded whole into superseded/ beneath its folder
+        parse_dirpath(filename) like '%/superseded' as is_in_superseded_file
+
+    from source
+
+)
+
+select * from renamed
