@@ -11,7 +11,7 @@ export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 TEST_DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
 	libharfbuzz-subset0
 
-.PHONY: demo test check lint ui lock clean system-packages ingest build report status
+.PHONY: demo test check lint ui lock clean system-packages ingest build refresh report status
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -51,12 +51,16 @@ check: $(STAMP)
 	$(BIN)/hotline check
 
 # Day to day: new landing files into the lake (SOURCE=id for one source), the warehouse from
-# the lake, the report of one year (YEAR=2019), and what is loaded, waiting or failing.
+# the lake, both and the reports they change in one go, the report of one year (YEAR=2019),
+# and what is loaded, waiting or failing.
 ingest: $(STAMP)
 	$(BIN)/hotline ingest $(if $(SOURCE),--source $(SOURCE))
 
 build: $(STAMP)
 	$(BIN)/hotline build
+
+refresh: $(STAMP)
+	$(BIN)/hotline refresh
 
 report: $(STAMP)
 	$(if $(YEAR),,$(error set YEAR, e.g. make report YEAR=2019))

@@ -16,6 +16,9 @@ the command, dbt included):
   report     hotline report --year 2019: quality gate, HTML pages and PDF
   rerun      one re-exported source file of about 500,000 rows (one cell changed), then
              ingest, build and report again: what a daily delivery costs
+  refresh    the same file re-exported again, then `hotline refresh`: the same delivery as
+             one command in one process (ingest, build, the report of the year it loaded),
+             as the sensors run it
 
 From the Dagster runs, the same time split by what it is spent on: ingestion, dbt, quality
 checks (every asset check and the quality gate), report. And in the same run, on the same files:
@@ -308,6 +311,10 @@ def measure_size(tickets: int, workdir: Path, keep: bool) -> dict[str, object]:
                         ("report", hotline("report", "--year", str(REPORT_YEAR)))):
         rerun.append(run_measured(f"rerun {stage}", argv, env, log))
     rerun_split = step_split(root, run_count=3)
+    # The same delivery once more, as one command: a refresh run and the report run after it.
+    re_export(root)
+    refresh = run_measured("rerun refresh", hotline("refresh"), env, log)
+    refresh_split = step_split(root, run_count=2)
     result = {
         "tickets": tickets,
         "landing_mb": landing_mb / 1e6,
@@ -320,6 +327,7 @@ def measure_size(tickets: int, workdir: Path, keep: bool) -> dict[str, object]:
         "rerun": {"file": str(changed.relative_to(root)), "rows": changed_rows,
                   "stages": [asdict(m) for m in rerun],
                   "seconds": sum(m.seconds for m in rerun), "split_seconds": rerun_split},
+        "refresh": {**asdict(refresh), "split_seconds": refresh_split},
     }
     if not keep:
         shutil.rmtree(root / "landing", ignore_errors=True)
@@ -359,6 +367,10 @@ def print_table(results: list[dict]) -> None:
         f"{r['references'][2]['seconds'] / o:.2f}x" for r, o in zip(results, ours, strict=True)])
     row("rerun, one file changed, s", [
         f"{r['rerun']['seconds']:.1f} ({r['rerun']['rows']:,} rows)" for r in results])
+    row("  of which ingest / build / report", [
+        " / ".join(f"{m['seconds']:.1f}" for m in r["rerun"]["stages"]) for r in results])
+    row("the same as `hotline refresh`, s", [
+        f"{r['refresh']['seconds']:.1f} ({r['refresh']['peak_rss_mb']:,.0f})" for r in results])
 
 
 def _memory_gb() -> float:

@@ -323,6 +323,49 @@ def command_build(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
+def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
+    """What the sensors do after a delivery, in one process: ingest every source's new files,
+    build and check the warehouse (one `refresh` run), then render the report of each
+    monitoring year whose rows that run loaded."""
+    from dagster_project.defs.partitions import (
+        REPORT_YEARS_NAME,
+        all_sources_tags,
+        source_partitions,
+    )
+    from dagster_project.defs.sensors import report_years_of_run
+    from dagster_project.pipeline import execute
+
+    if not source_partitions.get_partition_keys():
+        raise CliError("no source is configured: add a YAML file per source to the sources "
+                       "folder (see docs/onboarding.md)")
+    paths = data_paths()
+    instance = _instance()
+    phases = {"ingest": _count_landing_files(None), "dbt": _dbt_steps(),
+              "checks": _suite_count(), "report": 0}
+    with ui.running("refresh", phases) as log:
+        refreshed = execute("refresh", instance=instance, tags=all_sources_tags())
+        years, rebuilt = report_years_of_run(instance, refreshed.run_id)
+        known = set(instance.get_dynamic_partitions(REPORT_YEARS_NAME))
+        wanted = [y for y in years if str(y) in known] if refreshed.success and rebuilt else []
+        reports = [execute("report", instance=instance, partition_key=str(y)) for y in wanted]
+    failed_files = _print_files(ui, instance, refreshed.run_id)
+    for outcome in (refreshed, *reports):
+        for warning in outcome.warnings:
+            ui.note(f"check warned: {warning}")
+    for outcome in (refreshed, *reports):
+        _fail_if_failed(outcome, log)
+    ui.out.print(f"ingested, built and checked in run {refreshed.run_id}")
+    for year in wanted:
+        # A path is printed whole, never wrapped: it is copied from the terminal.
+        ui.out.print(f"report {year}: {paths.site / str(year) / 'index.html'}", soft_wrap=True)
+    if not wanted:
+        ui.out.print("no rows of a monitoring year were loaded: no report to render again")
+    if failed_files:
+        raise CliError(f"{len(failed_files)} file(s) could not be ingested, the others were: "
+                       + " / ".join(failed_files))
+    return 0
+
+
 def command_check(args: argparse.Namespace, ui: Ui) -> int:
     """Run every expectation suite against the current lake and warehouse."""
     from dagster_project.defs.checks.quality import validate
@@ -445,6 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("build", command_build, "rebuild the warehouse from the lake and check it",
         "Run `dbt build` (models and their tests) into warehouse.duckdb, one writer at a "
         "time, then every expectation suite.")
+    add("refresh", command_refresh, "ingest, build and report a delivery in one go",
+        "What the sensors do after a delivery, in this process: ingest the new landing "
+        "files of every source, rebuild and check the warehouse, then render the report of "
+        "each monitoring year whose rows were loaded. Exits 1 when a file could not be read "
+        "(the others are built and reported).")
     add("check", command_check, "run every expectation suite on the current data",
         "Validate the lake and the warehouse with every suite in expectations/ (read-only) "
         "and append the results to lake/quality/. Exits 1 when an ERROR suite fails.")

@@ -4,6 +4,7 @@ and the CLI commands that run the pipeline, on a small generated data root."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -343,6 +345,45 @@ def test_cli_report_and_check(at_built: DataPaths) -> None:
     code, out, err = run_cli("check")
     assert code == 0, err
     assert "personal_data" in out
+
+
+def test_cli_refresh_ingests_builds_and_reports_the_years_it_loaded(
+    built: DataPaths, tmp_path: Path
+) -> None:
+    """`hotline refresh` does what the sensors do after a delivery: one refresh run, then a
+    report run for each monitoring year whose rows that run loaded."""
+    shutil.copytree(built.root, tmp_path / "root")
+    with data_root_env(tmp_path / "root") as paths:
+        # Beijing re-exports its 2019 file with one ticket's title corrected. Every receipt
+        # time in it is of 2019, so that year's report alone is rendered again.
+        [exported] = (paths.landing / "beijing_12345").glob("*2019*.csv")
+        with exported.open(encoding="utf-8", newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        assert {row[header.index("受理时间")][:4] for row in rows} == {"2019"}
+        ids = Counter(row[0] for row in rows)
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            in_facts = {t for (t,) in con.execute(
+                "SELECT ticket_id FROM fct_tickets WHERE city_code = '110000'").fetchall()}
+        corrected = next(row for row in rows if ids[row[0]] == 1 and row[0] in in_facts)
+        corrected[header.index("诉求标题")] = "更正后的标题"
+        with exported.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows([header, *rows])
+        with dg.DagsterInstance.get() as instance:
+            runs_before = {r.run_id for r in instance.get_runs()}
+
+        code, out, err = run_cli("refresh")
+        assert code == 0, err
+        assert f"report 2019: {paths.site / '2019' / 'index.html'}" in out
+        assert "report 2018" not in out
+        with dg.DagsterInstance.get() as instance:
+            new_runs = [r for r in instance.get_runs() if r.run_id not in runs_before]
+        assert [(r.job_name, r.tags.get("dagster/partition"), r.status) for r in new_runs] == [
+            ("report", "2019", dg.DagsterRunStatus.SUCCESS),
+            ("refresh", None, dg.DagsterRunStatus.SUCCESS),
+        ]
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            assert con.execute("SELECT ticket_id FROM fct_tickets WHERE title = '更正后的标题'"
+                               ).fetchall() == [(corrected[0],)]
 
 
 # ---------------------------------------------------------------------------------------------
