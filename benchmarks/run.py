@@ -339,11 +339,11 @@ def print_table(results: list[dict]) -> None:
     print(f"machine: {os.cpu_count()} cores, {_memory_gb():.0f} GB, Python "
           f"{platform.python_version()}, load average at the end "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    header = f"{'':34}" + "".join(f"{r['tickets']:>16,}" for r in results)
+    header = f"{'':36}" + "".join(f"{r['tickets']:>22,}" for r in results)
     print(header + "   (tickets)")
 
     def row(label: str, values: list[str]) -> None:
-        print(f"{label:34}" + "".join(f"{v:>16}" for v in values))
+        print(f"{label:36}" + "".join(f"{v:>22}" for v in values))
 
     row("landing files, MB", [f"{r['landing_mb']:,.0f}" for r in results])
     row("dbt parse of the checkout, s", [f"{r['checkout_parse_seconds']:.1f}" for r in results])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -52,6 +53,23 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def flushing(building: Path) -> Iterator[None]:
+    """While the block runs (dbt), write the copy's pages to disk in a thread: the copy
+    leaves the whole file dirty in the page cache, and `publish`'s fsync would otherwise
+    write it on the critical path (2.4 s for the 1.6 GB warehouse at 10 M tickets). The
+    final fsync then flushes only what dbt wrote meanwhile."""
+    if not building.exists():  # a build from an empty file: dbt creates it
+        yield
+        return
+    thread = threading.Thread(target=_fsync, args=(building,), name="flush-copy", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def publish(

@@ -25,6 +25,7 @@ from dagster_project.defs.project import hotline_dbt_project
 from dagster_project.defs.publish import (
     BuildNotPublished,
     environment,
+    flushing,
     prepare_building,
     publish,
 )
@@ -157,7 +158,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
             invocation = dbt.cli(args, context=context, raise_on_error=False,
                                  target_path=paths.dbt_target)
         # The warehouse checks run after this step: Great Expectations is imported meanwhile.
-        with preloading():
+        with preloading(), flushing(building):
             for event in invocation.stream():
                 events.append(event)
                 if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
