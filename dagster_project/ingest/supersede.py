@@ -31,7 +31,9 @@ def superseded_files(
     for path in folder.glob("*.parquet"):
         entry = lake.read_manifest_entry(source_id, path.stem)
         if entry is None or entry.status != "loaded":
-            return []  # a data file without its manifest row is being published: not now
+            # Left by a crash before its manifest row was written: its place in the order is
+            # unknown until the file is loaded again, so nothing moves meanwhile.
+            return []
         ordered.append((entry.ingested_at, entry.source_file, path))
     ordered.sort()
     order_keys = [(when, name) for when, name, _ in ordered]
