@@ -198,6 +198,24 @@ def _print_files(ui: Ui, instance: dg.DagsterInstance, run_id: str) -> list[str]
     return errors
 
 
+def _configured_sources() -> list[str]:
+    """The configured source ids; none is an error that says what to do."""
+    from dagster_project.defs.partitions import source_partitions
+
+    known = source_partitions.get_partition_keys()
+    if not known:
+        raise CliError("no source is configured: add a YAML file per source to the sources "
+                       "folder (see docs/onboarding.md)")
+    return known
+
+
+def _fail_if_files_failed(errors: list[str]) -> None:
+    """After the others were ingested: the landing files that could not be, with why."""
+    if errors:
+        raise CliError(f"{len(errors)} file(s) could not be ingested, the others were: "
+                       + " / ".join(errors))
+
+
 def _count_landing_files(sources: list[str] | None) -> int:
     from dagster_project.defs.partitions import source_partitions
     from dagster_project.settings import sources_dir
@@ -274,9 +292,7 @@ def command_ingest(args: argparse.Namespace, ui: Ui) -> int:
         raise CliError(
             f"unknown source {', '.join(unknown)}: the configured sources are "
             f"{', '.join(known) or 'none'} (one YAML file each in the sources folder)")
-    if not known:
-        raise CliError("no source is configured: add a YAML file per source to the sources "
-                       "folder (see docs/onboarding.md)")
+    _configured_sources()
     instance = _instance()
     runs = [{"partition_key": s} for s in wanted] or [{"tags": all_sources_tags()}]
     phases = {"ingest": _count_landing_files(wanted or None),
@@ -290,9 +306,7 @@ def command_ingest(args: argparse.Namespace, ui: Ui) -> int:
             ui.note(f"check warned: {warning}")
     for outcome in outcomes:
         _fail_if_failed(outcome, log)
-    if failed_files:
-        raise CliError(f"{len(failed_files)} file(s) could not be ingested, the others were: "
-                       + " / ".join(failed_files))
+    _fail_if_files_failed(failed_files)
     ui.out.print("the lake is up to date; `hotline build` rebuilds the warehouse from it")
     return 0
 
@@ -327,17 +341,11 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
     """What the sensors do after a delivery, in one process: ingest every source's new files,
     build and check the warehouse (one `refresh` run), then render the report of each
     monitoring year whose rows that run loaded."""
-    from dagster_project.defs.partitions import (
-        REPORT_YEARS_NAME,
-        all_sources_tags,
-        source_partitions,
-    )
+    from dagster_project.defs.partitions import all_sources_tags
     from dagster_project.defs.sensors import report_years_of_run
     from dagster_project.pipeline import execute
 
-    if not source_partitions.get_partition_keys():
-        raise CliError("no source is configured: add a YAML file per source to the sources "
-                       "folder (see docs/onboarding.md)")
+    _configured_sources()
     paths = data_paths()
     instance = _instance()
     phases = {"ingest": _count_landing_files(None), "dbt": _dbt_steps(),
@@ -345,8 +353,7 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
     with ui.running("refresh", phases) as log:
         refreshed = execute("refresh", instance=instance, tags=all_sources_tags())
         years, rebuilt = report_years_of_run(instance, refreshed.run_id)
-        known = set(instance.get_dynamic_partitions(REPORT_YEARS_NAME))
-        wanted = [y for y in years if str(y) in known] if refreshed.success and rebuilt else []
+        wanted = years if refreshed.success and rebuilt else []
         reports = [execute("report", instance=instance, partition_key=str(y)) for y in wanted]
     failed_files = _print_files(ui, instance, refreshed.run_id)
     for outcome in (refreshed, *reports):
@@ -360,9 +367,7 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
         ui.out.print(f"report {year}: {paths.site / str(year) / 'index.html'}", soft_wrap=True)
     if not wanted:
         ui.out.print("no rows of a monitoring year were loaded: no report to render again")
-    if failed_files:
-        raise CliError(f"{len(failed_files)} file(s) could not be ingested, the others were: "
-                       + " / ".join(failed_files))
+    _fail_if_files_failed(failed_files)
     return 0
 
 

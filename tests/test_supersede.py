@@ -30,7 +30,7 @@ def export(*tickets: str, status: str = "已办结") -> bytes:
 
 def current_and_superseded(paths: DataPaths) -> tuple[list[str], list[str]]:
     """Source file names of the source's current and superseded lake files."""
-    folder = Lake(paths.lake).data_file(Entity.TICKETS, "city_a", "x").parent
+    folder = Lake(paths.lake).data_folder(Entity.TICKETS, "city_a")
 
     def names(files: list[Path]) -> list[str]:
         if not files:
@@ -58,7 +58,7 @@ def test_a_file_exported_again_whole_leaves_the_current_files(tmp_path: Path) ->
     second = deliver(paths, DAY_2)
 
     [old] = [o.entry for o in first.outcomes]
-    assert second.superseded == [f"city_a/2019_v1.csv ({old.file_sha256[:12]})"]
+    assert second.superseded == [(old.file_sha256, "city_a/2019_v1.csv")]
     assert current_and_superseded(paths) == (["city_a/2019_v2.csv"], ["city_a/2019_v1.csv"])
     lake = Lake(paths.lake)
     moved = lake.superseded_file(Entity.TICKETS, "city_a", old.file_sha256)
@@ -93,7 +93,7 @@ def test_of_two_files_loaded_together_the_later_name_supersedes(tmp_path: Path) 
     ingested = deliver(paths, DAY_2)
 
     # a.csv's A1 and A2 are in b.csv, its A3 now in c.csv; b.csv is the newest for A1 and A2.
-    assert [name.split(" (")[0] for name in ingested.superseded] == ["city_a/2019_a.csv"]
+    assert [f.source_file for f in ingested.superseded] == ["city_a/2019_a.csv"]
     assert current_and_superseded(paths) == (
         ["city_a/2019_b.csv", "city_a/2019_c.csv"], ["city_a/2019_a.csv"])
 
@@ -112,7 +112,7 @@ def test_superseded_files_stay_while_a_build_reads_the_lake(tmp_path: Path) -> N
     # The next delivery moves every file superseded by then.
     land(paths.landing, "city_a", "2019_v3.csv", export("A1", "A2", "A3"))
     after = deliver(paths, DAY_2 + dt.timedelta(days=1))
-    assert [name.split(" (")[0] for name in after.superseded] == [
+    assert [f.source_file for f in after.superseded] == [
         "city_a/2019_v1.csv", "city_a/2019_v2.csv"]
     assert current_and_superseded(paths) == (
         ["city_a/2019_v3.csv"], ["city_a/2019_v1.csv", "city_a/2019_v2.csv"])

@@ -143,7 +143,8 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
 
 def report_years_of_run(instance: dg.DagsterInstance, run_id: str) -> tuple[list[int], bool]:
-    """The monitoring years whose rows a run loaded, and whether it rebuilt the marts."""
+    """The monitoring years whose rows a run loaded that are report partitions, and whether
+    the run rebuilt the marts."""
     records = instance.get_records_for_run(
         run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
     materialized = set()
@@ -156,7 +157,8 @@ def report_years_of_run(instance: dg.DagsterInstance, run_id: str) -> tuple[list
         if materialization.asset_key == LAKE_MANIFEST:
             value = materialization.metadata.get(REPORT_YEARS_METADATA)
             years.update(int(y) for y in (getattr(value, "value", None) or []))
-    return sorted(years), set(MART_DEPS) <= materialized
+    known = {int(y) for y in instance.get_dynamic_partitions(REPORT_YEARS_NAME)}
+    return sorted(years & known), set(MART_DEPS) <= materialized
 
 
 @dg.run_status_sensor(
@@ -175,14 +177,13 @@ def report_sensor(context: dg.RunStatusSensorContext) -> list[dg.RunRequest] | d
     years, rebuilt = report_years_of_run(context.instance, run.run_id)
     if not rebuilt:
         return dg.SkipReason(f"run {run.run_id} did not rebuild the marts the report reads")
-    known = set(context.instance.get_dynamic_partitions(REPORT_YEARS_NAME))
     requests = [
         dg.RunRequest(
             run_key=f"{run.run_id}:{year}",
             partition_key=str(year),
             tags={"hotline/trigger": "report_sensor", "hotline/after_run": run.run_id},
         )
-        for year in years if str(year) in known
+        for year in years
     ]
     return requests or dg.SkipReason(f"run {run.run_id} loaded no rows of a monitoring year")
 

@@ -82,14 +82,17 @@ class Lake:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def data_folder(self, entity: Entity, source_id: str) -> Path:
+        """The source's current data files of the entity (`<sha256>.parquet`)."""
+        return self.root / "raw" / entity.value / f"source={source_id}"
+
     def data_file(self, entity: Entity, source_id: str, sha256: str) -> Path:
-        return self.root / "raw" / entity.value / f"source={source_id}" / f"{sha256}.parquet"
+        return self.data_folder(entity, source_id) / f"{sha256}.parquet"
 
     def superseded_file(self, entity: Entity, source_id: str, sha256: str) -> Path:
         """Where a data file goes when later files re-exported all its rows (`supersede`):
         beneath its folder, out of the glob that reads the current files."""
-        current = self.data_file(entity, source_id, sha256)
-        return current.parent / "superseded" / current.name
+        return self.data_folder(entity, source_id) / "superseded" / f"{sha256}.parquet"
 
     def rejects_file(self, source_id: str, sha256: str) -> Path:
         return self.root / "rejects" / f"source={source_id}" / f"{sha256}.parquet"

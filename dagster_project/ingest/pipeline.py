@@ -48,9 +48,16 @@ def share_cores(workers: int) -> None:
     _duckdb_threads = max(1, (os.cpu_count() or 1) // workers)
 
 
-def duckdb_threads() -> int | None:
-    """This process's DuckDB threads per file (None: one per core)."""
-    return _duckdb_threads
+def duckdb_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one file's work: this process's share of the cores, memory
+    bounded, spilling into `scratch`, no progress bars on the caller's terminal."""
+    settings: dict[str, str | int] = {"temp_directory": str(scratch / "duckdb_tmp"),
+                                      "memory_limit": INGEST_MEMORY_LIMIT}
+    if _duckdb_threads is not None:
+        settings["threads"] = _duckdb_threads
+    con = duckdb.connect(config=settings)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ def ingest_file(
         "ingested_at": ingested_at,
     }
     try:
-        with _scratch(lake) as scratch:
+        with scratch_folder(lake) as scratch:
             counts = _load(config, path, source_file, sha256, lake, scratch, key, ingested_at)
     except IngestError as exc:
         entry = ManifestEntry(**base, status="failed", rows_read=0, rows_written=0,
@@ -190,12 +197,7 @@ def _load(
     key: bytes,
     ingested_at: dt.datetime,
 ) -> dict[str, object]:
-    settings: dict[str, str | int] = {"temp_directory": str(scratch / "duckdb_tmp"),
-                                      "memory_limit": INGEST_MEMORY_LIMIT}
-    if _duckdb_threads is not None:
-        settings["threads"] = _duckdb_threads
-    con = duckdb.connect(config=settings)
-    con.execute("SET enable_progress_bar = false")  # no bars on the caller's terminal
+    con = duckdb_connection(scratch)
     try:
         raw = read_raw(con, config, path, scratch)
         statements = canonical_sql(config, raw.headers, RAW_TABLE, key)
@@ -293,7 +295,7 @@ def _require_columns(
 
 
 @contextlib.contextmanager
-def _scratch(lake: Lake) -> Iterator[Path]:
+def scratch_folder(lake: Lake) -> Iterator[Path]:
     """A private scratch folder in the lake's staging area, removed whatever happens."""
     lake.remove_stale_scratch()
     path = Path(tempfile.mkdtemp(prefix=f"ingest-{os.getpid()}-", dir=lake.staging_dir()))

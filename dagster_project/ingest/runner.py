@@ -9,9 +9,9 @@ from pathlib import Path
 from dagster_project.canonical import Entity
 from dagster_project.defs.locks import WarehouseLockTimeout, source_lock, warehouse_write_lock
 from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import FileOutcome, duckdb_threads, ingest_source, utc_now
+from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
 from dagster_project.ingest.pseudonymise import load_key
-from dagster_project.ingest.supersede import move_superseded, superseded_files
+from dagster_project.ingest.supersede import SupersededFile, move_superseded, superseded_files
 from dagster_project.settings import DataPaths
 from dagster_project.sources import SourceConfig
 
@@ -50,11 +50,10 @@ def ingest_all(
 @dataclass(frozen=True)
 class SourceIngested:
     """What one source's ingestion did: each landing file's outcome, and the lake files that
-    files loaded now superseded whole ("<source file> (<sha256 prefix>)"), moved out of the
-    current files."""
+    files loaded now superseded whole, moved out of the current files."""
 
     outcomes: list[FileOutcome]
-    superseded: list[str]
+    superseded: list[SupersededFile]
     # Why superseded files stay among the current files for now (a build was reading them).
     superseded_deferred: str | None = None
 
@@ -72,20 +71,20 @@ def ingest_one_source(
         loaded = any(not o.skipped and o.entry.status == "loaded" for o in outcomes)
         if not loaded or config.entity is not Entity.TICKETS:
             return SourceIngested(outcomes, [])
-        superseded = superseded_files(lake, config.source_id, threads=duckdb_threads())
+        superseded = superseded_files(lake, config.source_id)
         if not superseded:
             return SourceIngested(outcomes, [])
         try:
             # A build lists the lake's files when a query starts and opens them as it scans:
             # a file must not move under it. Builds hold this lock from start to end.
             with warehouse_write_lock(paths.warehouse, timeout=0):
-                for sha256, _name in superseded:
-                    move_superseded(lake, config.source_id, sha256)
+                for file in superseded:
+                    move_superseded(lake, config.source_id, file.sha256)
         except WarehouseLockTimeout:
             return SourceIngested(outcomes, [], superseded_deferred=(
                 "a build is reading the lake: files superseded whole stay among the current "
                 "files until the next delivery of this source"))
-        return SourceIngested(outcomes, [f"{name} ({sha256[:12]})" for sha256, name in superseded])
+        return SourceIngested(outcomes, superseded)
 
 
 def landing_folders_without_source(configs: list[SourceConfig], landing: Path) -> list[str]:

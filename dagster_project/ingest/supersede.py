@@ -13,22 +13,23 @@ Its rows stay in the lake: the file reconciliation counts them as superseded, an
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-import duckdb
+from typing import NamedTuple
 
 from dagster_project.canonical import Entity
 from dagster_project.ingest.lake import Lake
+from dagster_project.ingest.pipeline import duckdb_connection, scratch_folder
 
 
-def superseded_files(
-    lake: Lake, source_id: str, *, threads: int | None = None
-) -> list[tuple[str, str]]:
-    """The current ticket files of the source (sha256, source file) whose every work order
-    (city and ticket id) has a version in a later file of the source."""
-    folder = lake.data_file(Entity.TICKETS, source_id, "x").parent
+class SupersededFile(NamedTuple):
+    sha256: str
+    source_file: str  # the landing file's name, as in the manifest
+
+
+def superseded_files(lake: Lake, source_id: str) -> list[SupersededFile]:
+    """The current ticket files of the source whose every work order (city and ticket id)
+    has a version in a later file of the source, in the order they were ingested."""
     ordered = []
-    for path in folder.glob("*.parquet"):
+    for path in lake.data_folder(Entity.TICKETS, source_id).glob("*.parquet"):
         entry = lake.read_manifest_entry(source_id, path.stem)
         if entry is None or entry.status != "loaded":
             # Left by a crash before its manifest row was written: its place in the order is
@@ -46,11 +47,7 @@ def superseded_files(
     scans = " UNION ALL ".join(
         f"SELECT {place} AS place, city_code, ticket_id FROM read_parquet($file_{place})"
         for place in range(len(ordered)))
-    settings: dict[str, str | int] = {"memory_limit": "1GB"}
-    if threads is not None:
-        settings["threads"] = threads
-    with duckdb.connect(config=settings) as con:
-        con.execute("SET enable_progress_bar = false")
+    with scratch_folder(lake) as scratch, duckdb_connection(scratch) as con:
         newest = {place for (place,) in con.execute(
             f"WITH versions AS ({scans}) "
             "SELECT DISTINCT max(place) FROM versions "
@@ -60,15 +57,13 @@ def superseded_files(
             "WHERE city_code IS NULL OR ticket_id IS NULL",
             {f"file_{place}": str(path) for place, (_, _, path) in enumerate(ordered)},
         ).fetchall()}
-    return [(path.stem, name) for place, (_, name, path) in enumerate(ordered)
+    return [SupersededFile(path.stem, name) for place, (_, name, path) in enumerate(ordered)
             if place not in newest]
 
 
-def move_superseded(lake: Lake, source_id: str, sha256: str) -> Path:
+def move_superseded(lake: Lake, source_id: str, sha256: str) -> None:
     """Move one superseded file out of the current files (a rename on the lake's disk, so a
     reader sees it in one place or the other)."""
-    current = lake.data_file(Entity.TICKETS, source_id, sha256)
     target = lake.superseded_file(Entity.TICKETS, source_id, sha256)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(current, target)
-    return target
+    os.replace(lake.data_file(Entity.TICKETS, source_id, sha256), target)

@@ -253,9 +253,10 @@ def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
                     f"{entry.rows_written:,}, rejected {entry.rows_rejected:,}")
             progress.advance("ingest", detail=entry.source_file)
         if ingested.superseded:
+            names = ", ".join(f"{f.source_file} ({f.sha256[:12]})" for f in ingested.superseded)
             context.log.info(
-                f"{config.source_id}: every work order of {', '.join(ingested.superseded)} is "
-                "in a later file: moved to superseded/, out of the files the facts read")
+                f"{config.source_id}: every work order of {names} is in a later file: moved "
+                "to superseded/, out of the files the facts read")
         if ingested.superseded_deferred:
             context.log.info(f"{config.source_id}: {ingested.superseded_deferred}")
     if keys is None or set(keys) == set(source_partitions.get_partition_keys()):
