@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('lake', 'manifest') }}
+    {{ lake_source('manifest') }}
 
 )
 

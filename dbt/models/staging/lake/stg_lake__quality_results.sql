@@ -1,7 +1,7 @@
 -- A view, not a table: the files are appended after every build, and the view reads them all.
 with source as (
 
-    select * from {{ source('lake', 'quality_results') }}
+    {{ lake_source('quality_results') }}
 
 )
 

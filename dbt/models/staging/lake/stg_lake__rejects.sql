@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('lake', 'rejects') }}
+    {{ lake_source('rejects') }}
 
 )
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('lake', 'test_calls') }}
+    {{ lake_source('test_calls') }}
 
 ),
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('lake', 'ticket_versions') }}
+    {{ lake_source('ticket_versions') }}
 
 ),
 

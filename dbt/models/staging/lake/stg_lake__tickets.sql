@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('lake', 'tickets') }}
+    {{ lake_source('tickets') }}
 
 ),
 
