@@ -93,6 +93,26 @@ def test_callers_are_hashed_with_hmac_and_numbers_masked(tmp_path: Path) -> None
         assert b"13812345678" not in path.read_bytes()
 
 
+def test_unicode_spaces_are_trimmed_from_every_text_field(tmp_path: Path) -> None:
+    """No-break, ideographic, typographic and zero-width spaces and the byte-order mark come
+    off both ends of every cell (exports pasted from web pages carry them); inside a cell they
+    stay."""
+    landing = tmp_path / "landing"
+    lake = Lake(tmp_path / "lake")
+    cells = ["\u00a0A1\u3000", "\u200b2019-02-28 11:25:05\u00a0", "\ufeff电话", "咨询\u200d",
+             "x", "\u200c东城区\u00a0", "\u2003路灯不亮\u202f", "路灯\u00a0不亮\u205f",
+             "\u3000138 1234 5678\u200b", "是", "", "", "", "", "", "已办结\u2009", "", ""]
+    land(landing, "city_a", "a.csv", (STANDARD_HEADER + "\n" + ",".join(cells) + "\n").encode())
+    [outcome] = ingest_source(standard_config(), landing, lake, KEY, WHEN)
+    assert (outcome.entry.status, outcome.entry.rows_rejected) == ("loaded", 0)
+    [row] = duckdb.sql(
+        f"SELECT ticket_id, received_at, channel, request_type, district, title, content, "
+        f"status, caller_key FROM '{lake.root}/raw/tickets/*/*.parquet'").fetchall()
+    assert row == ("A1", dt.datetime(2019, 2, 28, 11, 25, 5), "phone", "consult", "东城区",
+                   "路灯不亮", "路灯\u00a0不亮", "closed",
+                   hmac.new(KEY, b"13812345678", hashlib.sha256).hexdigest())
+
+
 def test_rejects_carry_reason_field_value_and_line(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     lake = Lake(tmp_path / "lake")

@@ -120,7 +120,8 @@ def test_the_row_gate_never_skips_a_cell_that_needs_cleaning() -> None:
              "x1": "市住建委"}
     dirty = [" BJ1", "BJ1 ", "\tBJ1", "BJ1\n", "\u3000BJ1", "ＢＪ１", "BJ|１", "a| b", "a |b",
              "电话13912345678", "身份证110101199001011234", "１３９１２３４５６７８",
-             "报修\x07路灯", "\x00", " ", "", None]
+             "报修\x07路灯", "\x00", " ", "", None,
+             "\u00a0BJ1", "BJ1\u200b", "\ufeffBJ1", "BJ1\u202f", "a|\u2003b", "b\u200d|a"]
     rows = [dict(clean)]
     for column in columns:
         for value in dirty:

@@ -36,8 +36,14 @@ _FULL_WIDTH_DIGITS = "０１２３４５６７８９"
 _ID_FIELDS = frozenset({"ticket_id", "call_id", "city_code"})
 # Control characters other than tab and line breaks are removed from prose fields.
 _PROSE_CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
-_PADDED = "^[\\s\u3000]|[\\s\u3000]$"
-_PADDING = " \\t\\r\\n\u3000"  # spaces, tabs, newlines and the ideographic space
+# Padding trimmed from both ends of every cell: ASCII whitespace and the Unicode spaces that
+# exports copied from web pages and word processors carry (no-break, ideographic, typographic,
+# line and paragraph separators), zero-width spaces and joiners and the byte-order mark.
+_PADDING = (" \t\n\v\f\r\x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200E))
+            + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+# The same characters as one RE2 class, written as escapes so the SQL text stays readable.
+_PADDING_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in _PADDING) + "]"
+_PADDED = f"^{_PADDING_CLASS}|{_PADDING_CLASS}$"
 
 # Text fields that are codes rather than prose: compared and joined on, so made plain ASCII.
 _ASCII_TEXT_FIELDS = frozenset(
@@ -97,7 +103,7 @@ _NEEDS_WORK = {
 _GATE_SEPARATOR = "|"
 _GATE_OF_KIND = {"code": "__gate_codes", "phone": "__gate_codes", "prose": "__gate_texts",
                  "text": "__gate_texts"}
-_GATE_PADDED = "(^|\\|)[\\s\u3000]|[\\s\u3000](\\||$)"
+_GATE_PADDED = f"(^|\\|){_PADDING_CLASS}|{_PADDING_CLASS}(\\||$)"
 
 
 def cleaned_text_sql(column: str, kind: str, gate: str | None = None) -> str:
@@ -115,10 +121,10 @@ def cleaned_text_sql(column: str, kind: str, gate: str | None = None) -> str:
     gate's kinds needs work, so the scan of this cell is skipped.
     """
     cell = quote_identifier(column)
-    trimmed = f"trim({cell}, e'{_PADDING}')"
+    trimmed = f"trim({cell}, {sql_literal(_PADDING)})"
     if kind in ("code", "phone"):
         fixed = (f"trim(translate({cell}, {sql_literal(_FULL_WIDTH_ASCII)}, "
-                 f"{sql_literal(_ASCII)}), e'{_PADDING}')")
+                 f"{sql_literal(_ASCII)}), {sql_literal(_PADDING)})")
     elif kind == "prose":
         digits = f"translate({_without_controls(trimmed)}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
         fixed = mask_numbers_sql(digits)
