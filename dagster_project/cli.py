@@ -445,6 +445,26 @@ def command_status(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
+def command_onboard(args: argparse.Namespace, ui: Ui) -> int:
+    """A dry run for a new sender: the proposed source YAML for a landing file and what
+    ingesting it would reject; writes only with --write."""
+    from dagster_project.onboard import OnboardError, propose, write_proposal
+
+    try:
+        proposal = propose(args.file, source_id=args.source_id, city_code=args.city_code,
+                           layout=args.layout, file_format=args.format,
+                           encoding=args.encoding, skip_rows=args.skip_rows,
+                           source_timezone=args.source_timezone, sample_rows=args.sample)
+        ui.out.print(Text(proposal.render()), soft_wrap=True)
+        if args.write is None:
+            ui.note("nothing was written (--write PATH writes the proposed YAML)")
+        else:
+            ui.out.print(f"written: {write_proposal(proposal, args.write)}", soft_wrap=True)
+    except OnboardError as exc:
+        raise CliError(str(exc)) from exc
+    return 0
+
+
 def command_ui(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.pipeline import ensure_dagster_home
 
@@ -507,6 +527,27 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", command_status, "what is loaded, last runs, rejects, failing checks",
         "Show the sources and their files, the warehouse, the reports, the latest result of "
         "every suite, the most frequent reject reasons and the last runs.")
+    onboard = add("onboard", command_onboard, "propose a source YAML for a new sender's file",
+                  "A dry run: read a landing file's header and a sample of its values, print a "
+                  "proposed source configuration and what ingesting the file with it would "
+                  "reject. Nothing is written unless --write is given (docs/onboarding.md).")
+    onboard.add_argument("file", type=Path, help="a landing file of the new sender")
+    onboard.add_argument("--source-id", help="source id (default: from the file name)")
+    onboard.add_argument("--city-code", help="GB/T 2260 code of the hotline's city")
+    onboard.add_argument("--layout", choices=["standard", "open311", "message_board", "custom"],
+                         help="a known layout (default: guessed from the header)")
+    onboard.add_argument("--format", choices=["csv", "xlsx", "json", "jsonl", "open311"],
+                         help="file format (default: from the suffix)")
+    onboard.add_argument("--encoding", default="auto",
+                         choices=["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"])
+    onboard.add_argument("--skip-rows", type=int, help="title rows above the header "
+                         "(default: guessed)")
+    onboard.add_argument("--source-timezone", metavar="ZONE", help="zone of times written "
+                         "without an offset, e.g. America/New_York (default: Beijing time)")
+    onboard.add_argument("--sample", type=int, default=10_000, help="rows sampled for values "
+                         "and the dry run (default 10000)")
+    onboard.add_argument("--write", type=Path, metavar="PATH", help="write the YAML there (a "
+                         "file, or a folder for <source_id>.yaml); else nothing is written")
     ui_cmd = add("ui", command_ui, "start the Dagster UI on 127.0.0.1",
                  "Start `dagster dev` on 127.0.0.1 with the data root's instance "
                  "(<data root>/dagster_home).")

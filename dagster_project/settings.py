@@ -60,6 +60,12 @@ class DataPaths(BaseModel):
         return self.root / "reference"
 
     @property
+    def sources(self) -> Path:
+        """A real deployment's source configurations (one YAML file per sender), kept with
+        its data rather than in the checkout; used when it exists (`sources_dir`)."""
+        return self.root / "sources"
+
+    @property
     def site(self) -> Path:
         """The rendered report, one folder per year."""
         return self.root / "site"
@@ -73,9 +79,17 @@ def data_paths() -> DataPaths:
     return DataPaths(root=data_root())
 
 
+BUNDLED_SOURCES_DIR = PACKAGE_ROOT / "config" / "sources"
+
+
 def sources_dir() -> Path:
-    """The directory of source configuration YAML files."""
-    return Path(os.environ.get(SOURCES_DIR_ENV) or PACKAGE_ROOT / "config" / "sources").resolve()
+    """The directory of source configuration YAML files: `HOTLINE_SOURCES_DIR` if set, else
+    `<data root>/sources/` when that folder exists (a real deployment), else the bundled demo
+    senders."""
+    if configured := os.environ.get(SOURCES_DIR_ENV):
+        return Path(configured).resolve()
+    deployed = data_paths().sources
+    return deployed if deployed.is_dir() else BUNDLED_SOURCES_DIR.resolve()
 
 
 def ingest_workers() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -33,6 +34,12 @@ DEFAULT_TIMESTAMP_FORMATS = (
 )
 DEFAULT_TRUE_VALUES = ("是", "Y", "y", "yes", "true", "True", "TRUE", "1", "已解决", "接通")
 DEFAULT_FALSE_VALUES = ("否", "N", "n", "no", "false", "False", "FALSE", "0", "未解决", "未接通")
+
+# The zone of every time in the lake and the warehouse (Beijing time, HOTLINE.md).
+WAREHOUSE_TIMEZONE = "Asia/Shanghai"
+# Joins the levels of a category sent in several columns (`category_columns`): the separator the
+# category mappings and the warehouse split a city's label on (int_category_labels_placed).
+CATEGORY_LEVEL_SEPARATOR = "/"
 
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
 CityCode = Annotated[str, Field(pattern=r"^\d{6}$")]
@@ -84,8 +91,24 @@ class SourceConfig(BaseModel):
         default_factory=dict, description="canonical field -> value for every row of the source"
     )
     timezone: str = Field(
-        default="Asia/Shanghai",
-        description="zone that times with an explicit UTC offset are converted to",
+        default=WAREHOUSE_TIMEZONE,
+        description="zone the lake holds the source's times in: times with an explicit UTC "
+        "offset, and naive times of another `source_timezone`, are converted to it",
+    )
+    source_timezone: str | None = Field(
+        default=None,
+        description="zone of the times the source writes without an offset (e.g. "
+        "America/New_York); unset: they are already in `timezone`",
+    )
+    category_columns: tuple[str, ...] = Field(
+        default=(),
+        description="headers whose cells, top level first, are joined with "
+        f"'{CATEGORY_LEVEL_SEPARATOR}' into the category (blank cells skipped)",
+    )
+    not_exported: tuple[str, ...] = Field(
+        default=(),
+        description="canonical fields the source does not export at all: NULL (unknown) in the "
+        "lake, never reported as missing columns",
     )
     timestamp_formats: tuple[str, ...] = DEFAULT_TIMESTAMP_FORMATS
     values: dict[str, dict[str, str]] = Field(
@@ -121,6 +144,9 @@ class SourceConfig(BaseModel):
         for field in self.constants:
             if field not in allowed or field in PSEUDONYMISED_FIELDS:
                 raise ValueError(f"constants.{field}: not a canonical {self.entity} field")
+        self._check_zones()
+        self._check_category_columns()
+        self._check_not_exported(allowed)
         mapped = set(self.column_map.values()) | set(self.constant_values)
         if self.entity is Entity.TICKETS:
             mapped.add("city_code")
@@ -137,10 +163,58 @@ class SourceConfig(BaseModel):
                 )
         return self
 
+    def _check_zones(self) -> None:
+        for key in ("timezone", "source_timezone"):
+            zone = getattr(self, key)
+            if zone is None:
+                continue
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                close = sorted(z for z in available_timezones()
+                               if z.lower().endswith(zone.lower().split("/")[-1]))[:3]
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise ValueError(
+                    f"{key}: '{zone}' is not an IANA time zone name{hint}; use a name like "
+                    f"America/New_York or {WAREHOUSE_TIMEZONE}") from None
+
+    def _check_category_columns(self) -> None:
+        if not self.category_columns:
+            return
+        if self.entity is not Entity.TICKETS:
+            raise ValueError("category_columns: only tickets have a category")
+        if len(set(self.category_columns)) != len(self.category_columns):
+            raise ValueError("category_columns: a header is listed twice")
+        own = [h for h, f in self.columns.items() if f == "category"]
+        clash = own + [h for h in self.category_columns if h in self.columns]
+        if clash:
+            raise ValueError(
+                f"category_columns: header(s) {sorted(set(clash))} are also in 'columns'; the "
+                "category comes either from one column in 'columns' or from 'category_columns'")
+
+    def _check_not_exported(self, allowed: set[str]) -> None:
+        for field in self.not_exported:
+            if field not in allowed:
+                raise ValueError(f"not_exported: '{field}' is not a canonical {self.entity} "
+                                 f"field; use one of {sorted(allowed)}")
+            if field in REQUIRED_FIELDS[self.entity]:
+                raise ValueError(f"not_exported: '{field}' is required; every file must have it")
+            if field in self.columns.values() or field in self.constants:
+                raise ValueError(
+                    f"not_exported: '{field}' is also given in 'columns' or 'constants'; remove "
+                    "it from one of them")
+            if field == "category" and self.category_columns:
+                raise ValueError("not_exported: 'category' is also built from 'category_columns'")
+
     @property
     def column_map(self) -> dict[str, str]:
-        """Source header -> canonical field, the layout's defaults included."""
-        return {**layouts.LAYOUT_COLUMNS[self.layout], **self.columns}
+        """Source header -> canonical field, the layout's defaults included. The layout's
+        header of a field the source does not export, or builds from `category_columns`, is
+        left out: the file is not expected to have it."""
+        replaced = set(self.not_exported) | ({"category"} if self.category_columns else set())
+        layout = {h: f for h, f in layouts.LAYOUT_COLUMNS[self.layout].items()
+                  if f not in replaced}
+        return {**layout, **self.columns, **dict.fromkeys(self.category_columns, "category")}
 
     @property
     def ignored_columns(self) -> frozenset[str]:
@@ -148,7 +222,9 @@ class SourceConfig(BaseModel):
 
     @property
     def constant_values(self) -> dict[str, str]:
-        return {**layouts.LAYOUT_CONSTANTS.get(self.layout, {}), **self.constants}
+        layout = {f: v for f, v in layouts.LAYOUT_CONSTANTS.get(self.layout, {}).items()
+                  if f not in self.not_exported}
+        return {**layout, **self.constants}
 
     @property
     def value_map(self) -> dict[str, dict[str, str]]:

@@ -25,7 +25,11 @@ from dagster_project.canonical import (
 )
 from dagster_project.ingest.pseudonymise import hmac_sha256_sql, mask_numbers_sql
 from dagster_project.ingest.readers import quote_identifier, sql_literal
-from dagster_project.sources import SourceConfig
+from dagster_project.sources import (
+    CATEGORY_LEVEL_SEPARATOR,
+    WAREHOUSE_TIMEZONE,
+    SourceConfig,
+)
 
 # Full-width forms U+FF01..U+FF5E are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
 _FULL_WIDTH_ASCII = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F)) + "\u3000"
@@ -65,6 +69,13 @@ class FieldPlan:
     invalid_reason: str | None = None
     source_column: str | None = None
     text_column: str | None = None
+    # Further cleaned source texts the value is built from (the lower levels of a category
+    # sent in several columns).
+    more_text_columns: tuple[str, ...] = ()
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        return (self.text_column, *self.more_text_columns) if self.text_column else ()
 
 
 @dataclass(frozen=True)
@@ -157,9 +168,17 @@ def row_gates_sql(columns_by_gate: dict[str, list[tuple[str, str]]]) -> str:
 _OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
-def timestamp_sql(text: str, formats: tuple[str, ...], timezone: str = "Asia/Shanghai") -> str:
-    """A local time from the text, by the source's formats; text ending in a UTC offset by the
-    offset formats, converted to the source's zone; otherwise a plausible Excel serial day.
+def timestamp_sql(
+    text: str,
+    formats: tuple[str, ...],
+    timezone: str = WAREHOUSE_TIMEZONE,
+    source_timezone: str | None = None,
+) -> str:
+    """A local time of `timezone` from the text, by the source's formats; text ending in a UTC
+    offset by the offset formats, converted to `timezone`; otherwise a plausible Excel serial
+    day. Times without an offset are read in `source_timezone` and converted to `timezone`
+    when the two differ (ICU, built into DuckDB, knows the daylight-saving rules); otherwise
+    they are taken as they are, at no cost.
 
     A failed `try_strptime` costs about ten times a successful one, so text ending in an offset
     tries the offset formats first: the source's would fail on nearly all of it."""
@@ -175,10 +194,17 @@ def timestamp_sql(text: str, formats: tuple[str, ...], timezone: str = "Asia/Sha
         f"{_sql_list(_OFFSET_FORMATS)}))"
     )
     in_formats = f"try_strptime({text}, {_sql_list(formats)})"
+
+    def naive(local: str) -> str:
+        if source_timezone is None or source_timezone == timezone:
+            return local
+        return (f"timezone({sql_literal(timezone)}, "
+                f"timezone({sql_literal(source_timezone)}, {local}))")
+
     return (
         f"CASE WHEN regexp_matches({text}, '(Z|[+-]\\d\\d:?\\d\\d)$') "
-        f"THEN coalesce({with_offset}, {in_formats}) "
-        f"ELSE coalesce({in_formats}, {serial}) END"
+        f"THEN coalesce({with_offset}, {naive(in_formats)}) "
+        f"ELSE {naive(f'coalesce({in_formats}, {serial})')} END"
     )
 
 
@@ -218,6 +244,9 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
             constant = f"CAST({sql_literal(config.constant_values[field])} AS {sql_type})"
             plans.append(FieldPlan(field, constant))
             continue
+        if field == "category" and config.category_columns:
+            plans.append(_category_levels_plan(config, headers))
+            continue
         hashed_from = next((s for s, t in PSEUDONYMISED_FIELDS.items() if t == field), None)
         column = source_of.get(hashed_from or field)
         if column is None:
@@ -227,6 +256,21 @@ def plan_fields(config: SourceConfig, headers: tuple[str, ...], key: bytes) -> l
         value, reason = _value_sql(field, sql_type, text, hashed_from, config, key)
         plans.append(FieldPlan(field, value, reason, column, text))
     return plans
+
+
+def _category_levels_plan(config: SourceConfig, headers: tuple[str, ...]) -> FieldPlan:
+    """The category from several columns, top level first, joined by the level separator;
+    blank cells are skipped (concat_ws passes over NULLs) and a separator inside a cell becomes
+    its full-width form, so that each column stays one level."""
+    columns = [h for h in config.category_columns if h in headers]
+    if not columns:
+        return FieldPlan("category", "CAST(NULL AS VARCHAR)")
+    texts = [f"t_{headers.index(c)}" for c in columns]
+    separator = sql_literal(CATEGORY_LEVEL_SEPARATOR)
+    full_width = sql_literal(chr(ord(CATEGORY_LEVEL_SEPARATOR) + 0xFEE0))
+    levels = ", ".join(f"replace({t}, {separator}, {full_width})" for t in texts)
+    value = f"nullif(concat_ws({separator}, {levels}), '')"
+    return FieldPlan("category", value, None, columns[0], texts[0], tuple(texts[1:]))
 
 
 def _value_sql(
@@ -252,7 +296,8 @@ def _value_sql(
             "invalid_city_code")
     parsers = {
         "TIMESTAMP": (
-            timestamp_sql(text, config.timestamp_formats, config.timezone),
+            timestamp_sql(text, config.timestamp_formats, config.timezone,
+                          config.source_timezone),
             "unparseable_timestamp",
         ),
         "BOOLEAN": (_boolean_sql(text, config), "unparseable_boolean"),
@@ -290,8 +335,8 @@ def canonical_sql(
     # once, in a small table joined back, instead of two SHA-256 per row.
     hashed = [p for p in plans if p.field in PSEUDONYMISED_FIELDS.values() and p.text_column]
     hash_tables = [_hash_table_sql(p, headers, raw_table) for p in hashed]
-    kinds = {p.text_column: _clean_kind(p.field, types[p.field]) for p in plans
-             if p.text_column and p not in hashed}
+    kinds = {t: _clean_kind(p.field, types[p.field]) for p in plans if p not in hashed
+             for t in p.text_columns}
     lineage = "source_sheet, source_row"
     # Codes and prose are gated apart: ids full of digits would open the prose gate (runs of
     # 11 digits) on every row.

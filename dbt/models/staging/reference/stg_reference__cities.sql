@@ -1,12 +1,6 @@
 {#- Hotlines the bundled seed lacks come from <data root>/reference/cities.csv (same columns as
     the seed), read when the file exists at run time. A code in both fails the unique test. -#}
-{%- set added_path = env_var('HOTLINE_DATA_ROOT') ~ '/reference/cities.csv' -%}
-{%- set added_literal = "'" ~ added_path | replace("'", "''") ~ "'" -%}
-{%- set has_added = false -%}
-{%- if execute -%}
-    {%- set found = run_query("select count(*) from glob(" ~ added_literal ~ ")") -%}
-    {%- set has_added = found.columns[0].values()[0] > 0 -%}
-{%- endif -%}
+{%- set added_literal = data_root_reference('cities.csv') -%}
 
 with seed as (
 
@@ -21,7 +15,7 @@ with seed as (
 
 ),
 
-{% if has_added -%}
+{% if added_literal -%}
 added as (
 
     select
@@ -39,7 +33,7 @@ added as (
 source as (
 
     select * from seed
-    {%- if has_added %}
+    {%- if added_literal %}
     union all
     select * from added
     {%- endif %}
