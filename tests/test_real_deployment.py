@@ -275,3 +275,12 @@ def test_onboard_recognises_a_standard_export_with_a_title_row_in_gbk(
     assert "received_at" not in config["not_exported"]
     assert proposal.rows_rejected == 0
     assert proposal.invalid is None
+
+
+def test_time_zone_conversion_needs_no_download() -> None:
+    """source_timezone relies on ICU: it must be compiled into the DuckDB wheel, never an
+    extension fetched at run time."""
+    [(loaded, where)] = duckdb.sql(
+        "SELECT loaded, install_path FROM duckdb_extensions() WHERE extension_name = 'icu'"
+    ).fetchall()
+    assert (loaded, where) == (True, "(BUILT-IN)")
