@@ -17,7 +17,8 @@ class Entity(StrEnum):
 
 CHANNELS: Final = ("phone", "web", "wechat", "app", "sms", "other")
 REQUEST_TYPES: Final = ("consult", "help", "complaint", "report", "suggestion", "praise", "other")
-STATUSES: Final = ("open", "closed", "withdrawn")
+# `unknown`: the source sends neither a status nor a close time, so nothing tells.
+STATUSES: Final = ("open", "closed", "withdrawn", "unknown")
 SATISFACTIONS: Final = ("satisfied", "basically_satisfied", "dissatisfied", "unrated")
 
 # Field -> DuckDB type, in lake column order. Kinds tell the ingestion how to parse the text.
@@ -33,6 +34,7 @@ TICKET_FIELDS: Final[dict[str, str]] = {
     "content": "VARCHAR",
     "caller_key": "VARCHAR",
     "caller_name_key": "VARCHAR",
+    "caller_account_key": "VARCHAR",
     "direct_resolved": "BOOLEAN",
     "dispatched_at": "TIMESTAMP",
     "department": "VARCHAR",
@@ -59,10 +61,13 @@ TEST_CALL_FIELDS: Final[dict[str, str]] = {
 }
 
 # Source fields that carry personal data and never reach the lake in clear text.
-# caller_phone -> caller_key and caller_name -> caller_name_key (keyed hashes).
+# caller_phone -> caller_key, caller_name -> caller_name_key and caller_account (a message
+# board's user account, which identifies a citizen as a phone number does; a name does not)
+# -> caller_account_key (keyed hashes).
 PSEUDONYMISED_FIELDS: Final[dict[str, str]] = {
     "caller_phone": "caller_key",
     "caller_name": "caller_name_key",
+    "caller_account": "caller_account_key",
 }
 # Free-text fields in which phone and ID-card numbers are masked: every field a person types,
 # not only title and content (a caller's number turns up in a department or district too).

@@ -84,7 +84,8 @@ OPEN311_IGNORED: Final = (
 
 MESSAGE_BOARD_COLUMNS: Final[dict[str, str]] = {
     "留言编号": "ticket_id",
-    "留言用户": "caller_name",
+    # the user account that posted: who repeats a request where there is no phone number
+    "留言用户": "caller_account",
     "留言主题": "title",
     "留言时间": "received_at",
     "留言详情": "content",

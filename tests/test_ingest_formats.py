@@ -242,7 +242,7 @@ def test_message_board_reply_time_closes_the_message(tmp_path: Path) -> None:
                               lake, KEY, WHEN)
     assert outcome.entry.status == "loaded", outcome.entry.error
     rows = tickets(lake, "ticket_id, channel, status, closed_at, category, "
-                         "caller_name_key IS NOT NULL")
+                         "caller_account_key IS NOT NULL")
     assert rows == [
         ("L1", "web", "closed", dt.datetime(2019, 1, 10, 16), "城乡建设", True),
         ("L2", "web", "open", None, "城乡建设", True),

@@ -9,7 +9,7 @@ import pytest
 
 from dagster_project.report import charts
 from dagster_project.report import formatting as fmt
-from dagster_project.report.data import indicator_config, national_hot_topics, ticket_totals
+from dagster_project.report.data import indicator_config, national_hot_topics
 from dagster_project.report.render import environment
 
 HOSTILE = "<script>alert(1)</script>"
@@ -117,32 +117,6 @@ def test_national_hot_topics_add_cities_up_and_compare_like_with_like() -> None:
     rows[3]["ticket_count"] = 5  # 未分类 flat: now 交通运输's share rises (20/56 -> 40/77)
     hot = national_hot_topics(rows, classes, config)
     assert [e["category_code"] for e in hot["risers"]] == ["06"]  # 政法: base of 1 < 2
-
-
-def test_ticket_totals_add_numerators_and_denominators() -> None:
-    def kpi(tickets: int, population: int, responded: int, dispatched: int, resolved: int,
-            callbacks: int, satisfied: int, rated: int) -> dict[str, object]:
-        return {"ticket_count": tickets, "population": population,
-                "direct_resolved_count": tickets // 2, "responded_within_sla_count": responded,
-                "dispatched_count": dispatched, "closed_on_time_count": 1,
-                "due_by_cutoff_count": 2, "resolved_count": resolved,
-                "callback_count": callbacks, "satisfied_count": satisfied, "rated_count": rated,
-                "repeat_request_count": 0, "known_caller_count": 0, "open_backlog_count": 3,
-                "withdrawn_count": 1}
-
-    config = {"three_rate_weights": {"response": 1, "resolution": 2, "satisfaction": 1}}
-    totals = ticket_totals([kpi(100, 10_000, 9, 10, 3, 4, 1, 2),
-                            kpi(300, 30_000, 1, 10, 3, 4, 3, 6)], config)
-    assert totals is not None
-    assert totals["ticket_count"] == 400
-    assert totals["tickets_per_10k_residents"] == pytest.approx(100.0)
-    assert totals["response_rate"] == pytest.approx(0.5)
-    assert totals["resolution_rate"] == pytest.approx(0.75)
-    assert totals["satisfaction_rate"] == pytest.approx(0.5)
-    assert totals["repeat_request_rate"] is None  # no known caller: no rate, not 0
-    assert totals["three_rate_score"] == pytest.approx(100 * (0.5 + 2 * 0.75 + 0.5) / 4)
-    assert totals["median_hours_to_close"] is None
-    assert ticket_totals([], config) is None
 
 
 def test_templates_escape_text_from_the_exports() -> None:

@@ -7,10 +7,11 @@ change, and the keys never depend on state kept in the Dagster instance. Only th
 read here: a broken YAML fails its own partition's runs with a readable error instead of
 stopping the whole code location from loading.
 
-Years: a `DynamicPartitionsDefinition` filled from the data. A report exists only for a year
-the evaluator monitored (its test calls are in the lake); a static range would show years that
-cannot be rendered, and would need editing every year. Ingestion adds the years of the lake's
-test calls after each run (idempotent), so the partitions are exactly the publishable years.
+Years: a `DynamicPartitionsDefinition` filled from the data. A report exists for a year the
+evaluator monitored (its test calls are in the lake) or whose work orders are (its ticket
+operations, the monitoring said to be missing); a static range would show years that cannot be
+rendered, and would need editing every year. Ingestion adds the years of the lake's test calls
+and tickets after each run (idempotent), so the partitions are exactly the publishable years.
 """
 
 from __future__ import annotations
@@ -59,17 +60,23 @@ def all_sources_tags() -> dict[str, str]:
     return range_tags(keys[0], keys[-1])
 
 
-def lake_monitoring_years(lake: Path) -> list[int]:
-    """Years the lake holds evaluator test calls for: the years a report can be made."""
-    files = sorted((lake / "raw" / "test_calls").glob("*/*.parquet"))
-    if not files:
-        return []
+def lake_report_years(lake: Path) -> list[int]:
+    """Years a report can be made for: those the lake holds evaluator test calls of (the
+    monitoring results) or work orders received in (a year not monitored yet still reports
+    its ticket operations)."""
+    reads = [
+        ("year", sorted((lake / "raw" / "test_calls").glob("*/*.parquet"))),
+        ("year(received_at)", sorted((lake / "raw" / "tickets").glob("*/*.parquet"))),
+    ]
+    years: set[int] = set()
     with duckdb.connect() as con:
-        rows = con.execute(
-            "SELECT DISTINCT year FROM read_parquet(?) WHERE year IS NOT NULL ORDER BY year",
-            [[str(f) for f in files]],
-        ).fetchall()
-    return [int(y) for (y,) in rows]
+        for expression, files in reads:
+            if files:
+                years.update(y for (y,) in con.execute(
+                    f"SELECT DISTINCT {expression} AS y FROM read_parquet(?) WHERE y IS NOT NULL",
+                    [[str(f) for f in files]],
+                ).fetchall())
+    return sorted(int(y) for y in years)
 
 
 def add_report_years(instance: dg.DagsterInstance, years: list[int]) -> list[str]:

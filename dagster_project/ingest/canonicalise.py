@@ -314,13 +314,17 @@ def _without_controls(text: str) -> str:
 
 
 def _derived_status_sql(plans: list[FieldPlan]) -> str | None:
-    """A ticket status the source does not send follows from whether it has a close time."""
+    """A ticket status the source does not send follows from its close time (a message
+    board's reply time); a source that sends neither leaves it `unknown`, never NULL, so that
+    no ticket counts as open without anything saying so."""
     status = next((p for p in plans if p.field == "status"), None)
     closed = next((p for p in plans if p.field == "closed_at"), None)
-    if status is None or closed is None or closed.source_column is None:
+    if status is None or status.source_column is not None:
         return None
-    if status.source_column is not None or not status.value_sql.startswith("CAST(NULL"):
+    if not status.value_sql.startswith("CAST(NULL"):
         return None
+    if closed is None or closed.source_column is None:
+        return "'unknown'"
     return "CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END"
 
 

@@ -47,7 +47,8 @@ MARTS = (
     ("monitoring_hotline_year", "热线排名、各指标得分、线路类别、较上年变化、虚热差距；"
                                 "指标分布、区域比较（按区域求平均）与城市页的排名历史"),
     ("monitoring_awards", "各奖项获奖热线及评选依据值"),
-    ("kpi_city_year", "各城市工单办理指标；“合计”行由其分子分母相加后计算"),
+    ("kpi_city_year", "各城市工单办理指标"),
+    ("kpi_national_year", "全国工单办理指标（“合计”行）及各指标覆盖的城市数与工单占比"),
     ("category_city_year", "各城市诉求分类构成与热点诉求；全国热点诉求由各城市数量相加后计算"),
     ("ticket_mix_city_year", "受理渠道与诉求类型构成"),
     ("dim_city", "城市名称、省份、区域与人口"),
@@ -115,6 +116,7 @@ class _Marts:
     """The rows of every mart the report reads, for one year (and the years before it)."""
 
     national: list[dict[str, Any]]
+    national_tickets: dict[str, Any] | None
     hotlines: list[dict[str, Any]]
     awards: list[dict[str, Any]]
     kpis: list[dict[str, Any]]
@@ -132,13 +134,16 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         national = _rows(
             con, "SELECT * FROM monitoring_national_year WHERE year <= ? ORDER BY year", [year])
-        if not national or national[-1]["year"] != year:
+        national_tickets = _rows(
+            con, "SELECT * FROM kpi_national_year WHERE year = ?", [year])
+        if (not national or national[-1]["year"] != year) and not national_tickets:
             raise ReportDataError(
-                f"{warehouse}: monitoring_national_year has no row for {year}; "
-                "ingest the evaluator's export for that year and rebuild"
+                f"{warehouse}: neither test calls nor work orders of {year} are in the "
+                "warehouse; ingest that year's exports and rebuild"
             )
         return _Marts(
             national=national,
+            national_tickets=national_tickets[0] if national_tickets else None,
             hotlines=_rows(
                 con, "SELECT * FROM monitoring_hotline_year WHERE year <= ? "
                 "ORDER BY year, national_rank", [year]),
@@ -211,41 +216,6 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _sum(rows: Iterable[dict[str, Any]], key: str) -> int:
     return sum(r[key] or 0 for r in rows)
-
-
-def ticket_totals(rows: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any] | None:
-    """Rates over all cities together: the numerators and denominators of kpi_city_year added
-    up. Medians and percentiles do not add up and are left out."""
-    if not rows:
-        return None
-    tickets = _sum(rows, "ticket_count")
-    population = _sum(rows, "population")
-    totals: dict[str, Any] = {
-        "ticket_count": tickets,
-        "tickets_per_10k_residents": _ratio(10_000 * tickets, population),
-        "direct_resolved_rate": _ratio(_sum(rows, "direct_resolved_count"), tickets),
-        "response_rate": _ratio(_sum(rows, "responded_within_sla_count"),
-                                _sum(rows, "dispatched_count")),
-        "on_time_close_rate": _ratio(_sum(rows, "closed_on_time_count"),
-                                     _sum(rows, "due_by_cutoff_count")),
-        "resolution_rate": _ratio(_sum(rows, "resolved_count"), _sum(rows, "callback_count")),
-        "satisfaction_rate": _ratio(_sum(rows, "satisfied_count"), _sum(rows, "rated_count")),
-        "repeat_request_rate": _ratio(_sum(rows, "repeat_request_count"),
-                                      _sum(rows, "known_caller_count")),
-        "median_hours_to_close": None,
-        "p90_hours_to_close": None,
-        "open_backlog_count": _sum(rows, "open_backlog_count"),
-        "withdrawn_count": _sum(rows, "withdrawn_count"),
-    }
-    weights = config["three_rate_weights"]
-    rates = (totals["response_rate"], totals["resolution_rate"], totals["satisfaction_rate"])
-    if any(r is None for r in rates):
-        totals["three_rate_score"] = None
-    else:
-        w = (weights["response"], weights["resolution"], weights["satisfaction"])
-        totals["three_rate_score"] = 100 * sum(
-            wi * ri for wi, ri in zip(w, rates, strict=True)) / sum(w)
-    return totals
 
 
 def national_hot_topics(
@@ -428,25 +398,16 @@ def _source_summary(
 def load_report(
     warehouse: Path, year: int, lake: Path | None = None, config: dict[str, Any] | None = None
 ) -> ReportData:
-    """Everything the pages of `year` show, from one read-only pass over the marts."""
+    """Everything the pages of `year` show, from one read-only pass over the marts. A year
+    with work orders but no test calls has pages too: they say it was not monitored."""
     config = config or indicator_config()
     marts = _query_marts(warehouse, year)
-    summary = marts.national[-1]
-    previous = next((n for n in marts.national if n["year"] == year - 1), None)
-    hotline_count_by_year = {n["year"]: n["hotline_count"] for n in marts.national}
-
-    ranking = [r for r in marts.hotlines if r["year"] == year]
+    monitoring = _monitoring(marts, year, config)
+    ranking = monitoring["ranking"]
     history: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in marts.hotlines:
         history[row["city_code"]].append(row)
-
-    awards = award_sections(config, marts.awards)
-    awards_by_city: dict[str, list[str]] = {}
-    for award in awards:
-        for winner in award["winners"]:
-            awards_by_city.setdefault(winner["city_code"], []).append(award["name"])
-    top_ten = next(a for a in awards if a["key"] == "top_ten")
-    top_ten_cities = sorted(w["city_code"] for w in top_ten["winners"])
+    hotline_count_by_year = {n["year"]: n["hotline_count"] for n in marts.national}
 
     city_rows = {c["city_code"]: c for c in marts.cities}
     city_names = {code: c["city_name"] for code, c in city_rows.items()}
@@ -461,6 +422,96 @@ def load_report(
     monitored = {r["city_code"] for r in ranking}
     with_tickets = {k["city_code"] for k in kpis_year}
     page_codes = sorted(monitored | with_tickets)
+
+    hot = national_hot_topics(marts.categories, marts.category_classes, config)
+    quality = _quality(lake)
+    source_city: dict[str, str] = {}
+    for row in marts.ticket_files:
+        source_city.setdefault(row["source_id"], row["city_code"])
+    sources = _source_summary(marts.files, source_city, city_names)
+    unmapped = [dict(u, city_name=city_names.get(u["city_code"], u["city_code"]))
+                for u in marts.unmapped]
+
+    index = {
+        **monitoring,
+        "year": year,
+        "tickets": kpis_year,
+        "ticket_totals": marts.national_tickets,
+        "hot_topics": hot,
+        "mix": _mix(marts.mix),
+        "sources": sources,
+        "entity_summary": _entity_summary(sources),
+        "files": marts.files,
+        "files_needing_attention": _files_needing_attention(marts.files),
+        "unmapped": unmapped,
+        "unmapped_by_label": _unmapped_by_label(unmapped),
+        "quality": quality,
+        "quality_summary": _quality_summary(quality),
+        "config": config,
+        "indicator_labels": dict(INDICATORS),
+        "request_type_labels": REQUEST_TYPES,
+        "hollow_heat_listed": HOLLOW_HEAT_LISTED,
+        "marts": MARTS,
+        "city_pages": [{"city_code": c, "city_name": city_names.get(c, c),
+                        "hotline_name": (city_rows.get(c) or {}).get("hotline_name") or c,
+                        "province": (city_rows.get(c) or {}).get("province"),
+                        "region": (city_rows.get(c) or {}).get("region"),
+                        "monitored": c in monitored, "has_tickets": c in with_tickets}
+                       for c in page_codes],
+        "page_codes": set(page_codes),
+        "charts": {
+            **monitoring["charts"],
+            "hot_topics": charts.horizontal_bars(
+                [charts.Bar(e["category_name"], e["share"] or 0.0, e["is_top"])
+                 for e in hot["mix"] if e["ticket_count"]],
+                title=f"{year}年全国诉求分类构成", max_value=max(
+                    [e["share"] or 0.0 for e in hot["mix"]] + [0.01]),
+                label_width=120, fmt=percent),
+        },
+    }
+
+    cities: dict[str, dict[str, Any]] = {}
+    categories_by_city = _group(marts.categories)
+    mix_by_city = _group(marts.mix)
+    unmapped_by_city = _group(unmapped)
+    ticket_files_by_city = _group(marts.ticket_files)
+    call_files_by_city = _group(marts.call_files)
+    files_by_source = _group(marts.files, "source_id")
+    file_by_name = {row["source_file"]: row for row in marts.files}
+    for code in page_codes:
+        cities[code] = _city_context(
+            code=code, year=year, index=index, city=city_rows.get(code, {"city_code": code}),
+            history=history.get(code, []), hotline_count_by_year=hotline_count_by_year,
+            kpis=kpi_history.get(code, []), categories=categories_by_city.get(code, []),
+            mix=mix_by_city.get(code, []), unmapped=unmapped_by_city.get(code, []),
+            ticket_files=ticket_files_by_city.get(code, []),
+            call_files=call_files_by_city.get(code, []), files_by_source=files_by_source,
+            file_by_name=file_by_name,
+        )
+    return ReportData(year=year, index=index, cities=cities)
+
+
+def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, Any]:
+    """The monitoring results of the year (test calls); empty when the evaluator's calls of
+    the year are not in the warehouse (`monitored_year` false), so the pages say so."""
+    summary = marts.national[-1] if marts.national and marts.national[-1]["year"] == year \
+        else None
+    awards = award_sections(config, marts.awards)
+    if summary is None:
+        return {"monitored_year": False, "national": None, "previous_national": None,
+                "connect_rate": None, "indicators": [], "line_classes": [], "ranking": [],
+                "awards": awards, "awards_by_city": {}, "top_ten_cities": [], "regions": [],
+                "improvement": None, "hollow_heat": [], "mean_hollow_heat_gap": None,
+                "charts": {"distributions": [], "score_vs_previous": None, "regions": None,
+                           "hollow_heat": None}}
+    previous = next((n for n in marts.national if n["year"] == year - 1), None)
+    ranking = [r for r in marts.hotlines if r["year"] == year]
+    awards_by_city: dict[str, list[str]] = {}
+    for award in awards:
+        for winner in award["winners"]:
+            awards_by_city.setdefault(winner["city_code"], []).append(award["name"])
+    top_ten = next(a for a in awards if a["key"] == "top_ten")
+    top_ten_cities = sorted(w["city_code"] for w in top_ten["winners"])
 
     indicators = []
     for key, label in INDICATORS:
@@ -492,16 +543,6 @@ def load_report(
     mean_gap = (summary["mean_connect_score"] - summary["mean_resolution_score"]
                 if summary["mean_connect_score"] is not None
                 and summary["mean_resolution_score"] is not None else None)
-
-    hot = national_hot_topics(marts.categories, marts.category_classes, config)
-    quality = _quality(lake)
-    source_city: dict[str, str] = {}
-    for row in marts.ticket_files:
-        source_city.setdefault(row["source_id"], row["city_code"])
-    sources = _source_summary(marts.files, source_city, city_names)
-    unmapped = [dict(u, city_name=city_names.get(u["city_code"], u["city_code"]))
-                for u in marts.unmapped]
-
     chart_set = {
         "distributions": [
             charts.histogram(
@@ -525,16 +566,9 @@ def load_report(
              charts.Series("问题解决得分", [r["resolution_score"] for r in hollow],
                            charts.HIGHLIGHT)],
             title=f"{year}年虚热差距最大的热线：接通率得分与问题解决得分", label_width=120),
-        "hot_topics": charts.horizontal_bars(
-            [charts.Bar(e["category_name"], e["share"] or 0.0, e["is_top"])
-             for e in hot["mix"] if e["ticket_count"]],
-            title=f"{year}年全国诉求分类构成", max_value=max(
-                [e["share"] or 0.0 for e in hot["mix"]] + [0.01]),
-            label_width=120, fmt=percent),
     }
-
-    index = {
-        "year": year,
+    return {
+        "monitored_year": True,
         "national": summary,
         "previous_national": previous,
         "connect_rate": _ratio(summary["connected_call_count"] or 0, summary["call_count"] or 0),
@@ -548,52 +582,8 @@ def load_report(
         "improvement": improvement,
         "hollow_heat": hollow,
         "mean_hollow_heat_gap": mean_gap,
-        "tickets": kpis_year,
-        "ticket_totals": ticket_totals(kpis_year, config),
-        "hot_topics": hot,
-        "mix": _mix(marts.mix),
-        "sources": sources,
-        "entity_summary": _entity_summary(sources),
-        "files": marts.files,
-        "files_needing_attention": _files_needing_attention(marts.files),
-        "unmapped": unmapped,
-        "unmapped_by_label": _unmapped_by_label(unmapped),
-        "quality": quality,
-        "quality_summary": _quality_summary(quality),
-        "config": config,
-        "indicator_labels": dict(INDICATORS),
-        "request_type_labels": REQUEST_TYPES,
-        "hollow_heat_listed": HOLLOW_HEAT_LISTED,
-        "marts": MARTS,
-        "city_pages": [{"city_code": c, "city_name": city_names.get(c, c),
-                        "hotline_name": (city_rows.get(c) or {}).get("hotline_name") or c,
-                        "province": (city_rows.get(c) or {}).get("province"),
-                        "region": (city_rows.get(c) or {}).get("region"),
-                        "monitored": c in monitored, "has_tickets": c in with_tickets}
-                       for c in page_codes],
-        "page_codes": set(page_codes),
         "charts": chart_set,
     }
-
-    cities: dict[str, dict[str, Any]] = {}
-    categories_by_city = _group(marts.categories)
-    mix_by_city = _group(marts.mix)
-    unmapped_by_city = _group(unmapped)
-    ticket_files_by_city = _group(marts.ticket_files)
-    call_files_by_city = _group(marts.call_files)
-    files_by_source = _group(marts.files, "source_id")
-    file_by_name = {row["source_file"]: row for row in marts.files}
-    for code in page_codes:
-        cities[code] = _city_context(
-            code=code, year=year, index=index, city=city_rows.get(code, {"city_code": code}),
-            history=history.get(code, []), hotline_count_by_year=hotline_count_by_year,
-            kpis=kpi_history.get(code, []), categories=categories_by_city.get(code, []),
-            mix=mix_by_city.get(code, []), unmapped=unmapped_by_city.get(code, []),
-            ticket_files=ticket_files_by_city.get(code, []),
-            call_files=call_files_by_city.get(code, []), files_by_source=files_by_source,
-            file_by_name=file_by_name,
-        )
-    return ReportData(year=year, index=index, cities=cities)
 
 
 def _group(rows: list[dict[str, Any]], key: str = "city_code") -> dict[str, list[dict[str, Any]]]:

@@ -13,6 +13,7 @@
         title,
         content,
         caller_key,
+        caller_account_key,
 
         -- handling
         direct_resolved,

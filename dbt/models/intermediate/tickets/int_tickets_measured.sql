@@ -18,7 +18,8 @@ timed as (
             ) as due_at
         ),
         tickets.due_at is null as is_due_at_derived,
-        coalesce(direct_resolved, false) as is_direct_resolved,
+        -- null when the source does not say: unknown is neither a direct resolution nor not one
+        direct_resolved as is_direct_resolved,
         dispatched_at is not null and not coalesce(direct_resolved, false) as is_dispatched,
         coalesce(closed_at < received_at, false) as is_closed_before_received,
         coalesce(responded_at < dispatched_at, false) as is_responded_before_dispatched,

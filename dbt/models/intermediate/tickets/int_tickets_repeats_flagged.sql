@@ -1,12 +1,14 @@
 -- 重复诉求: a ticket repeats when the same caller had another ticket in the same top-level
 -- category within var repeat_window_days before it. One window over (city, caller, category)
--- finds the previous request, so the cost stays a sort of keys, not a self-join.
+-- finds the previous request, so the cost stays a sort of keys, not a self-join. The caller is
+-- the pseudonymised phone number, or, where there is none, a message board's user account.
 {%- set repeat_category_key -%}
     case
         when category_mapping = 'unmapped' then 'label:' || coalesce(category_top_level, '')
         else category_code
     end
 {%- endset %}
+{%- set caller = 'coalesce(caller_key, caller_account_key)' %}
 
 with tickets as (
 
@@ -30,9 +32,9 @@ previous_requests as (
             lag(ticket_id) over same_caller_and_category as previous_request_ticket_id
 
         from {{ ref('int_tickets_measured') }}
-        where caller_key is not null
+        where {{ caller }} is not null
         window same_caller_and_category as (
-            partition by city_code, caller_key, {{ repeat_category_key }}
+            partition by city_code, {{ caller }}, {{ repeat_category_key }}
             order by received_at, ticket_id
         )
     )
@@ -42,11 +44,15 @@ previous_requests as (
 
 select
     tickets.*,
-    tickets.caller_key is not null as has_known_caller,
+    case
+        when tickets.caller_key is not null then 'phone'
+        when tickets.caller_account_key is not null then 'account'
+    end as caller_key_kind,
+    coalesce(tickets.caller_key, tickets.caller_account_key) is not null as has_known_caller,
     previous_requests.previous_request_ticket_id,
     date_diff('second', previous_requests.previous_request_at, tickets.received_at) / 86400.0
         as days_since_previous_request,
-    case when tickets.caller_key is not null
+    case when coalesce(tickets.caller_key, tickets.caller_account_key) is not null
         then coalesce(
             previous_requests.previous_request_at
                 >= tickets.received_at - to_days({{ var('repeat_window_days') }}),

@@ -72,6 +72,8 @@ select
     title,
     content,
     caller_key,
+    caller_account_key,
+    caller_key_kind,
     has_known_caller,
 
     -- handling

@@ -1,10 +1,12 @@
 -- Ticket operations per city and year of receipt (HOTLINE.md, "Ticket operations"), each rate
 -- beside its numerator and denominator and null when nothing was counted in the denominator.
+-- Known, unknown and zero differ: a denominator counts only the tickets whose source says
+-- what the rate measures (a source that does not export direct resolution has no 直接办结率,
+-- not a rate of 0), and the open backlog counts only tickets whose status is known.
 -- Closes are counted as of the year's cut-off (macro year_cutoff); callbacks and ratings carry
 -- no time, so 解决率 and 满意率 use what the latest export says.
 {#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
 {%- set cities = cities_changed_in_fct_tickets() %}
-{%- set weights = var('three_rate_weights') %}
 
 with tickets as (
 
@@ -24,7 +26,8 @@ flagged as (
     select
         *,
         {{ year_cutoff('received_year') }} as cutoff_at,
-        coalesce(status = 'withdrawn', false) as is_withdrawn
+        status = 'withdrawn' as is_withdrawn,
+        status <> 'unknown' as is_status_known
 
     from tickets
 
@@ -35,7 +38,8 @@ measured as (
     select
         *,
         closed_at is not null and closed_at <= cutoff_at as is_closed_by_cutoff,
-        not is_withdrawn and due_at <= cutoff_at as is_due_by_cutoff,
+        -- tickets resolved on the call are 直接办结率's, not 按时办结率's
+        is_dispatched and not is_withdrawn and due_at <= cutoff_at as is_due_by_cutoff,
         is_dispatched
             and responded_at >= dispatched_at
             and responded_at <= dispatched_at + to_hours({{ var('response_sla_hours') }})
@@ -52,6 +56,7 @@ aggregated as (
         received_year as year,
         any_value(cutoff_at) as cutoff_at,
         count(*) as ticket_count,
+        count(*) filter (where is_direct_resolved is not null) as direct_resolved_known_count,
         count(*) filter (where is_direct_resolved) as direct_resolved_count,
         count(*) filter (where is_dispatched) as dispatched_count,
         count(*) filter (where is_responded_within_sla) as responded_within_sla_count,
@@ -68,6 +73,7 @@ aggregated as (
             where satisfaction in ('satisfied', 'basically_satisfied')
         ) as satisfied_count,
         count(*) filter (where has_known_caller) as known_caller_count,
+        count(*) filter (where caller_key_kind = 'account') as account_caller_count,
         count(*) filter (where is_repeat_request) as repeat_request_count,
         -- hours_to_close is null for impossible records, so they drop out here
         count(*) filter (
@@ -77,8 +83,9 @@ aggregated as (
         quantile_cont(hours_to_close, 0.9) filter (
             where is_closed_by_cutoff
         ) as p90_hours_to_close,
+        count(*) filter (where is_status_known) as status_known_count,
         count(*) filter (
-            where not is_withdrawn and not is_closed_by_cutoff
+            where is_status_known and not is_withdrawn and not is_closed_by_cutoff
         ) as open_backlog_count,
         count(*) filter (where is_withdrawn) as withdrawn_count,
         count(*) filter (where is_closed_before_received) as closed_before_received_count,
@@ -99,12 +106,10 @@ rated as (
         cities.population,
         {{ safe_rate('aggregated.ticket_count * 10000', 'cities.population') }}
             as tickets_per_10k_residents,
-        {{ safe_rate('direct_resolved_count', 'ticket_count') }} as direct_resolved_rate,
-        {{ safe_rate('responded_within_sla_count', 'dispatched_count') }} as response_rate,
-        {{ safe_rate('closed_on_time_count', 'due_by_cutoff_count') }} as on_time_close_rate,
-        {{ safe_rate('resolved_count', 'callback_count') }} as resolution_rate,
-        {{ safe_rate('satisfied_count', 'rated_count') }} as satisfaction_rate,
-        {{ safe_rate('repeat_request_count', 'known_caller_count') }} as repeat_request_rate
+        {%- for rate in ticket_rates() %}
+        {{ safe_rate(rate.numerator, rate.denominator) }} as {{ rate.name }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
 
     from aggregated
     left join cities on aggregated.city_code = cities.city_code
@@ -118,6 +123,7 @@ select
     ticket_count,
     population,
     tickets_per_10k_residents,
+    direct_resolved_known_count,
     direct_resolved_count,
     direct_resolved_rate,
     dispatched_count,
@@ -133,19 +139,17 @@ select
     satisfied_count,
     satisfaction_rate,
     known_caller_count,
+    account_caller_count,
     repeat_request_count,
     repeat_request_rate,
-    -- null when any of the three rates is: a missing rate must not count as zero
-    100.0 * (
-        {{ weights['response'] }} * response_rate
-        + {{ weights['resolution'] }} * resolution_rate
-        + {{ weights['satisfaction'] }} * satisfaction_rate
-    ) / ({{ weights['response'] }} + {{ weights['resolution'] }} + {{ weights['satisfaction'] }})
+    {{ three_rate_score('response_rate', 'resolution_rate', 'satisfaction_rate') }}
         as three_rate_score,
     closed_count,
     median_hours_to_close,
     p90_hours_to_close,
-    open_backlog_count,
+    status_known_count,
+    -- unknown, not zero, where no ticket's status is known
+    case when status_known_count > 0 then open_backlog_count end as open_backlog_count,
     withdrawn_count,
     closed_before_received_count,
     future_dated_count,
