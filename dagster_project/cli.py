@@ -445,6 +445,20 @@ def command_status(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
+def command_init_key(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project.ingest.pseudonymise import KEY_ENV, KEY_FILE_ENV, create_key_file
+
+    created = create_key_file(data_root())
+    ui.out.print(f"created {created.path} (mode 600), key fingerprint {created.fingerprint}",
+                 soft_wrap=True)
+    ui.note("keep a copy of it somewhere safe: files ingested with another key get other "
+            "pseudonyms, so losing it means ingesting every landing file again")
+    for variable in (KEY_ENV, KEY_FILE_ENV):
+        if os.environ.get(variable):
+            ui.note(f"{variable} is set and takes precedence over the file")
+    return 0
+
+
 def command_onboard(args: argparse.Namespace, ui: Ui) -> int:
     """A dry run for a new sender: the proposed source YAML for a landing file and what
     ingesting it would reject; writes only with --write."""
@@ -527,6 +541,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", command_status, "what is loaded, last runs, rejects, failing checks",
         "Show the sources and their files, the warehouse, the reports, the latest result of "
         "every suite, the most frequent reject reasons and the last runs.")
+    add("init-key", command_init_key, "create the data root's pseudonymisation key",
+        "Write a random key to <data root>/secrets/pseudonymisation.key (mode 600), with which "
+        "ingestion hashes callers when neither HOTLINE_PSEUDONYMISATION_KEY nor "
+        "HOTLINE_PSEUDONYMISATION_KEY_FILE is set. An existing key file is never replaced.")
     onboard = add("onboard", command_onboard, "propose a source YAML for a new sender's file",
                   "A dry run: read a landing file's header and a sample of its values, print a "
                   "proposed source configuration and what ingesting the file with it would "

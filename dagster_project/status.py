@@ -18,6 +18,13 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from dagster_project.ingest.lake import (
+    Lake,
+    LandingHashes,
+    file_sha256,
+    landing_name,
+    refused_file_sha256,
+)
 from dagster_project.settings import DataPaths, sources_dir
 
 LOCK_WAIT_SECONDS = 3.0
@@ -75,16 +82,19 @@ class SourceState:
 
 def source_states(paths: DataPaths) -> list[SourceState]:
     """Per configured source: its landing files and what the manifest says about each. A file
-    counts as ingested when the manifest's latest entry for its path has its size and is no
-    older than the file (no hashing: status stays fast on large folders)."""
+    waits until the manifest holds its content (its SHA-256, as ingestion skips it), so a file
+    delivered again unchanged is not waiting. Its SHA-256 is the one ingestion remembered for
+    the file's stat (inode, size, mtime, ctime) when that is unchanged; only the other files
+    are read and hashed."""
     from dagster_project.defs.partitions import source_ids
     from dagster_project.sources import SourceConfigError, load_source_config
 
     files = _parquet_files(paths.lake / "manifest")
     manifest = _rows(f"SELECT * FROM {PARQUET} ORDER BY ingested_at", [files]) if files else []
-    latest: dict[str, dict[str, Any]] = {}
+    by_content: dict[tuple[str, str], dict[str, Any]] = {}
     for row in manifest:
-        latest[row["source_file"]] = row  # ordered by time: the last one wins
+        by_content[row["source_id"], row["file_sha256"]] = row  # by time: the last one wins
+    lake = Lake(paths.lake)
     states = []
     for source in source_ids(sources_dir()):
         mine = [r for r in manifest if r["source_id"] == source]
@@ -95,14 +105,16 @@ def source_states(paths: DataPaths) -> list[SourceState]:
             continue
         loaded = failed = waiting = 0
         files = config.landing_files(paths.landing)
+        hashes = LandingHashes(lake, source)
         for path in files:
-            entry = latest.get(path.relative_to(paths.landing).as_posix())
-            stat = path.stat()
-            current = (entry is not None and entry["file_bytes"] == stat.st_size
-                       and entry["ingested_at"] >= _utc(stat.st_mtime))
-            if not current:
+            name = landing_name(path, paths.landing)
+            sha256 = hashes.remembered(path, name) or file_sha256(path)
+            # A file refused unopened is recorded by its name, not its content.
+            entry = (by_content.get((source, sha256))
+                     or by_content.get((source, refused_file_sha256(name))))
+            if entry is None:
                 waiting += 1
-            elif entry is not None and entry["status"] == "failed":
+            elif entry["status"] == "failed":
                 failed += 1
             else:
                 loaded += 1

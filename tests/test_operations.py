@@ -40,7 +40,7 @@ from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_ids
 from dagster_project.demo.generator import generate_demo
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
-from dagster_project.ingest.pseudonymise import DEMO_KEY
+from dagster_project.ingest.pseudonymise import DEMO_KEY, DEMO_MARKER, KEY_ENV
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths, sources_dir
 from dagster_project.sources import load_source_config
 
@@ -332,6 +332,50 @@ def test_cli_status_shows_sources_warehouse_checks_and_runs(at_built: DataPaths)
         assert text in out, text
 
 
+def test_status_compares_contents_not_times(
+    data_root: DataPaths, sources_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file delivered again unchanged (a newer mtime) is loaded, not waiting; a changed one
+    waits; a file whose stat ingestion remembered is not read again."""
+    from dagster_project import status
+    from dagster_project.ingest import lake as lake_module
+
+    (sources_dir / "nanjing_12345.yaml").write_text(
+        "source_id: nanjing_12345\nname: 南京12345\nentity: tickets\ncity_code: '320100'\n"
+        "format: csv\nlayout: standard\n", encoding="utf-8")
+    folder = data_root.landing / "nanjing_12345"
+    folder.mkdir(parents=True)
+    header = "工单编号,受理时间,工单状态\n"
+    first, second = folder / "a.csv", folder / "b.csv"
+    first.write_text(header + "NJ1,2019-07-01 09:00:00,已办结\n", encoding="utf-8")
+    second.write_text(header + "NJ2,2019-07-02 09:00:00,已办结\n", encoding="utf-8")
+    now = lake_module.time.time_ns  # files written now would look unsettled: remembered later
+    monkeypatch.setattr(lake_module.time, "time_ns", lambda: now() + 10 * 10**9)
+    config = load_source_config(sources_dir / "nanjing_12345.yaml")
+    ingest_source(config, data_root.landing, Lake(data_root.lake), b"k")
+    hashed: list[str] = []
+    file_sha256 = status.file_sha256
+
+    def recording(path: Path) -> str:
+        hashed.append(path.name)
+        return file_sha256(path)
+
+    monkeypatch.setattr(status, "file_sha256", recording)
+
+    def counts() -> tuple[int, int, int]:
+        [state] = status.source_states(data_root)
+        return state.loaded, state.failed, state.waiting
+
+    assert counts() == (2, 0, 0)
+    assert hashed == []
+    later = time.time() + 3600
+    os.utime(first, (later, later))  # delivered again, the same bytes
+    assert counts() == (2, 0, 0)
+    assert hashed == ["a.csv"]
+    second.write_text(header + "NJ2,2019-07-02 09:00:00,处理中\n", encoding="utf-8")
+    assert counts() == (1, 0, 1)
+
+
 def test_cli_report_and_check(at_built: DataPaths) -> None:
     report = at_built.site / "2019" / "index.html"
     stamp = report.stat().st_mtime_ns
@@ -440,6 +484,7 @@ def test_two_full_pipeline_runs_at_once_both_succeed_and_agree(
     turns, and the warehouse and report equal a single run's."""
     root = tmp_path / "data"
     shutil.copytree(built.landing, root / "landing")
+    shutil.copy(built.root / DEMO_MARKER, root / DEMO_MARKER)  # the demo data's marker too
     env = hotline_env(root)
     chain = " && ".join(f"{sys.executable} -m dagster_project.cli {command}" for command in
                         ("ingest", "build", "report --year 2019"))
@@ -492,8 +537,9 @@ def test_report_renders_the_same_while_a_new_source_is_ingested(
         assert code == 0, err
         alone = without_generation_time(report.read_text(encoding="utf-8"))
         log = tmp_path / "ingest.log"
+        # Not demo data: the source needs a key of its own.
         ingest = start_hotline(root, "ingest", "--source", "tianjin_12345", log=log,
-                               **{SOURCES_DIR_ENV: str(sources)})
+                               **{SOURCES_DIR_ENV: str(sources), KEY_ENV: "tianjin-test-key"})
         wait_for(lambda: list((root / "lake" / "_staging").glob("ingest-*"))
                  or ingest.poll() is not None, "the ingestion to start reading")
         assert ingest.poll() is None, log.read_text(encoding="utf-8")[-3000:]

@@ -27,6 +27,7 @@ import xlsxwriter
 
 from dagster_project import layouts
 from dagster_project.canonical import CHANNELS, REQUEST_TYPES, SATISFACTIONS, STATUSES
+from dagster_project.ingest.pseudonymise import mark_demo_sources
 
 YEARS: Final = (2018, 2019)
 DEFAULT_SEED: Final = 2019
@@ -1700,7 +1701,9 @@ def generate_demo(
     total_tickets: int = DEFAULT_TOTAL_TICKETS,
     cities_csv: Path | None = None,
 ) -> DemoSummary:
-    """Write the demo landing files of 2018 and 2019 under landing_root/<source_id>/.
+    """Write the demo landing files of 2018 and 2019 under landing_root/<source_id>/, and
+    list their sources in the demo marker of the data root above it (landing_root's parent):
+    only they may be ingested with the public demo key.
 
     `total_tickets` distinct tickets are spread over the ten cities by population (2019 about
     10 % above 2018); re-exported duplicate rows come on top.
@@ -1714,4 +1717,11 @@ def generate_demo(
         raise ValueError(f"{cities_csv or DEFAULT_CITIES_CSV}: no row for city code(s) {missing}")
     files = _work_orders(landing_root, seed, total_tickets, cities)
     files += _test_calls(landing_root, seed, cities)
+    mark_demo_files(landing_root, files)
     return DemoSummary(landing_root, seed, total_tickets, tuple(files))
+
+
+def mark_demo_files(landing_root: Path, files: Sequence[DemoFile]) -> None:
+    """Name the sources of these files in the demo marker of the data root of landing_root."""
+    mark_demo_sources(landing_root.parent,
+                      {f.path.relative_to(landing_root).parts[0] for f in files})

@@ -48,6 +48,7 @@ from dagster_project.demo.generator import (
     _test_calls,
     _ticket_counts,
     load_cities,
+    mark_demo_files,
 )
 from dagster_project.settings import DATA_ROOT_ENV, PACKAGE_ROOT, SOURCES_DIR_ENV, DataPaths
 from dagster_project.sources import load_source_config
@@ -355,6 +356,7 @@ def generate_province(
         workers,
         pd.concat([cities, synthetic], ignore_index=True),
     )
+    mark_demo_files(paths.landing, files)
     return ProvinceSummary(
         landing_root=paths.landing,
         seed=seed,

@@ -50,6 +50,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("error", pa.string()),
         ("ingested_at", pa.timestamp("us")),
         ("ingest_seconds", pa.float64()),
+        ("key_fingerprint", pa.string()),
     ]
 )
 
@@ -74,6 +75,9 @@ class ManifestEntry:
     ingested_at: dt.datetime
     # Wall time from opening the file to its rows staged (None for files refused unopened).
     ingest_seconds: float | None = None
+    # `key_fingerprint` of the key that hashed the file's callers (loaded files; None for
+    # failed ones and for files ingested before fingerprints were recorded).
+    key_fingerprint: str | None = None
 
 
 class Lake:
@@ -120,18 +124,39 @@ class Lake:
         path = self.manifest_file(source_id, sha256)
         if not path.exists():
             return None
-        # One known file: `pq.read_table` would go through pyarrow.dataset, which imports
-        # pandas (half a second in an ingestion worker that only skips files).
-        with pq.ParquetFile(path) as file:
-            row = file.read().to_pylist()[0]
-        # Entries written before a field existed lack it.
-        return ManifestEntry(**{f: row.get(f) for f in ManifestEntry.__dataclass_fields__})
+        return _manifest_entry(path)
+
+    def manifest_entries(self, source_id: str) -> list[ManifestEntry]:
+        """Every manifest entry of the source, in no particular order."""
+        folder = self.root / "manifest" / f"source={source_id}"
+        return [_manifest_entry(path) for path in sorted(folder.glob("*.parquet"))]
 
     def write_manifest_entry(self, entry: ManifestEntry) -> None:
         table = pa.Table.from_pylist([asdict(entry)], schema=MANIFEST_SCHEMA)
         target = self.manifest_file(entry.source_id, entry.file_sha256)
         staged = self.staging_dir() / f"manifest-{entry.file_sha256}.parquet"
         write_and_publish(staged, target, lambda path: pq.write_table(table, path))
+
+
+def _manifest_entry(path: Path) -> ManifestEntry:
+    # One known file: `pq.read_table` would go through pyarrow.dataset, which imports pandas
+    # (half a second in an ingestion worker that only skips files).
+    with pq.ParquetFile(path) as file:
+        row = file.read().to_pylist()[0]
+    # Entries written before a field existed lack it.
+    return ManifestEntry(**{f: row.get(f) for f in ManifestEntry.__dataclass_fields__})
+
+
+def landing_name(path: Path, landing_root: Path) -> str:
+    """A landing file's name in the manifest and the lake: its path under landing/, control
+    characters shown as escapes (fit for logs and reports)."""
+    name = path.relative_to(landing_root).as_posix()
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+
+
+def refused_file_sha256(source_file: str) -> str:
+    """The manifest key of a file refused unopened (by its name, as its content was not read)."""
+    return hashlib.sha256(f"name:{source_file}".encode()).hexdigest()
 
 
 def process_alive(pid: int) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import shutil
 import tempfile
@@ -27,8 +26,11 @@ from dagster_project.ingest.lake import (
     LandingHashes,
     ManifestEntry,
     file_sha256,
+    landing_name,
     publish,
+    refused_file_sha256,
 )
+from dagster_project.ingest.pseudonymise import PseudonymisationKeyError, key_fingerprint
 from dagster_project.ingest.readers import RAW_TABLE, drop_raw, read_raw
 from dagster_project.sources import SourceConfig
 
@@ -78,9 +80,10 @@ def ingest_source(
     """Ingest every landing file of one source; files already loaded (same SHA-256) are skipped."""
     when = ingested_at or utc_now()
     hashes = LandingHashes(lake, config.source_id)
+    same_key = SameKey(config, lake, key)
     try:
         return [
-            ingest_file(config, path, landing_root, lake, key, when, hashes)
+            ingest_file(config, path, landing_root, lake, key, when, hashes, same_key)
             for path in config.landing_files(landing_root)
         ]
     finally:
@@ -94,7 +97,7 @@ def has_files_to_read(config: SourceConfig, landing_root: Path, lake: Lake) -> b
     again under the lock."""
     hashes = LandingHashes(lake, config.source_id)
     for path in config.landing_files(landing_root):
-        sha256 = hashes.remembered(path, _source_file(path, landing_root))
+        sha256 = hashes.remembered(path, landing_name(path, landing_root))
         if sha256 is None:
             return True
         entry = lake.read_manifest_entry(config.source_id, sha256)
@@ -111,10 +114,13 @@ def ingest_file(
     key: bytes,
     ingested_at: dt.datetime,
     hashes: LandingHashes | None = None,
+    same_key: SameKey | None = None,
 ) -> FileOutcome:
     """Ingest one landing file unless its content is loaded already; `hashes` remembers the
-    SHA-256 of files unchanged since the last run (without it, every file is read)."""
-    source_file = _source_file(path, landing_root)
+    SHA-256 of files unchanged since the last run (without it, every file is read).
+    `same_key` checks once per run of the source that its lake files were pseudonymised
+    with `key`; it raises `KeyChangedError` before the first file is written if not."""
+    source_file = landing_name(path, landing_root)
     try:
         _check_landing_path(path, landing_root)
     except IngestError as exc:
@@ -125,6 +131,7 @@ def ingest_file(
     previous = lake.read_manifest_entry(config.source_id, sha256)
     if previous is not None and previous.status == "loaded":
         return FileOutcome(previous, skipped=True)
+    (same_key or SameKey(config, lake, key)).require()
     base = {
         "source_id": config.source_id,
         "entity": config.entity.value,
@@ -143,7 +150,8 @@ def ingest_file(
                               ingest_seconds=time.perf_counter() - started)
     else:
         entry = ManifestEntry(**base, status="loaded", error=None,
-                              ingest_seconds=time.perf_counter() - started, **counts)
+                              ingest_seconds=time.perf_counter() - started,
+                              key_fingerprint=key_fingerprint(key), **counts)
     lake.write_manifest_entry(entry)
     return FileOutcome(entry, skipped=False)
 
@@ -154,7 +162,7 @@ def _record_failure(
 ) -> FileOutcome:
     entry = ManifestEntry(
         source_id=config.source_id, entity=config.entity.value, source_file=source_file,
-        file_sha256=hashlib.sha256(f"name:{source_file}".encode()).hexdigest(), file_bytes=0,
+        file_sha256=refused_file_sha256(source_file), file_bytes=0,
         status="failed", rows_read=0, rows_written=0, rows_rejected=0, footer_rows=0,
         missing_columns=None, unexpected_columns=None, error=str(exc), ingested_at=ingested_at,
     )
@@ -162,14 +170,46 @@ def _record_failure(
     return FileOutcome(entry, skipped=False)
 
 
-def _source_file(path: Path, landing_root: Path) -> str:
-    """A landing file's name in the manifest and the lake: its path under landing/."""
-    return _printable(path.relative_to(landing_root).as_posix())
+class KeyChangedError(PseudonymisationKeyError):
+    """A source's lake files were pseudonymised with another key than the current one."""
 
 
-def _printable(name: str) -> str:
-    """A file name fit for logs and reports: control characters shown as escapes."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name)
+class SameKey:
+    """Pseudonyms made with two keys never match (a repeat caller would look like two
+    callers), so a source's files are written only with the key its loaded lake files were
+    made with. The source's manifest is read once, when the first file of a run is to be
+    written; files ingested before fingerprints were recorded are not compared."""
+
+    NAMES_SHOWN = 5
+
+    def __init__(self, config: SourceConfig, lake: Lake, key: bytes) -> None:
+        self.config = config
+        self.lake = lake
+        self.fingerprint = key_fingerprint(key)
+        self.checked = False
+
+    def require(self) -> None:
+        if self.checked:
+            return
+        others = sorted(
+            (e for e in self.lake.manifest_entries(self.config.source_id)
+             if e.status == "loaded" and e.key_fingerprint not in (None, self.fingerprint)),
+            key=lambda e: e.source_file)
+        if others:
+            names = ", ".join(e.source_file for e in others[:self.NAMES_SHOWN])
+            more = len(others) - self.NAMES_SHOWN
+            fingerprints = ", ".join(sorted({e.key_fingerprint or "" for e in others}))
+            raise KeyChangedError(
+                f"source '{self.config.source_id}': {len(others)} file(s) in the lake "
+                f"({self.lake.root}) were pseudonymised with another key (fingerprint "
+                f"{fingerprints}) than the current key ({self.fingerprint}): {names}"
+                f"{f' and {more} more' if more > 0 else ''}. Nothing of the source was "
+                "ingested: pseudonyms of two keys never match. Either set the key those files "
+                "were ingested with again and ingest, or, to change the key, delete the lake "
+                "and ingest every landing file again with the new key (docs/onboarding.md, "
+                "'The pseudonymisation key')."
+            )
+        self.checked = True
 
 
 def _check_landing_path(path: Path, landing_root: Path) -> None:
@@ -177,7 +217,8 @@ def _check_landing_path(path: Path, landing_root: Path) -> None:
     name = path.relative_to(landing_root).as_posix()
     if any(not ch.isprintable() for ch in name):
         raise IngestError(
-            f"{landing_root / _printable(name)}: the file name contains control characters; "
+            f"{landing_root / landing_name(path, landing_root)}: the file name contains control "
+            "characters; "
             "rename the file (nothing was read)"
         )
     if not path.resolve().is_relative_to(landing_root.resolve()):

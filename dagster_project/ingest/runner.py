@@ -10,7 +10,7 @@ from dagster_project.canonical import Entity
 from dagster_project.defs.locks import WarehouseLockTimeout, source_lock, warehouse_write_lock
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
-from dagster_project.ingest.pseudonymise import load_key
+from dagster_project.ingest.pseudonymise import ingestion_key
 from dagster_project.ingest.supersede import SupersededFile, move_superseded, superseded_files
 from dagster_project.settings import DataPaths
 from dagster_project.sources import SourceConfig
@@ -38,13 +38,20 @@ def ingest_all(
     configs: list[SourceConfig], paths: DataPaths, ingested_at: dt.datetime | None = None
 ) -> IngestSummary:
     """Ingest each source's landing files; one failing file never stops the others."""
-    key, _is_demo_key = load_key()
+    key = key_for(configs, paths)
     lake = Lake(paths.lake)
     when = ingested_at or utc_now()
     outcomes: list[FileOutcome] = []
     for config in configs:
         outcomes.extend(ingest_source(config, paths.landing, lake, key, when))
     return IngestSummary(outcomes)
+
+
+def key_for(configs: list[SourceConfig], paths: DataPaths) -> bytes:
+    """The pseudonymisation key to ingest these sources with, checked before anything is read:
+    the demo key is refused if a source with landing files is not demo data."""
+    with_files = [c.source_id for c in configs if c.landing_files(paths.landing)]
+    return ingestion_key(with_files, paths.root)
 
 
 @dataclass(frozen=True)

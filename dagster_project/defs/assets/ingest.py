@@ -26,10 +26,10 @@ from dagster_project.ingest.pipeline import (
     share_cores,
     utc_now,
 )
-from dagster_project.ingest.pseudonymise import load_key
 from dagster_project.ingest.runner import (
     SourceIngested,
     ingest_one_source,
+    key_for,
     landing_folders_without_source,
 )
 from dagster_project.settings import DataPaths, data_paths, ingest_workers, sources_dir
@@ -233,7 +233,7 @@ def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
     # Without a partition (an ad-hoc materialisation) every source configured now is ingested.
     keys = list(context.partition_keys) if partitioned else None
     configs, config_errors = configs_for(keys, sources_dir())
-    key, _is_demo_key = load_key()
+    key = key_for(configs, paths)
     lake = Lake(paths.lake)
     when = utc_now()
     planned = [(c, p) for c in configs for p in c.landing_files(paths.landing)]
