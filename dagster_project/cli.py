@@ -316,8 +316,8 @@ def command_build(args: argparse.Namespace, ui: Ui) -> int:
 
     paths = data_paths()
     if not any((paths.lake / "manifest").glob("*/*.parquet")):
-        raise CliError(f"nothing has been ingested into {paths.lake} yet: run `hotline ingest` "
-                       "first")
+        ui.note(f"nothing has been ingested into {paths.lake} yet: the warehouse's tables "
+                "will be empty until `hotline ingest` loads a landing file")
     instance = _instance()
     with ui.running("build", {"dbt": _dbt_steps(), "checks": _suite_count(lake=False)}) as log:
         outcome = execute("build", instance=instance)
@@ -412,7 +412,7 @@ def command_check(args: argparse.Namespace, ui: Ui) -> int:
 def command_report(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.defs.partitions import (
         add_report_years,
-        lake_monitoring_years,
+        lake_report_years,
         report_years,
     )
     from dagster_project.pipeline import execute
@@ -422,11 +422,12 @@ def command_report(args: argparse.Namespace, ui: Ui) -> int:
     instance = _instance()
     year = str(args.year)
     if year not in report_years(instance):
-        available = lake_monitoring_years(paths.lake)
+        available = lake_report_years(paths.lake)
         if args.year not in available:
             raise CliError(
-                f"no monitoring data for {year}: the lake holds the evaluator's test calls of "
-                f"{', '.join(map(str, available)) or 'no year'}; ingest that year's export first")
+                f"no data for {year}: the lake holds test calls or work orders of "
+                f"{', '.join(map(str, available)) or 'no year'}; ingest that year's exports "
+                "first")
         add_report_years(instance, available)
     with ui.running("report", {"report": 1}) as log:
         outcome = execute("report", instance=instance, partition_key=year)

@@ -56,7 +56,6 @@ def test_status_on_an_empty_data_root(data_root: DataPaths) -> None:
 @pytest.mark.parametrize(("argv", "words"), [
     (["report", "--year", "2019"], ["no warehouse at", "hotline build"]),
     (["check"], ["no warehouse at"]),
-    (["build"], ["nothing has been ingested", "hotline ingest"]),
     (["ingest", "--source", "atlantis_12345"], ["unknown source atlantis_12345",
                                                 "beijing_12345"]),
 ])

@@ -343,7 +343,9 @@ def _standard_words(field_name: str, codes: Sequence[str]) -> tuple[str, ...]:
 _STANDARD_WORDS: Final = {
     "channel": _standard_words("channel", CHANNELS),
     "request_type": _standard_words("request_type", REQUEST_TYPES),
-    "status": _standard_words("status", STATUSES),
+    # the demo's tickets always say their status: no source writes `unknown`
+    "status": _standard_words(
+        "status", tuple(s for s in STATUSES if s != "unknown")),
     "satisfaction": _standard_words("satisfaction", SATISFACTIONS),
 }
 
@@ -643,7 +645,7 @@ LAYOUTS: Final[tuple[Layout, ...]] = (
         encoding="gb18030",
         columns=(
             ("留言编号", "ticket_id"),
-            ("留言用户", "caller_name"),
+            ("留言用户", "caller_account"),
             ("留言主题", "title"),
             ("留言时间", "received_at"),
             ("留言详情", "content"),
@@ -1164,6 +1166,8 @@ def _tickets(
         "content": content,
         "caller_phone": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_PHONE_RATE), phones),
         "caller_name": _null_where(_choose(rng, np.ones(n, bool), n, EMPTY_NAME_RATE), names),
+        # a message board's user account (the nickname a citizen posts under)
+        "caller_account": names,
         "direct_resolved": direct,
         "dispatched_at": dispatched,
         "department": _null_where(no_department, department),

@@ -16,7 +16,7 @@ from dagster_project.canonical import Entity
 from dagster_project.defs import progress
 from dagster_project.defs.partitions import (
     add_report_years,
-    lake_monitoring_years,
+    lake_report_years,
     source_partitions,
 )
 from dagster_project.ingest.lake import Lake
@@ -265,11 +265,11 @@ def ingest_landing(context: dg.AssetExecutionContext) -> Iterator[dg.Materialize
 
     loaded = [i for i in items if not i.outcome.skipped and i.outcome.entry.status == "loaded"]
     years_loaded = sorted(set().union(*(_years_of(lake, i) for i in loaded)))
-    monitoring_years = lake_monitoring_years(paths.lake)
-    new_partitions = add_report_years(context.instance, monitoring_years)
+    publishable_years = lake_report_years(paths.lake)
+    new_partitions = add_report_years(context.instance, publishable_years)
     if new_partitions:
         context.log.info(f"report partitions added: {', '.join(new_partitions)}")
-    report_years = [y for y in years_loaded if y in monitoring_years]
+    report_years = [y for y in years_loaded if y in publishable_years]
     sources = [c.source_id for c in configs]
     if config_errors:
         # The valid sources are in the lake; their partitions are recorded by the next run.
