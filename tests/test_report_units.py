@@ -9,7 +9,7 @@ import pytest
 
 from dagster_project.report import charts
 from dagster_project.report import formatting as fmt
-from dagster_project.report.data import indicator_config, national_hot_topics
+from dagster_project.report.data import indicator_config
 from dagster_project.report.render import environment
 
 HOSTILE = "<script>alert(1)</script>"
@@ -81,42 +81,6 @@ def test_score_domain_covers_the_values() -> None:
     assert charts.score_domain([62.3, 97.1]) == (60.0, 100.0)
     assert charts.score_domain([0.0, 50.0]) == (0.0, 50.0)
     assert charts.score_domain([]) == (0.0, 100.0)
-
-
-def _category(city: str, code: str, name: str, now: int, prior: int | None,
-              top: bool = False) -> dict[str, object]:
-    return {"city_code": city, "category_code": code, "category_name": name, "ticket_count": now,
-            "prior_year_ticket_count": prior, "is_top_category": top}
-
-
-def test_national_hot_topics_add_cities_up_and_compare_like_with_like() -> None:
-    classes = [{"category_code": c, "category_name": n, "is_unclassified": c == "99"}
-               for c, n in (("01", "城乡建设"), ("06", "交通运输"), ("13", "政法"),
-                            ("99", "未分类"))]
-    rows = [
-        # city A, both years: 城乡建设 flat, 交通运输 doubles, 政法 doubles from a base of 1
-        _category("A", "01", "城乡建设", 30, 30, True), _category("A", "06", "交通运输", 40, 20),
-        _category("A", "13", "政法", 2, 1), _category("A", "99", "未分类", 50, 5),
-        # city B sent no tickets the year before: in the mix, not in the growth
-        _category("B", "01", "城乡建设", 10, None, True), _category("B", "06", "交通运输", 5, None),
-        _category("B", "13", "政法", 0, None), _category("B", "99", "未分类", 0, None),
-    ]
-    config = {"hot_topics": {"top_n": 1, "riser_top_n": 2, "riser_min_prior_tickets": 2}}
-    hot = national_hot_topics(rows, classes, config)
-    mix = {e["category_code"]: e for e in hot["mix"]}
-    assert hot["ticket_count"] == 137
-    assert mix["06"]["ticket_count"] == 45 and mix["06"]["rank"] == 1
-    assert mix["01"]["ticket_count"] == 40 and mix["01"]["top_city_count"] == 2
-    assert mix["99"]["rank"] is None  # 未分类 takes no rank, however large
-    assert [e["category_code"] for e in hot["top"]] == ["06"]
-    assert mix["06"]["change_rate"] == pytest.approx(1.0)  # 40 against 20, city A only
-    assert mix["01"]["change_rate"] == pytest.approx(0.0)
-    # 交通运输 doubled, but 未分类 grew tenfold: its share of city A fell (20/56 -> 40/122)
-    assert mix["06"]["share_change"] == pytest.approx(40 / 122 - 20 / 56)
-    assert hot["risers"] == []
-    rows[3]["ticket_count"] = 5  # 未分类 flat: now 交通运输's share rises (20/56 -> 40/77)
-    hot = national_hot_topics(rows, classes, config)
-    assert [e["category_code"] for e in hot["risers"]] == ["06"]  # 政法: base of 1 < 2
 
 
 def test_templates_escape_text_from_the_exports() -> None:

@@ -1,14 +1,16 @@
 """What the yearly report shows, read from the marts: one query per mart and year, then grouped.
 
-`load_report` returns the context of the national page and of every city page. Figures are taken
-from the marts as they are; the few the report derives (regional means, totals over cities, the
-national 热点诉求) are computed here from the rows of a named mart, and the methods section says
-so (MARTS below lists every table the report reads and what for).
+`load_report` returns the context of the national page and of every city page. The indicators,
+national and regional ones included, are taken from the marts as they are (kpi_national_year,
+category_national_year, monitoring_national_year, monitoring_region_year). What this module
+still adds up is bookkeeping of the pages: the national channel and request-type shares from
+ticket_mix_city_year, file counts per source, line-class shares and how many hotlines rose or
+fell. MARTS below lists every table the report reads and what for; the methods section prints
+it.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,16 +45,18 @@ HOLLOW_HEAT_LISTED = 15
 # Every table the report reads, with what it takes from it: printed in the methods section.
 MARTS = (
     ("monitoring_national_year",
-     "全国概况：监测热线数、拨测次数、各指标全国均值及较上年变化、线路类别数"),
+     "全国概况：监测热线数、拨测次数、各指标全国均值、中位数、最低与最高分及较上年变化、线路类别数"),
     ("monitoring_hotline_year", "热线排名、各指标得分、线路类别、较上年变化、虚热差距；"
-                                "指标分布、区域比较（按区域求平均）与城市页的排名历史"),
+                                "指标分布与城市页的排名历史"),
+    ("monitoring_region_year",
+     "区域比较：各区域热线数、平均总分及其变化、十佳与热线数、区域最佳热线"),
     ("monitoring_awards", "各奖项获奖热线及评选依据值"),
     ("kpi_city_year", "各城市工单办理指标"),
     ("kpi_national_year", "全国工单办理指标（“合计”行）及各指标覆盖的城市数与工单占比"),
-    ("category_city_year", "各城市诉求分类构成与热点诉求；全国热点诉求由各城市数量相加后计算"),
+    ("category_city_year", "各城市诉求分类构成与热点诉求"),
+    ("category_national_year", "全国诉求分类构成与热点诉求（各城市数量相加后按同一规则选出）"),
     ("ticket_mix_city_year", "受理渠道与诉求类型构成"),
     ("dim_city", "城市名称、省份、区域与人口"),
-    ("dim_category", "全国诉求分类（未分类不参与排名）"),
     ("category_unmapped_labels", "未能归入全国分类的城市分类标签"),
     ("file_reconciliation",
      "数据来源与文件：读取、拒收、合计行、写入、被更新版本替代（去重）、进入事实表的行数"),
@@ -118,11 +122,12 @@ class _Marts:
     national: list[dict[str, Any]]
     national_tickets: dict[str, Any] | None
     hotlines: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
     awards: list[dict[str, Any]]
     kpis: list[dict[str, Any]]
     cities: list[dict[str, Any]]
     categories: list[dict[str, Any]]
-    category_classes: list[dict[str, Any]]
+    national_categories: list[dict[str, Any]]
     mix: list[dict[str, Any]]
     unmapped: list[dict[str, Any]]
     files: list[dict[str, Any]]
@@ -147,6 +152,9 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
             hotlines=_rows(
                 con, "SELECT * FROM monitoring_hotline_year WHERE year <= ? "
                 "ORDER BY year, national_rank", [year]),
+            regions=_rows(
+                con, "SELECT * FROM monitoring_region_year WHERE year = ? "
+                "ORDER BY mean_total_score DESC, region", [year]),
             # 先锋奖 winners are listed best-ranked first, whatever their region is called.
             awards=_rows(
                 con, "SELECT * FROM monitoring_awards WHERE year = ? "
@@ -159,9 +167,9 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
             categories=_rows(
                 con, "SELECT * FROM category_city_year WHERE year = ? "
                 "ORDER BY city_code, category_code", [year]),
-            category_classes=_rows(
-                con, "SELECT category_code, category_name, is_unclassified FROM dim_category "
-                "ORDER BY category_code", []),
+            national_categories=_rows(
+                con, "SELECT * FROM category_national_year WHERE year = ? "
+                "ORDER BY category_code", [year]),
             mix=_rows(
                 con, "SELECT * FROM ticket_mix_city_year WHERE year = ? "
                 "ORDER BY city_code, dimension, dimension_value", [year]),
@@ -218,69 +226,20 @@ def _sum(rows: Iterable[dict[str, Any]], key: str) -> int:
     return sum(r[key] or 0 for r in rows)
 
 
-def national_hot_topics(
-    rows: list[dict[str, Any]], classes: list[dict[str, Any]], config: dict[str, Any]
-) -> dict[str, Any]:
-    """The national category mix and 热点诉求 from category_city_year, with the rules of var
-    hot_topics applied to the counts added up over cities.
-
-    The change against the previous year compares like with like: only cities that sent tickets
-    in both years (prior_year_ticket_count not null) count in the growth and the share change.
-    """
-    rules = config["hot_topics"]
-    unclassified = {c["category_code"] for c in classes if c["is_unclassified"]}
-    names = {c["category_code"]: c["category_name"] for c in classes}
-    per: dict[str, dict[str, Any]] = {}
-    for code in sorted(names):
-        per[code] = {"category_code": code, "category_name": names[code], "ticket_count": 0,
-                     "comparable_count": 0, "prior_count": 0, "top_city_count": 0,
-                     "is_unclassified": code in unclassified}
-    for row in rows:
-        entry = per.setdefault(row["category_code"], {
-            "category_code": row["category_code"], "category_name": row["category_name"],
-            "ticket_count": 0, "comparable_count": 0, "prior_count": 0, "top_city_count": 0,
-            "is_unclassified": row["category_code"] in unclassified})
-        entry["ticket_count"] += row["ticket_count"] or 0
-        if row["prior_year_ticket_count"] is not None:
-            entry["comparable_count"] += row["ticket_count"] or 0
-            entry["prior_count"] += row["prior_year_ticket_count"]
-        entry["top_city_count"] += bool(row["is_top_category"])
-    total = sum(e["ticket_count"] for e in per.values())
-    comparable_total = sum(e["comparable_count"] for e in per.values())
-    prior_total = sum(e["prior_count"] for e in per.values())
-    for entry in per.values():
-        entry["share"] = _ratio(entry["ticket_count"], total)
-        if entry["prior_count"]:
-            entry["change_rate"] = (entry["comparable_count"] - entry["prior_count"]) / (
-                entry["prior_count"])
-        else:
-            entry["change_rate"] = None
-        if comparable_total and prior_total:
-            entry["share_change"] = (entry["comparable_count"] / comparable_total
-                                     - entry["prior_count"] / prior_total)
-        else:
-            entry["share_change"] = None
-    ranked = sorted((e for e in per.values() if not e["is_unclassified"] and e["ticket_count"]),
-                    key=lambda e: (-e["ticket_count"], e["category_code"]))
-    for rank, entry in enumerate(ranked, start=1):
-        entry["rank"] = rank
-    risers = sorted(
-        (e for e in ranked
-         if e["prior_count"] >= rules["riser_min_prior_tickets"]
-         and (e["change_rate"] or 0) > 0 and (e["share_change"] or 0) > 0),
-        key=lambda e: (-e["change_rate"], -(e["comparable_count"] - e["prior_count"]),
-                       e["category_code"]),
-    )[: rules["riser_top_n"]]
-    top = ranked[: rules["top_n"]]
-    top_codes = {e["category_code"] for e in top}
-    riser_codes = {e["category_code"] for e in risers}
-    mix = ranked + [e for e in per.values() if e["is_unclassified"] or not e["ticket_count"]]
-    for entry in per.values():
-        entry.setdefault("rank", None)
-        entry["is_top"] = entry["category_code"] in top_codes
-        entry["is_riser"] = entry["category_code"] in riser_codes
-    return {"mix": mix, "top": top, "risers": risers, "ticket_count": total,
-            "has_prior": prior_total > 0, "city_count": len({r["city_code"] for r in rows})}
+def national_hot_topics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The year's rows of category_national_year laid out for the national page: the ranked
+    classes by rank, then 未分类 and the classes without tickets; the top classes and the
+    risers as the mart flags them."""
+    ranked = sorted((r for r in rows if r["national_rank"] is not None),
+                    key=lambda r: r["national_rank"])
+    return {
+        "mix": ranked + [r for r in rows if r["national_rank"] is None],
+        "top": [r for r in ranked if r["is_top_category"]],
+        "risers": sorted((r for r in rows if r["is_fastest_riser"]),
+                         key=lambda r: r["riser_rank"]),
+        "ticket_count": rows[0]["year_ticket_count"] if rows else 0,
+        "has_prior": any(r["prior_year_ticket_count"] for r in rows),
+    }
 
 
 def _mix(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -423,7 +382,7 @@ def load_report(
     with_tickets = {k["city_code"] for k in kpis_year}
     page_codes = sorted(monitored | with_tickets)
 
-    hot = national_hot_topics(marts.categories, marts.category_classes, config)
+    hot = national_hot_topics(marts.national_categories)
     quality = _quality(lake)
     source_city: dict[str, str] = {}
     for row in marts.ticket_files:
@@ -462,7 +421,7 @@ def load_report(
         "charts": {
             **monitoring["charts"],
             "hot_topics": charts.horizontal_bars(
-                [charts.Bar(e["category_name"], e["share"] or 0.0, e["is_top"])
+                [charts.Bar(e["category_name"], e["share"] or 0.0, e["is_top_category"])
                  for e in hot["mix"] if e["ticket_count"]],
                 title=f"{year}年全国诉求分类构成", max_value=max(
                     [e["share"] or 0.0 for e in hot["mix"]] + [0.01]),
@@ -513,16 +472,13 @@ def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, A
     top_ten = next(a for a in awards if a["key"] == "top_ten")
     top_ten_cities = sorted(w["city_code"] for w in top_ten["winners"])
 
-    indicators = []
-    for key, label in INDICATORS:
-        scores = [r[f"{key}_score"] for r in ranking if r[f"{key}_score"] is not None]
-        indicators.append({
-            "key": key, "label": label,
-            "mean": summary[f"mean_{key}_score"],
-            "change": summary[f"mean_{key}_score_change"],
-            "median": statistics.median(scores) if scores else None,
-            "min": min(scores, default=None), "max": max(scores, default=None),
-        })
+    indicators = [
+        {"key": key, "label": label, "mean": summary[f"mean_{key}_score"],
+         "change": summary[f"mean_{key}_score_change"],
+         "median": summary[f"median_{key}_score"], "min": summary[f"min_{key}_score"],
+         "max": summary[f"max_{key}_score"]}
+        for key, label in INDICATORS
+    ]
     line_classes = [
         {"key": key, "label": label, "count": summary[f"{key}_line_count"],
          "share": _ratio(summary[f"{key}_line_count"] or 0, summary["hotline_count"] or 0),
@@ -530,7 +486,7 @@ def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, A
         for key, label in LINE_CLASSES
     ]
 
-    regions = _regions(ranking, set(top_ten_cities))
+    regions = marts.regions
     compared = [r for r in ranking if r["previous_total_score"] is not None]
     improvement = {
         "compared": len(compared),
@@ -591,26 +547,6 @@ def _group(rows: list[dict[str, Any]], key: str = "city_code") -> dict[str, list
     for row in rows:
         grouped[row[key]].append(row)
     return grouped
-
-
-def _regions(ranking: list[dict[str, Any]], top_ten: set[str]) -> list[dict[str, Any]]:
-    """Hotlines of each region: count, mean total score (plain mean over the region's hotlines),
-    top-ten members and the best-ranked hotline; best mean first."""
-    out = []
-    for region, rows in sorted(_group(ranking, "region").items(), key=lambda kv: str(kv[0])):
-        scores = [r["total_score"] for r in rows]
-        changes = [r["total_score_change"] for r in rows if r["total_score_change"] is not None]
-        best = min(rows, key=lambda r: r["national_rank"])
-        out.append({
-            "region": region or "—",
-            "hotline_count": len(rows),
-            "mean_total_score": sum(scores) / len(scores),
-            "mean_total_score_change": sum(changes) / len(changes) if changes else None,
-            "top_ten_count": sum(r["city_code"] in top_ten for r in rows),
-            "best": best,
-            "hot_line_count": sum(r["line_class"] == "热线" for r in rows),
-        })
-    return sorted(out, key=lambda r: (-r["mean_total_score"], r["region"]))
 
 
 def _city_context(

@@ -1,5 +1,8 @@
 -- The national summary per monitoring year: coverage, mean scores, change against the
--- previous year, and how many hotlines fall in each line class.
+-- previous year, the spread of each indicator over the hotlines (median, lowest, highest), and
+-- how many hotlines fall in each line class.
+{%- set indicators = ['connect', 'time_to_human', 'etiquette', 'communication', 'resolution'] %}
+
 with hotlines as (
 
     select * from {{ ref('monitoring_hotline_year') }}
@@ -19,6 +22,11 @@ yearly as (
         avg(etiquette_score) as mean_etiquette_score,
         avg(communication_score) as mean_communication_score,
         avg(resolution_score) as mean_resolution_score,
+        {%- for indicator in indicators %}
+        median({{ indicator }}_score) as median_{{ indicator }}_score,
+        min({{ indicator }}_score) as min_{{ indicator }}_score,
+        max({{ indicator }}_score) as max_{{ indicator }}_score,
+        {%- endfor %}
         count(*) filter (where line_class = '热线') as hot_line_count,
         count(*) filter (where line_class = '温线') as warm_line_count,
         count(*) filter (where line_class = '冷线') as cold_line_count,
@@ -51,6 +59,11 @@ select
         as mean_communication_score_change,
     round(current.mean_resolution_score - previous.mean_resolution_score, 6)
         as mean_resolution_score_change,
+    {%- for indicator in indicators %}
+    round(current.median_{{ indicator }}_score, 6) as median_{{ indicator }}_score,
+    round(current.min_{{ indicator }}_score, 6) as min_{{ indicator }}_score,
+    round(current.max_{{ indicator }}_score, 6) as max_{{ indicator }}_score,
+    {%- endfor %}
     current.hot_line_count,
     current.warm_line_count,
     current.cold_line_count,
