@@ -495,6 +495,29 @@ def command_ui(args: argparse.Namespace, ui: Ui) -> int:
     return 0  # not reached
 
 
+def command_automation(args: argparse.Namespace, ui: Ui) -> int:
+    """Switch the data root's sensors and schedules on or off, or show them."""
+    from dagster_project import automation
+    from dagster_project.pipeline import dagster_home
+
+    instance = _instance()
+    home = dagster_home()
+    if args.action == "on":
+        ui.note("starting the sensors and schedules (the code location loads first)")
+        log = data_root() / "logs" / f"automation-{dt.datetime.now():%Y%m%dT%H%M%S}.log"
+        try:
+            found = automation.switch_on(instance, home, log)
+        except automation.AutomationError as exc:
+            raise CliError(str(exc)) from exc
+    elif args.action == "off":
+        found = automation.switch_off(instance)
+    else:
+        found = automation.states(instance)
+    for part in automation.report(found, automation.daemon_state(instance), home):
+        ui.out.print(part, soft_wrap=isinstance(part, Text))
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser and entry point
 # ---------------------------------------------------------------------------------------------
@@ -571,6 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
                  "Start `dagster dev` on 127.0.0.1 with the data root's instance "
                  "(<data root>/dagster_home).")
     ui_cmd.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    automation = add("automation", command_automation, "switch the sensors and schedules on or off",
+                     "Start (on) or stop (off) every sensor and schedule in the data root's "
+                     "Dagster instance, or show them (status): running or not, the last tick, "
+                     "what each does, and whether a daemon is running to evaluate them.")
+    automation.add_argument("action", choices=["on", "off", "status"])
     return parser
 
 

@@ -272,36 +272,35 @@ def test_sensor_requests_a_changed_or_new_file_and_nothing_for_a_touched_one(
 # ---------------------------------------------------------------------------------------------
 # The report sensor, on the runs `hotline demo` recorded
 # ---------------------------------------------------------------------------------------------
-def sensor_context(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.RunStatusSensorContext:
-    [record] = instance.get_records_for_run(
-        run_id=run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS).records
-    return dg.build_run_status_sensor_context(
-        sensor_name="report_sensor", dagster_event=record.event_log_entry.dagster_event,
-        dagster_instance=instance, dagster_run=run)
-
-
-def test_report_sensor_follows_a_refresh_with_the_years_it_loaded(at_built: DataPaths) -> None:
+def report_sensor_requests(instance: dg.DagsterInstance) -> list[dg.RunRequest]:
     from dagster_project.defs.sensors import report_sensor
+
+    result = report_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.SensorResult)
+    return list(result.run_requests or [])
+
+
+def test_report_sensor_knows_the_years_a_refresh_loaded(at_built: DataPaths) -> None:
+    from dagster_project.defs.sensors import report_years_of_run
 
     with dg.DagsterInstance.get() as instance:
         [refresh] = instance.get_runs(filters=dg.RunsFilter(job_name="refresh"))
         assert refresh.status == dg.DagsterRunStatus.SUCCESS
-        requests = report_sensor(sensor_context(instance, refresh))
-    assert isinstance(requests, list)
-    assert [r.partition_key for r in requests] == ["2018", "2019"]
-    assert all(r.tags["hotline/after_run"] == refresh.run_id for r in requests)
+        assert report_years_of_run(instance, refresh.run_id) == ([2018, 2019], True)
+        # `hotline demo` rendered both years from the warehouse it built: nothing to do.
+        assert report_sensor_requests(instance) == []
 
 
 def test_cli_ingest_with_nothing_new_and_no_report_after_it(at_built: DataPaths) -> None:
-    from dagster_project.defs.sensors import report_sensor
+    from dagster_project.defs.sensors import report_years_of_run
 
     code, out, err = run_cli("ingest")
     assert code == 0, err
     assert "unchanged" in out and "loaded" not in out
     with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(filters=dg.RunsFilter(job_name="ingest"), limit=1)[0]
-        skipped = report_sensor(sensor_context(instance, run))
-    assert isinstance(skipped, dg.SkipReason)
+        assert report_years_of_run(instance, run.run_id) == ([], False)
+        assert report_sensor_requests(instance) == []
 
 
 # ---------------------------------------------------------------------------------------------

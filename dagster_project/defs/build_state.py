@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -71,3 +72,38 @@ def record_fingerprint(building: Path, fingerprint: str) -> None:
                     "built_at_utc TIMESTAMP NOT NULL)")
         con.execute(f"INSERT INTO {TABLE} VALUES (?, ?)",
                     [fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+
+
+@dataclass(frozen=True)
+class PublishedBuild:
+    """Which live warehouse a reader saw. A build publishes a new file (os.replace), so its
+    size and modification time identify it; the fingerprint says which code built it."""
+
+    mtime_ns: int
+    size: int
+    fingerprint: str | None
+
+    def as_metadata(self) -> dict[str, object]:
+        return {"mtime_ns": self.mtime_ns, "size": self.size, "fingerprint": self.fingerprint}
+
+    @classmethod
+    def from_metadata(cls, value: object) -> PublishedBuild | None:
+        if not isinstance(value, dict):
+            return None
+        try:
+            return cls(int(value["mtime_ns"]), int(value["size"]), value.get("fingerprint"))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def same_file(self, other: PublishedBuild) -> bool:
+        return (self.mtime_ns, self.size) == (other.mtime_ns, other.size)
+
+
+def published_build(warehouse: Path) -> PublishedBuild | None:
+    """The live warehouse as it is now; None when there is none. Read it under the readers'
+    lock to know the build a report reads (a build replaces the file only under that lock)."""
+    try:
+        stat = warehouse.stat()
+    except FileNotFoundError:
+        return None
+    return PublishedBuild(stat.st_mtime_ns, stat.st_size, recorded_fingerprint(warehouse))

@@ -5,10 +5,16 @@ import dagster as dg
 
 from dagster_project.defs import progress
 from dagster_project.defs.assets.quality import QUALITY_GATE
+from dagster_project.defs.build_state import published_build
 from dagster_project.defs.locks import report_lock, warehouse_read_lock
 from dagster_project.defs.partitions import report_year_partitions
 from dagster_project.report.render import render_year
 from dagster_project.settings import data_paths
+
+ANNUAL_REPORT = dg.AssetKey(["annual_report"])
+# Per year rendered: the live warehouse it was rendered from (`PublishedBuild`), which the
+# report sensor compares with the warehouse of now.
+RENDERED_FROM_METADATA = "rendered_from"
 
 MART_DEPS = [
     dg.AssetKey(["monitoring_hotline_year"]),
@@ -36,17 +42,22 @@ def annual_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     years = [int(k) for k in context.partition_keys]
     progress.start("report", len(years))
     rendered = []
+    rendered_from: dict[str, object] = {}
     for year in years:
         # Two runs may render the same year (a sensor and the schedule): one at a time.
         with (report_lock(paths.root, year, on_wait=context.log.info),
               warehouse_read_lock(paths.warehouse, on_wait=context.log.info)):
+            source = published_build(paths.warehouse)
             report = render_year(paths.warehouse, paths.site, year, lake=paths.lake)
+        if source is not None:
+            rendered_from[str(year)] = source.as_metadata()
         context.log.info(f"report {report.year}: {report.index_path}")
         rendered.append(report)
         progress.advance("report", detail=str(year))
     metadata: dict[str, object] = {
         "years": dg.MetadataValue.json([r.year for r in rendered]),
         "report": dg.MetadataValue.path(str(rendered[-1].index_path)),
+        RENDERED_FROM_METADATA: dg.MetadataValue.json(rendered_from),
     }
     if len(rendered) > 1:
         metadata["reports"] = dg.MetadataValue.md(
