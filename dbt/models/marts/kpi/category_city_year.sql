@@ -92,10 +92,12 @@ changed as (
         {{ safe_rate('ticket_count - prior_year_ticket_count', 'prior_year_ticket_count') }}
             as ticket_count_change_rate,
         share_of_city - prior_year_share_of_city as share_of_city_change,
-        -- a riser grows faster than the city's whole volume (its share rises), from a base
-        -- large enough for a growth rate to mean something
+        -- a riser grows, and faster than the city's whole volume (its share rises), from a
+        -- base large enough for a growth rate to mean something (in a year just begun a
+        -- share can rise while the count collapses)
         not is_unclassified
             and prior_year_ticket_count >= {{ hot['riser_min_prior_tickets'] }}
+            and ticket_count > prior_year_ticket_count
             and share_of_city > prior_year_share_of_city
             as is_riser_candidate
 
@@ -107,9 +109,10 @@ ranked as (
 
     select
         *,
-        -- 未分类 is not a topic: it takes no rank
-        case when not is_unclassified then row_number() over (
-            partition by city_code, year, is_unclassified
+        -- 未分类 is not a topic, and a class without tickets takes no rank: a city whose
+        -- export says nothing of categories has no ranking of fifteen zeros
+        case when not is_unclassified and ticket_count > 0 then row_number() over (
+            partition by city_code, year, not is_unclassified and ticket_count > 0
             order by ticket_count desc, category_code
         ) end as rank_in_city,
         case when is_riser_candidate then row_number() over (

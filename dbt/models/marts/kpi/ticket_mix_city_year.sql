@@ -1,6 +1,7 @@
 -- Ticket mix per city and year of receipt by channel and by request type (HOTLINE.md, "mix by
 -- channel, request type and top-level category"; the category mix is category_city_year).
--- Every enumerated value gets a row, so a channel nobody used shows as 0.
+-- Every enumerated value gets a row, so a channel nobody used shows as 0; shares are over the
+-- tickets whose source gives the dimension, and unknown (null) where it gives none.
 {#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
 {%- set cities = cities_changed_in_fct_tickets() %}
 with tickets as (
@@ -34,6 +35,21 @@ dimension_values as (
 
 ),
 
+known as (
+
+    select city_code, received_year as year, 'channel' as dimension,
+        count(channel) as known_ticket_count
+    from tickets
+    group by all
+
+    union all
+
+    select city_code, received_year, 'request_type', count(request_type)
+    from tickets
+    group by all
+
+),
+
 counted as (
 
     select city_code, received_year as year, 'channel' as dimension,
@@ -58,7 +74,8 @@ select
     dimension_values.dimension_value,
     coalesce(counted.ticket_count, 0) as ticket_count,
     city_years.city_ticket_count,
-    {{ safe_rate('coalesce(counted.ticket_count, 0)', 'city_years.city_ticket_count') }}
+    known.known_ticket_count,
+    {{ safe_rate('coalesce(counted.ticket_count, 0)', 'known.known_ticket_count') }}
         as share_of_city,
 
     -- lineage
@@ -66,6 +83,10 @@ select
 
 from city_years
 cross join dimension_values
+inner join known
+    on city_years.city_code = known.city_code
+    and city_years.year = known.year
+    and dimension_values.dimension = known.dimension
 left join counted
     on city_years.city_code = counted.city_code
     and city_years.year = counted.year
