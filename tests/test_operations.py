@@ -384,7 +384,7 @@ def test_cli_report_and_check(at_built: DataPaths) -> None:
     assert report.stat().st_mtime_ns > stamp
     code, out, err = run_cli("report", "--year", "2015")
     assert code == 1
-    assert "no monitoring data for 2015" in err and "Traceback" not in err
+    assert "no data for 2015" in err and "Traceback" not in err
     code, out, err = run_cli("check")
     assert code == 0, err
     assert "personal_data" in out
