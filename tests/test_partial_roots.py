@@ -151,7 +151,8 @@ def test_a_root_with_work_orders_only_builds_and_reports_unknowns_as_unknown(
 def test_a_root_with_test_calls_only_builds_and_reports_the_monitoring(
     data_root: DataPaths, sources_dir: Path
 ) -> None:
-    lines = ["监测年度,城市代码,拨测编号,拨测时间,是否接通,转人工时长(秒),接待礼仪,沟通规范,问题解决"]
+    lines = ["监测年度,城市代码,拨测编号,拨测时间,是否接通,转人工时长(秒),"
+             "接待礼仪,沟通规范,问题解决"]
     for n, city in enumerate(("110000", "310000", "440100")):
         lines += [f"2019,{city},C{n}1,2019-06-0{n + 1} 10:00:00,是,10,90,90,80",
                   f"2019,{city},C{n}2,2019-06-0{n + 1} 11:00:00,{'是' if n else '否'},"
