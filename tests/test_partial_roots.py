@@ -34,6 +34,26 @@ BEIJING_CSV = (
     "T3,2019-03-03 09:00:00,电话,投诉,13912340003,否,2019-03-03 10:00:00,,,办理中\n"
     "T4,2019-03-04 09:00:00,网站,建议,13912340004,否,,,,办理中\n"
 )
+# Nanjing exports dispatches and statuses but neither first responses nor close times: whether a
+# ticket was answered in time or closed on time is unknown, not "never". N2's status cell is
+# blank.
+NANJING_YAML = """
+source_id: nanjing_std
+name: 南京12345
+entity: tickets
+city_code: "320100"
+format: csv
+layout: standard
+not_exported: [channel, request_type, category, district, title, content, caller_phone,
+               caller_name, direct_resolved, department, responded_at, due_at, closed_at,
+               resolved, satisfaction]
+"""
+NANJING_CSV = (
+    "工单编号,受理时间,派单时间,工单状态\n"
+    "N1,2019-04-01 09:00:00,2019-04-01 10:00:00,办理中\n"
+    "N2,2019-04-02 09:00:00,2019-04-02 10:00:00,\n"
+    "N3,2019-04-03 09:00:00,2019-04-03 10:00:00,已办结\n"
+)
 # A message board that exports posts only: no reply, no status, no label, no phone. Its users
 # are the callers: 网友甲 posts twice within 30 days.
 BOARD_YAML = """
@@ -96,6 +116,7 @@ def test_a_root_with_work_orders_only_builds_and_reports_unknowns_as_unknown(
 ) -> None:
     _write(sources_dir, data_root.landing, "beijing_std", BEIJING_YAML, BEIJING_CSV)
     _write(sources_dir, data_root.landing, "wenzhou_board", BOARD_YAML, BOARD_CSV)
+    _write(sources_dir, data_root.landing, "nanjing_std", NANJING_YAML, NANJING_CSV)
     data_root.reference.mkdir()
     (data_root.reference / "cities.csv").write_text(CITIES_CSV, encoding="utf-8")
 
@@ -108,9 +129,10 @@ def test_a_root_with_work_orders_only_builds_and_reports_unknowns_as_unknown(
     assert _rows(warehouse, "SELECT count(*) FROM fct_test_calls") == [(0,)]
     assert _rows(warehouse, "SELECT count(*) FROM monitoring_national_year") == [(0,)]
     # Every status is one of the documented values: the board sends neither a status nor a
-    # reply time, so nothing tells whether its posts are open.
+    # reply time, so nothing tells whether its posts are open; nor does N2's blank cell.
     assert _rows(warehouse, "SELECT ticket_id, status FROM fct_tickets ORDER BY ticket_id") == [
         ("L1", "unknown"), ("L2", "unknown"), ("L3", "unknown"),
+        ("N1", "open"), ("N2", "unknown"), ("N3", "closed"),
         ("T1", "closed"), ("T2", "closed"), ("T3", "open"), ("T4", "open")]
 
     kpis = {row[0]: row[1:] for row in _rows(warehouse, """
@@ -126,22 +148,31 @@ def test_a_root_with_work_orders_only_builds_and_reports_unknowns_as_unknown(
     # 温州: nothing about direct resolution, dispatch or status is known: NULL, not 0. The
     # board's users are known callers: 网友甲's second post 10 days later is a repeat.
     assert kpis["330300"] == (3, 0, None, 0, None, 0, None, 3, 3, 1, None)
+    # 南京: three dispatches, but no response or close times: 响应率 and 按时办结率 unknown;
+    # open at the cut-off only N1 (N3 says closed without a time, N2's status is unknown).
+    assert kpis["320100"] == (3, 0, None, 3, None, 0, 1, 0, 0, 0, 3 * 10_000 / 8_500_000)
+    [nanjing] = _rows(warehouse, "SELECT response_measured_count, on_time_close_rate "
+                                 "FROM kpi_city_year WHERE city_code = '320100'")
+    assert nanjing == (0, None)
 
     [national] = _rows(warehouse, """
         SELECT city_count, ticket_count, direct_resolved_rate, direct_resolved_rate_city_count,
                direct_resolved_rate_ticket_share, population_city_count,
                tickets_per_10k_residents, open_backlog_count, open_backlog_city_count,
-               repeat_request_rate, repeat_request_rate_city_count
+               repeat_request_rate, repeat_request_rate_city_count, response_rate,
+               response_rate_city_count, on_time_close_rate, on_time_close_rate_city_count
         FROM kpi_national_year WHERE year = 2019""")
     # National figures over what is known, with their coverage: 直接办结率 is 北京's alone
-    # (not 1 / 7), per 10,000 residents only over the city with a population.
-    assert national == (2, 7, 0.25, 1, 4 / 7, 1, 4 * 10_000 / 21_536_000, 2, 1, 1 / 7, 2)
+    # (not 1 / 10), per 10,000 residents only over the cities with a population, 响应率 and
+    # 按时办结率 北京's alone (not 1 / 5 and 1 / 5 with 南京's dispatches counted as late).
+    assert national == (3, 10, 0.25, 1, 4 / 10, 2, 7 * 10_000 / (21_536_000 + 8_500_000), 3, 2,
+                        1 / 7, 2, 0.5, 1, 0.5, 1)
 
     site = data_root.site / "2019"
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "本年度未开展拨测监测" in index
     assert 'id="ranking"' not in index
-    assert "直接办结率覆盖 1/2 个城市（占工单 57.1%）" in index
+    assert "直接办结率覆盖 1/3 个城市（占工单 40.0%）" in index
     board_page = (site / "city" / "330300.html").read_text(encoding="utf-8")
     assert "未知：数据来源未提供是否直接办结" in board_page
     assert "来电人按留言用户识别" in board_page

@@ -314,18 +314,18 @@ def _without_controls(text: str) -> str:
 
 
 def _derived_status_sql(plans: list[FieldPlan]) -> str | None:
-    """A ticket status the source does not send follows from its close time (a message
-    board's reply time); a source that sends neither leaves it `unknown`, never NULL, so that
-    no ticket counts as open without anything saying so."""
+    """A ticket status the source does not send (no column, or a blank cell) follows from its
+    close time (a message board's reply time); without a close time either it is `unknown`,
+    never NULL, so that no ticket counts as open without anything saying so."""
     status = next((p for p in plans if p.field == "status"), None)
     closed = next((p for p in plans if p.field == "closed_at"), None)
-    if status is None or status.source_column is not None:
+    if status is None:
         return None
-    if not status.value_sql.startswith("CAST(NULL"):
-        return None
-    if closed is None or closed.source_column is None:
-        return "'unknown'"
-    return "CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END"
+    if status.source_column is None and not status.value_sql.startswith("CAST(NULL"):
+        return None  # a constant of the source
+    derived = ("CASE WHEN closed_at IS NULL THEN 'open' ELSE 'closed' END"
+               if closed is not None and closed.source_column is not None else "'unknown'")
+    return derived if status.source_column is None else f"coalesce(status, {derived})"
 
 
 def canonical_sql(

@@ -51,6 +51,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("ingested_at", pa.timestamp("us")),
         ("ingest_seconds", pa.float64()),
         ("key_fingerprint", pa.string()),
+        ("exported_fields", pa.string()),
     ]
 )
 
@@ -78,6 +79,10 @@ class ManifestEntry:
     # `key_fingerprint` of the key that hashed the file's callers (loaded files; None for
     # failed ones and for files ingested before fingerprints were recorded).
     key_fingerprint: str | None = None
+    # The canonical fields the file gives (a column or a constant of its source), comma-joined:
+    # a field it does not give is unknown in every figure built on it, not "never happened".
+    # None for failed files and files ingested before this was recorded.
+    exported_fields: str | None = None
 
 
 class Lake:

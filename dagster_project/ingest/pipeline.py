@@ -308,6 +308,9 @@ def _load(
         "footer_rows": raw.footer_rows,
         "missing_columns": ", ".join(missing) or None,
         "unexpected_columns": ", ".join(unexpected) or None,
+        "exported_fields": ",".join(
+            p.field for p in plans
+            if p.source_column is not None or not p.value_sql.startswith("CAST(NULL")),
     }
 
 

@@ -6,7 +6,7 @@
         {'name': 'direct_resolved_rate', 'numerator': 'direct_resolved_count',
          'denominator': 'direct_resolved_known_count'},
         {'name': 'response_rate', 'numerator': 'responded_within_sla_count',
-         'denominator': 'dispatched_count'},
+         'denominator': 'response_measured_count'},
         {'name': 'on_time_close_rate', 'numerator': 'closed_on_time_count',
          'denominator': 'due_by_cutoff_count'},
         {'name': 'resolution_rate', 'numerator': 'resolved_count',

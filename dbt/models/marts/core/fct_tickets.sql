@@ -79,6 +79,8 @@ select
     -- handling
     is_direct_resolved,
     is_dispatched,
+    is_response_measured,
+    is_close_measured,
     dispatched_at,
     department,
     responded_at,

@@ -38,8 +38,10 @@ measured as (
     select
         *,
         closed_at is not null and closed_at <= cutoff_at as is_closed_by_cutoff,
-        -- tickets resolved on the call are 直接办结率's, not 按时办结率's
-        is_dispatched and not is_withdrawn and due_at <= cutoff_at as is_due_by_cutoff,
+        -- tickets resolved on the call are 直接办结率's, not 按时办结率's; a ticket whose close
+        -- time its source does not export cannot be judged on time or late
+        is_dispatched and is_close_measured and not is_withdrawn and due_at <= cutoff_at
+            as is_due_by_cutoff,
         is_dispatched
             and responded_at >= dispatched_at
             and responded_at <= dispatched_at + to_hours({{ var('response_sla_hours') }})
@@ -59,6 +61,7 @@ aggregated as (
         count(*) filter (where is_direct_resolved is not null) as direct_resolved_known_count,
         count(*) filter (where is_direct_resolved) as direct_resolved_count,
         count(*) filter (where is_dispatched) as dispatched_count,
+        count(*) filter (where is_response_measured) as response_measured_count,
         count(*) filter (where is_responded_within_sla) as responded_within_sla_count,
         count(*) filter (where is_due_by_cutoff) as due_by_cutoff_count,
         count(*) filter (
@@ -84,8 +87,10 @@ aggregated as (
             where is_closed_by_cutoff
         ) as p90_hours_to_close,
         count(*) filter (where is_status_known) as status_known_count,
+        -- a ticket its source says is closed, without saying when, is not counted open
         count(*) filter (
             where is_status_known and not is_withdrawn and not is_closed_by_cutoff
+                and not (status = 'closed' and closed_at is null)
         ) as open_backlog_count,
         count(*) filter (where is_withdrawn) as withdrawn_count,
         count(*) filter (where is_closed_before_received) as closed_before_received_count,
@@ -127,6 +132,7 @@ select
     direct_resolved_count,
     direct_resolved_rate,
     dispatched_count,
+    response_measured_count,
     responded_within_sla_count,
     response_rate,
     due_by_cutoff_count,

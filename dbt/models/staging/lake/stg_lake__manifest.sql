@@ -18,6 +18,9 @@ select
     missing_columns,
     unexpected_columns,
     error as error_message,
+    -- the canonical fields the file gives, comma-joined (null: ingested before this was kept)
+    exported_fields,
+    key_fingerprint,
     ingested_at
 
 from source
