@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 CODE_LOCATION = "dagster_project.definitions"
 SENSOR, SCHEDULE = "sensor", "schedule"
-# The daemon writes a heartbeat every 30 s; two missed ones mean it is not running.
+# A daemon whose last heartbeat is older than two of its heartbeat intervals and a margin
+# is taken as stopped.
 HEARTBEAT_STALE_SECONDS = 90
 DAEMONS = ("SENSOR", "SCHEDULER")  # the daemon threads that evaluate sensors and schedules
 
