@@ -2,11 +2,10 @@
 
 `load_report` returns the context of the national page and of every city page. The indicators,
 national and regional ones included, are taken from the marts as they are (kpi_national_year,
-category_national_year, monitoring_national_year, monitoring_region_year). What this module
-still adds up is bookkeeping of the pages: the national channel and request-type shares from
-ticket_mix_city_year, file counts per source, line-class shares and how many hotlines rose or
-fell. MARTS below lists every table the report reads and what for; the methods section prints
-it.
+category_national_year, ticket_mix_national_year, monitoring_national_year,
+monitoring_region_year). What this module still adds up is bookkeeping of the pages: file
+counts per source, line-class shares and how many hotlines rose or fell. MARTS below lists
+every table the report reads and what for; the methods section prints it.
 """
 
 from __future__ import annotations
@@ -55,7 +54,8 @@ MARTS = (
     ("kpi_national_year", "全国工单办理指标（“合计”行）及各指标覆盖的城市数与工单占比"),
     ("category_city_year", "各城市诉求分类构成与热点诉求"),
     ("category_national_year", "全国诉求分类构成与热点诉求（各城市数量相加后按同一规则选出）"),
-    ("ticket_mix_city_year", "受理渠道与诉求类型构成"),
+    ("ticket_mix_city_year", "各城市受理渠道与诉求类型构成"),
+    ("ticket_mix_national_year", "全国受理渠道与诉求类型构成及其覆盖的城市数与工单占比"),
     ("dim_city", "城市名称、省份、区域与人口"),
     ("category_unmapped_labels", "未能归入全国分类的城市分类标签"),
     ("file_reconciliation",
@@ -129,6 +129,7 @@ class _Marts:
     categories: list[dict[str, Any]]
     national_categories: list[dict[str, Any]]
     mix: list[dict[str, Any]]
+    national_mix: list[dict[str, Any]]
     unmapped: list[dict[str, Any]]
     files: list[dict[str, Any]]
     ticket_files: list[dict[str, Any]]
@@ -170,6 +171,9 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
             national_categories=_rows(
                 con, "SELECT * FROM category_national_year WHERE year = ? "
                 "ORDER BY category_code", [year]),
+            national_mix=_rows(
+                con, "SELECT * FROM ticket_mix_national_year WHERE year = ? "
+                "ORDER BY dimension, dimension_value", [year]),
             mix=_rows(
                 con, "SELECT * FROM ticket_mix_city_year WHERE year = ? "
                 "ORDER BY city_code, dimension, dimension_value", [year]),
@@ -242,19 +246,24 @@ def national_hot_topics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _mix(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Channel and request-type shares in the order of the enumerations (labels in Chinese)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for dimension, labels in (("channel", CHANNELS), ("request_type", REQUEST_TYPES)):
-        counts: dict[str, int] = defaultdict(int)
-        for row in rows:
-            if row["dimension"] == dimension:
-                counts[row["dimension_value"]] += row["ticket_count"] or 0
-        total = sum(counts.values())
-        out[dimension] = [{"label": label, "ticket_count": counts.get(code, 0),
-                           "share": _ratio(counts.get(code, 0), total)}
-                          for code, label in labels.items()]
-    return out
+def _mix(rows: list[dict[str, Any]], share: str) -> dict[str, list[dict[str, Any]]]:
+    """Channel and request-type counts and shares (column `share` of the mart's rows) in the
+    order of the enumerations, labelled in Chinese."""
+    by_value = {(r["dimension"], r["dimension_value"]): r for r in rows}
+    return {
+        dimension: [{"label": label,
+                     "ticket_count": (by_value.get((dimension, code)) or {}).get("ticket_count", 0),
+                     "share": (by_value.get((dimension, code)) or {}).get(share)}
+                    for code, label in labels.items()]
+        for dimension, labels in (("channel", CHANNELS), ("request_type", REQUEST_TYPES))
+    }
+
+
+def _mix_coverage(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per dimension, how many of the year's cities give it and their share of the tickets."""
+    return {r["dimension"]: {"known_city_count": r["known_city_count"],
+                             "city_count": r["city_count"],
+                             "known_ticket_share": r["known_ticket_share"]} for r in rows}
 
 
 def _quality(lake: Path | None) -> list[dict[str, Any]]:
@@ -397,7 +406,8 @@ def load_report(
         "tickets": kpis_year,
         "ticket_totals": marts.national_tickets,
         "hot_topics": hot,
-        "mix": _mix(marts.mix),
+        "mix": _mix(marts.national_mix, "share"),
+        "mix_coverage": _mix_coverage(marts.national_mix),
         "sources": sources,
         "entity_summary": _entity_summary(sources),
         "files": marts.files,
@@ -623,7 +633,7 @@ def _city_context(
         "ticket_totals": index["ticket_totals"],
         "categories": ranked + unranked,
         "risers": risers,
-        "mix": _mix(mix) if mix else None,
+        "mix": _mix(mix, "share_of_city") if mix else None,
         "unmapped": unmapped,
         "files": files,
         "call_files": calls,

@@ -23,6 +23,7 @@ MART_DEPS = [
     dg.AssetKey(["kpi_city_year"]),
     dg.AssetKey(["kpi_national_year"]),
     dg.AssetKey(["category_national_year"]),
+    dg.AssetKey(["ticket_mix_national_year"]),
     dg.AssetKey(["monitoring_region_year"]),
     dg.AssetKey(["file_reconciliation"]),
     dg.AssetKey(["dim_city"]),
