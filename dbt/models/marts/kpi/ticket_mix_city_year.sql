@@ -17,6 +17,8 @@ city_years as (
         city_code,
         received_year as year,
         count(*) as city_ticket_count,
+        count(channel) as channel_known_count,
+        count(request_type) as request_type_known_count,
         any_value(lake_files_fingerprint) as lake_files_fingerprint
     from tickets
     group by city_code, received_year
@@ -32,21 +34,6 @@ dimension_values as (
     select 'request_type', unnest(
         ['consult', 'help', 'complaint', 'report', 'suggestion', 'praise', 'other']
     )
-
-),
-
-known as (
-
-    select city_code, received_year as year, 'channel' as dimension,
-        count(channel) as known_ticket_count
-    from tickets
-    group by all
-
-    union all
-
-    select city_code, received_year, 'request_type', count(request_type)
-    from tickets
-    group by all
 
 ),
 
@@ -74,8 +61,8 @@ select
     dimension_values.dimension_value,
     coalesce(counted.ticket_count, 0) as ticket_count,
     city_years.city_ticket_count,
-    known.known_ticket_count,
-    {{ safe_rate('coalesce(counted.ticket_count, 0)', 'known.known_ticket_count') }}
+    known_ticket_count,
+    {{ safe_rate('coalesce(counted.ticket_count, 0)', 'known_ticket_count') }}
         as share_of_city,
 
     -- lineage
@@ -83,10 +70,12 @@ select
 
 from city_years
 cross join dimension_values
-inner join known
-    on city_years.city_code = known.city_code
-    and city_years.year = known.year
-    and dimension_values.dimension = known.dimension
+cross join lateral (
+    select case dimension_values.dimension
+        when 'channel' then city_years.channel_known_count
+        else city_years.request_type_known_count
+    end as known_ticket_count
+)
 left join counted
     on city_years.city_code = counted.city_code
     and city_years.year = counted.year
