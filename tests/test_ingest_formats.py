@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from dagster_project import layouts
+from dagster_project import layouts, personal_data
 from dagster_project.ingest.canonicalise import cleaned_text_sql, row_gates_sql, timestamp_sql
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
@@ -120,6 +120,7 @@ def test_the_row_gate_never_skips_a_cell_that_needs_cleaning() -> None:
              "x1": "市住建委"}
     dirty = [" BJ1", "BJ1 ", "\tBJ1", "BJ1\n", "\u3000BJ1", "ＢＪ１", "BJ|１", "a| b", "a |b",
              "电话13912345678", "身份证110101199001011234", "１３９１２３４５６７８",
+             "电话139-1234-5678", "(0898)66123457", "x.y@example.com", "110105 19491231 0037",
              "报修\x07路灯", "\x00", " ", "", None,
              "\u00a0BJ1", "BJ1\u200b", "\ufeffBJ1", "BJ1\u202f", "a|\u2003b", "b\u200d|a"]
     rows = [dict(clean)]
@@ -132,6 +133,7 @@ def test_the_row_gate_never_skips_a_cell_that_needs_cleaning() -> None:
     gated = ", ".join(f"{cleaned_text_sql(c, k, gate_of[k])} AS g_{c}" for c, k in columns.items())
     plain = ", ".join(f"{cleaned_text_sql(c, k)} AS p_{c}" for c, k in columns.items())
     con = duckdb.connect()
+    personal_data.register(con)
     con.execute("CREATE TABLE cells (n INTEGER, c1 VARCHAR, c2 VARCHAR, p1 VARCHAR, x1 VARCHAR)")
     con.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?)",
                     [[n, *(row[c] for c in columns)] for n, row in enumerate(rows)])

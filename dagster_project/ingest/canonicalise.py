@@ -23,8 +23,9 @@ from dagster_project.canonical import (
     VALUE_RANGES,
     fields_of,
 )
-from dagster_project.ingest.pseudonymise import hmac_sha256_sql, mask_numbers_sql
+from dagster_project.ingest.pseudonymise import hmac_sha256_sql
 from dagster_project.ingest.readers import quote_identifier, sql_literal
+from dagster_project.personal_data import CANDIDATE_PATTERN, masked_sql
 from dagster_project.sources import (
     CATEGORY_LEVEL_SEPARATOR,
     WAREHOUSE_TIMEZONE,
@@ -105,8 +106,9 @@ def _clean_kind(field: str, sql_type: str) -> str:
 _NEEDS_WORK = {
     "code": ("[\uFF01-\uFF5E\u3000]",),
     "phone": ("[\uFF01-\uFF5E\u3000]",),
-    # ID-card numbers hold mobile-like runs, so any run of 11 digits sends a cell to masking.
-    "prose": (_PROSE_CONTROL, "[０-９]", "[0-9]{11}"),
+    # Anything that may be personal data (a run of digits with separators, an @) sends a cell
+    # to masking.
+    "prose": (_PROSE_CONTROL, "[０-９]", CANDIDATE_PATTERN),
     "text": (_PROSE_CONTROL,),
 }
 # Cells joined by a character that no pattern above matches: a gate over the joined row
@@ -123,7 +125,7 @@ def cleaned_text_sql(column: str, kind: str, gate: str | None = None) -> str:
     code:  padding trimmed, full-width letters, digits and signs made ASCII (ids, times,
            numbers, enumerations);
     prose: padding trimmed, control characters removed, full-width digits made ASCII, and
-           ID-card and mobile numbers masked;
+           personal data masked (`personal_data.masked_sql`);
     text:  padding trimmed, control characters removed;
     phone: as code, then only the digits kept (+86 139-1234-5678 and 86 13912345678 are one
            caller).
@@ -138,7 +140,7 @@ def cleaned_text_sql(column: str, kind: str, gate: str | None = None) -> str:
                  f"{sql_literal(_ASCII)}), {sql_literal(_PADDING)})")
     elif kind == "prose":
         digits = f"translate({_without_controls(trimmed)}, '{_FULL_WIDTH_DIGITS}', '0123456789')"
-        fixed = mask_numbers_sql(digits)
+        fixed = masked_sql(digits)
     else:
         fixed = _without_controls(trimmed)
     skip = f"WHEN NOT {gate} THEN {cell} " if gate else ""

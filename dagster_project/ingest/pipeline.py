@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import personal_data
 from dagster_project.canonical import LINEAGE_FIELDS, REQUIRED_FIELDS
 from dagster_project.ingest.canonicalise import FieldPlan, canonical_sql
 from dagster_project.ingest.errors import IngestError
@@ -32,6 +33,7 @@ from dagster_project.ingest.lake import (
 )
 from dagster_project.ingest.pseudonymise import PseudonymisationKeyError, key_fingerprint
 from dagster_project.ingest.readers import RAW_TABLE, drop_raw, read_raw
+from dagster_project.personal_data import find_personal_data, mask_personal_data, masked_sql
 from dagster_project.sources import SourceConfig
 
 # Per file, and files of two sources run at once: DuckDB spills to the scratch folder beyond
@@ -59,6 +61,7 @@ def duckdb_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
         settings["threads"] = _duckdb_threads
     con = duckdb.connect(config=settings)
     con.execute("SET enable_progress_bar = false")
+    personal_data.register(con)
     return con
 
 
@@ -124,8 +127,8 @@ def ingest_file(
     try:
         _check_landing_path(path, landing_root)
     except IngestError as exc:
-        # Never opened: the manifest keys the refusal by the name, not by the content.
-        return _record_failure(config, lake, source_file, exc, ingested_at)
+        # Never opened: the manifest keys the refusal by the name (masked), not the content.
+        return _record_failure(config, lake, mask_personal_data(source_file), exc, ingested_at)
     started = time.perf_counter()
     sha256 = hashes.sha256(path, source_file) if hashes else file_sha256(path)
     previous = lake.read_manifest_entry(config.source_id, sha256)
@@ -213,13 +216,21 @@ class SameKey:
 
 
 def _check_landing_path(path: Path, landing_root: Path) -> None:
-    """Refuse names with control characters and links that lead out of the landing folder."""
+    """Refuse names with control characters or personal data, and links that lead out of the
+    landing folder."""
     name = path.relative_to(landing_root).as_posix()
     if any(not ch.isprintable() for ch in name):
         raise IngestError(
             f"{landing_root / landing_name(path, landing_root)}: the file name contains control "
             "characters; "
             "rename the file (nothing was read)"
+        )
+    if find_personal_data(name):
+        raise IngestError(
+            f"{landing_root / mask_personal_data(name)}: the file name holds personal data "
+            "(masked here), which would be kept with every row as its lineage; rename the file "
+            "without it, e.g. after the source, the period and the export date (nothing was "
+            "read)"
         )
     if not path.resolve().is_relative_to(landing_root.resolve()):
         raise IngestError(
@@ -272,7 +283,7 @@ def _load(
         con.execute(
             f"COPY (SELECT $source_id AS source_id, $source_file AS source_file, "
             f"$file_sha256 AS file_sha256, source_sheet, source_row, reject_reason AS reason, "
-            f"reject_field AS field, reject_value AS raw_value, "
+            f"reject_field AS field, {masked_sql('reject_value')} AS raw_value, "
             f"CAST($ingested_at AS TIMESTAMP) AS ingested_at FROM typed "
             f"WHERE reject_reason IS NOT NULL ORDER BY source_sheet, source_row) "
             f"TO '{rejects_staged}' (FORMAT parquet, COMPRESSION zstd)",

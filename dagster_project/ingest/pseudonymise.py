@@ -1,6 +1,5 @@
-"""Personal data: keyed hashing of callers and masking of numbers in free text, in SQL.
-
-Both run inside DuckDB over whole columns, so no per-row Python touches personal data.
+"""Personal data in caller fields: keyed hashing, in SQL over whole columns (free text is
+masked by `dagster_project.personal_data`).
 
 The key is HOTLINE_PSEUDONYMISATION_KEY, else the file HOTLINE_PSEUDONYMISATION_KEY_FILE names,
 else `<data root>/secrets/pseudonymisation.key` (written by `hotline init-key`), else the public
@@ -33,10 +32,6 @@ _FINGERPRINT_MESSAGE = b"hotline-key-fingerprint"
 
 _BLOCK = 64  # SHA-256 block size in bytes (RFC 2104)
 
-ID_CARD_PATTERN = r"\d{17}[\dXx]"
-MOBILE_PATTERN = r"1[3-9]\d{9}"
-ID_CARD_MASK = "[身份证号]"
-MOBILE_MASK = "[手机号]"
 
 
 class PseudonymisationKeyError(RuntimeError):
@@ -239,9 +234,3 @@ def hmac_sha256_sql(expression: str, key: bytes) -> str:
     outer_pad = bytes(b ^ 0x5C for b in key).hex()
     inner = f"unhex(sha256(unhex('{inner_pad}') || encode({expression})))"
     return f"sha256(unhex('{outer_pad}') || {inner})"
-
-
-def mask_numbers_sql(expression: str) -> str:
-    """Mask ID-card numbers first (they contain mobile-like runs), then mobile numbers."""
-    masked_ids = f"regexp_replace({expression}, '{ID_CARD_PATTERN}', '{ID_CARD_MASK}', 'g')"
-    return f"regexp_replace({masked_ids}, '{MOBILE_PATTERN}', '{MOBILE_MASK}', 'g')"
