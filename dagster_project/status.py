@@ -8,13 +8,15 @@ build is shown), and the runs from the data root's Dagster instance when it exis
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from rich import box
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -23,9 +25,13 @@ from dagster_project.ingest.lake import (
     LandingHashes,
     file_sha256,
     landing_name,
+    process_alive,
     refused_file_sha256,
 )
 from dagster_project.settings import DataPaths, sources_dir
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 LOCK_WAIT_SECONDS = 3.0
 RUNS_SHOWN = 8
@@ -78,6 +84,8 @@ class SourceState:
     rows_rejected: int
     last_ingested: dt.datetime | None
     problem: str | None
+    # Files refused before they were read, as ingestion recorded them: (file, why).
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 def source_states(paths: DataPaths) -> list[SourceState]:
@@ -85,8 +93,12 @@ def source_states(paths: DataPaths) -> list[SourceState]:
     waits until the manifest holds its content (its SHA-256, as ingestion skips it), so a file
     delivered again unchanged is not waiting. Its SHA-256 is the one ingestion remembered for
     the file's stat (inode, size, mtime, ctime) when that is unchanged; only the other files
-    are read and hashed."""
+    are read and hashed. A file that ingestion refuses unopened (a control character in its
+    name, a link leading out of landing/) is not read here either: it is refused, with the
+    reason, once the manifest holds its refusal (keyed by its name), and waits until then."""
     from dagster_project.defs.partitions import source_ids
+    from dagster_project.ingest.errors import IngestError
+    from dagster_project.ingest.pipeline import _check_landing_path
     from dagster_project.sources import SourceConfigError, load_source_config
 
     files = _parquet_files(paths.lake / "manifest")
@@ -104,14 +116,23 @@ def source_states(paths: DataPaths) -> list[SourceState]:
             states.append(SourceState(source, 0, 0, 0, 0, 0, 0, 0, None, str(exc)))
             continue
         loaded = failed = waiting = 0
+        refused: list[tuple[str, str]] = []
         files = config.landing_files(paths.landing)
         hashes = LandingHashes(lake, source)
         for path in files:
             name = landing_name(path, paths.landing)
+            try:
+                _check_landing_path(path, paths.landing)
+            except IngestError:
+                # Refused unopened: recorded by its name, not its content.
+                entry = by_content.get((source, refused_file_sha256(name)))
+                if entry is None:
+                    waiting += 1
+                else:
+                    refused.append((name, entry["error"] or f"{name}: no reason recorded"))
+                continue
             sha256 = hashes.remembered(path, name) or file_sha256(path)
-            # A file refused unopened is recorded by its name, not its content.
-            entry = (by_content.get((source, sha256))
-                     or by_content.get((source, refused_file_sha256(name))))
+            entry = by_content.get((source, sha256))
             if entry is None:
                 waiting += 1
             elif entry["status"] == "failed":
@@ -123,16 +144,17 @@ def source_states(paths: DataPaths) -> list[SourceState]:
             source, len(files), loaded, failed, waiting,
             sum(r["rows_read"] for r in done), sum(r["rows_written"] for r in done),
             sum(r["rows_rejected"] for r in done),
-            max((r["ingested_at"] for r in mine), default=None), None))
+            max((r["ingested_at"] for r in mine), default=None), None, tuple(refused)))
     return states
 
 
-def sources_table(paths: DataPaths) -> Table:
+def sources_table(paths: DataPaths) -> RenderableType:
     table = _table("sources (landing -> lake)")
     table.add_column("source", no_wrap=True)
-    for column in ("loaded", "failed", "waiting", "rows", "rejected"):
+    for column in ("loaded", "failed", "refused", "waiting", "rows", "rejected"):
         table.add_column(column, justify="right", min_width=len(column))
     table.add_column("ingested", no_wrap=True, min_width=11)
+    refusals: list[str] = []
     for s in source_states(paths):
         if s.problem:
             table.add_row(s.source_id, Text(s.problem, style="red"))
@@ -140,8 +162,13 @@ def sources_table(paths: DataPaths) -> Table:
         table.add_row(
             s.source_id, str(s.loaded),
             Text(str(s.failed), style="red" if s.failed else ""),
+            Text(str(len(s.refused)), style="red" if s.refused else ""),
             Text(str(s.waiting), style="yellow" if s.waiting else ""),
             f"{s.rows_written:,}", f"{s.rows_rejected:,}", _local(s.last_ingested, short=True))
+        # Ingestion's reason names the file by its path.
+        refusals += [f"refused: {why}" for _, why in s.refused]
+    if refusals:  # below the table, as wide as the terminal: the reasons hold paths
+        return Group(table, Text("\n".join(refusals), style="red"))
     return table
 
 
@@ -221,6 +248,75 @@ def rejects_table(paths: DataPaths) -> RenderableType:
     return table
 
 
+# Dagster's statuses of a run whose process is at work; when that process is gone (killed, out
+# of memory, its machine restarted) the run never records an end and keeps the status.
+UNFINISHED = frozenset({"STARTING", "STARTED", "CANCELING"})
+# A process that started this long after its run is another one, given the run's pid anew.
+PID_REUSE_SLACK_SECONDS = 5.0
+ENGINE_EVENTS_READ = 20
+
+
+def _process_stat(pid: int) -> tuple[str, float] | None:
+    """A process's state letter ("Z": it ended, its parent has not collected it yet) and when
+    it started (Unix time), from Linux's /proc; None where that is unknown."""
+    try:
+        # After the name in parentheses (which may hold spaces): field 3, the state, and
+        # field 22, the start in clock ticks since boot.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in
+                    Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+
+
+def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[int, str | None] | None:
+    """The id of the process running `run`, and its host when recorded. `hotline` tags its
+    runs with both; a run that the UI or the daemon launched names its run worker's pid in its
+    first engine event (the worker runs beside them, on the machine of the instance)."""
+    import dagster as dg
+
+    from dagster_project.pipeline import HOST_TAG, PID_TAG
+
+    pid = run.tags.get(PID_TAG, "")
+    if pid.isdigit():
+        return int(pid), run.tags.get(HOST_TAG)
+    events = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=ENGINE_EVENTS_READ).records
+    for event in events:
+        data = event.event_log_entry.dagster_event
+        metadata = getattr(data.event_specific_data, "metadata", None) if data else None
+        value = str(getattr((metadata or {}).get("pid"), "value", ""))
+        if value.isdigit():
+            return int(value), None
+    return None
+
+
+def interrupted_pid(instance: dg.DagsterInstance, record: dg.RunRecord) -> int | None:
+    """The pid of the process that ran an unfinished run, when that process is gone: no
+    process has the pid, it has ended (a zombie), or the one that has it started after the
+    run (the pid was reused). None for a finished run, a run whose process is unknown or on
+    another host, or alive."""
+    run = record.dagster_run
+    if run.status.value not in UNFINISHED:
+        return None
+    found = run_process(instance, run)
+    if found is None:
+        return None
+    pid, host = found
+    if host is not None and host != socket.gethostname():
+        return None  # its process cannot be seen from here
+    if not process_alive(pid):
+        return pid
+    stat = _process_stat(pid)
+    if stat is None:
+        return None
+    state, started = stat
+    reused = (record.start_time is not None
+              and started > record.start_time + PID_REUSE_SLACK_SECONDS)
+    return pid if state == "Z" or reused else None
+
+
 def runs_table(paths: DataPaths) -> RenderableType:
     from dagster_project.pipeline import dagster_home
 
@@ -231,6 +327,8 @@ def runs_table(paths: DataPaths) -> RenderableType:
 
     with local_instance() as instance:
         records = instance.get_run_records(limit=RUNS_SHOWN)
+        interrupted = {r.dagster_run.run_id: pid for r in records
+                       if (pid := interrupted_pid(instance, r)) is not None}
     if not records:
         return Text("runs: none recorded yet", style="dim")
     table = _table("last runs")
@@ -245,10 +343,17 @@ def runs_table(paths: DataPaths) -> RenderableType:
             if "dagster/asset_partition_range_start" in tags else "")
         took = (f"{record.end_time - record.start_time:.0f} s"
                 if record.start_time and record.end_time else "")
-        status = run.status.value
-        style = {"SUCCESS": "green", "FAILURE": "red", "CANCELED": "yellow"}.get(status, "")
+        status = "INTERRUPTED" if run.run_id in interrupted else run.status.value
+        style = {"SUCCESS": "green", "FAILURE": "red", "CANCELED": "yellow",
+                 "INTERRUPTED": "red"}.get(status, "")
         table.add_row(run.run_id[:8], run.job_name, partitions, Text(status, style=style),
                       _local(record.start_time), took)
+    if interrupted:
+        pids = ", ".join(str(pid) for pid in interrupted.values())
+        return Group(table, Text(
+            f"INTERRUPTED: Dagster still records the run as under way, but the process that "
+            f"ran it (pid {pids}) is gone (killed, or its machine restarted): it will not "
+            "finish; start it again", style="red"))
     return table
 
 
