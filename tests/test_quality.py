@@ -102,21 +102,62 @@ def test_a_clean_ranking_passes(paths: DataPaths) -> None:
     assert failures(paths, "monitoring_hotline_year") == {}
 
 
-def test_personal_data_in_any_text_column_is_found(paths: DataPaths) -> None:
+# Personal data as people write it, each with the mask the examples show it under.
+PLANTED = [
+    ("请回电137-1234-0002", "请回电[手机号]"),
+    ("+86 137 1234 0003", "[手机号]"),
+    ("0086-136-1234-0006", "[手机号]"),
+    ("座机(0898)66123457", "座机[电话]"),
+    ("身份证110105 19491231 0037", "身份证[身份证号]"),
+    ("旧证110105491231003", "旧证[身份证号]"),
+    ("邮箱 zhang.san@example.com", "邮箱 [邮箱]"),
+    ("卡号6222 0212 3456 7890 128", "卡号[银行卡号]"),
+]
+
+
+def test_personal_data_in_any_form_in_any_table_or_view_is_found(paths: DataPaths) -> None:
+    values = ", ".join(f"('BJ{n}', '{value}', 'ok')" for n, (value, _) in enumerate(PLANTED))
     warehouse(
         paths,
-        """CREATE TABLE fct_tickets AS SELECT * FROM (VALUES
-            ('BJ2019013912345678', '路灯坏了', 'ok'),
-            ('BJ2', '请回电13912345678', 'ok'),
-            ('BJ3', '身份证11010119900101123X', 'ok')
+        f"""CREATE TABLE fct_tickets AS SELECT * FROM (VALUES
+            ('BJ2019013912345678', '路灯坏了 2019-05-01 10:00:00', '12345热线'), {values}
         ) t(ticket_id, content, note)""",
         "CREATE TABLE dim_city AS SELECT '110000' AS city_code, '北京' AS city_name",
-        "CREATE VIEW stg_view AS SELECT '13912345678' AS leaked",  # views are not marts
+        "CREATE VIEW analyst_view AS SELECT '13912345678' AS leaked",
+        # Views over the lake are searched through the lake's files, not scanned again.
+        "CREATE VIEW stg_lake__x AS SELECT '13912345678' AS leaked",
     )
     outcome = run_suite(load_suite("personal_data"), paths)
-    failed = {(f.partition, f.column): f.unexpected_examples for f in outcome.failures}
-    assert failed == {("fct_tickets", "content"): ["请回电13912345678", "身份证11010119900101123X"]}
-    assert outcome.rows_validated == 4
+    failed = {(f.partition, f.column): (f.unexpected_count, sorted(f.unexpected_examples))
+              for f in outcome.failures}
+    assert failed == {
+        ("fct_tickets", "content"): (len(PLANTED), sorted(m for _, m in PLANTED)),
+        ("analyst_view", "leaked"): (1, ["[手机号]"]),
+    }
+    # fct_tickets, dim_city and analyst_view; not stg_lake__x
+    assert outcome.rows_validated == (len(PLANTED) + 1) + 1 + 1
+
+
+@pytest.mark.parametrize("folder", ["raw/tickets/source=a", "rejects/source=a",
+                                    "manifest/source=a", "quality/suite=x"])
+def test_personal_data_in_any_lake_file_is_found_once_per_file(
+    paths: DataPaths, folder: str
+) -> None:
+    warehouse(paths, "CREATE TABLE dim_city AS SELECT '110000' AS city_code")
+    target = paths.lake / folder
+    target.mkdir(parents=True)
+    duckdb.sql(f"COPY (SELECT 'ok' AS a, '电话0898-66123456' AS raw_value) "
+               f"TO '{target}/f.parquet'")
+    duckdb.sql(f"COPY (SELECT 'ok' AS a, '无' AS raw_value) TO '{target}/g.parquet'")
+    suite = load_suite("personal_data")
+    [failure] = run_suite(suite, paths).failures
+    assert (failure.partition, failure.column, failure.unexpected_examples) == (
+        f"{folder}/f.parquet", "raw_value", ["电话[电话]"])
+    # A failing file is searched again next time; a clean one is not.
+    [again] = run_suite(suite, paths).failures
+    assert again.partition == f"{folder}/f.parquet"
+    duckdb.sql(f"COPY (SELECT 'ok' AS a, '电话[电话]' AS raw_value) TO '{target}/f.parquet'")
+    assert run_suite(suite, paths).success
 
 
 def test_lake_files_are_validated_one_by_one(paths: DataPaths) -> None:
@@ -202,7 +243,7 @@ def test_an_unchanged_lake_file_keeps_its_result_a_changed_one_is_revalidated(
     assert len(run_suite(stricter, paths).failures) == 2
     assert validated[2:] == [["bbb"]]
     entries = list((paths.lake / "quality" / "_validated").rglob("*.json"))
-    assert [e.name.split("-")[1] for e in entries] == ["bbb"]
+    assert [e.name.split("-")[2] for e in entries] == ["bbb"]
     assert not list((paths.lake / "quality").rglob("*.parquet"))  # not read as results
 
 
@@ -324,10 +365,10 @@ def test_personal_data_scans_only_the_cities_not_found_clean_before(
     assert skipped == [set()]
 
     # Shanghai's new rows hold a mobile number: found, while Beijing is not scanned again.
-    city_tickets(paths, "310000", "lake-c", ["B1"], content="请回电13912345678")
+    city_tickets(paths, "310000", "lake-c", ["B1"], content="请回电139 1234 5678")
     [failure] = run_suite(suite, paths, "build-1").failures
     assert (failure.partition, failure.column) == ("fct_tickets", "content")
-    assert failure.unexpected_examples == ["请回电13912345678"]
+    assert failure.unexpected_examples == ["请回电[手机号]"]
     assert skipped[1:] == [{"110000"}]
     # Never remembered as clean: the next run finds it again.
     assert not run_suite(suite, paths, "build-1").success

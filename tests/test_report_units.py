@@ -4,10 +4,11 @@ escaping."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from dagster_project.report import charts
+from dagster_project.report import charts, render
 from dagster_project.report import formatting as fmt
 from dagster_project.report.data import indicator_config
 from dagster_project.report.render import environment
@@ -43,12 +44,22 @@ def test_changes_carry_their_sign() -> None:
 
 
 def test_personal_numbers_are_masked() -> None:
-    text = "来电 13812345678，身份证 11010519491231002X，工单 201900000001234567890"
+    text = ("来电 138-1234-5678，身份证 11010519491231002X，邮箱 a.b@example.com，"
+            "工单 201900000001234567890")
     masked = fmt.mask_personal(text)
-    assert "13812345678" not in masked and "11010519491231002X" not in masked
-    assert "[手机号]" in masked and "[身份证号]" in masked
-    assert "201900000001234567890" in masked  # a long run of digits is an id, not a phone
+    assert masked == ("来电 [手机号]，身份证 [身份证号]，邮箱 [邮箱]，"
+                      "工单 201900000001234567890")  # a long run of digits is an id
     assert fmt.mask_personal(None) == ""
+
+
+def test_a_page_showing_personal_data_is_not_published(tmp_path: Path) -> None:
+    chart = '<svg><path d="M 10.5 20.25 L 86.5 10.25 30.75 40.5"/><text>均值 80.52</text></svg>'
+    clean = f"<html><style>.a{{width:1370123456px}}</style><body>{chart}<p>得分 80.52</p>"
+    render.refuse_personal_data(tmp_path, {"index.html": clean})  # chart geometry is not data
+    leaking = clean + '<td title="来电(0898)66123457">x</td>'
+    with pytest.raises(render.ReportRenderError, match=r"city/1\.html: landline"):
+        render.refuse_personal_data(tmp_path, {"index.html": clean, "city/1.html": leaking})
+    assert not list(tmp_path.iterdir())
 
 
 def test_charts_escape_labels_and_are_deterministic() -> None:

@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.canonical import Entity
+from dagster_project.personal_data import mask_personal_data
 
 FileStatus = Literal["loaded", "failed"]
 
@@ -54,6 +55,10 @@ MANIFEST_SCHEMA = pa.schema(
         ("exported_fields", pa.string()),
     ]
 )
+
+
+# Texts of a manifest entry that may quote what a sender wrote.
+_MANIFEST_TEXTS = ("source_file", "missing_columns", "unexpected_columns", "error")
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,17 @@ class Lake:
         folder = self.root / "manifest" / f"source={source_id}"
         return [_manifest_entry(path) for path in sorted(folder.glob("*.parquet"))]
 
-    def write_manifest_entry(self, entry: ManifestEntry) -> None:
+    def write_manifest_entry(self, entry: ManifestEntry) -> ManifestEntry:
+        """Write the entry with personal data masked in its texts, and return it so: a header,
+        a file name or an error message may quote a cell (a headerless export's first row is
+        read as its header), and the entry goes on to logs and run metadata."""
+        entry = replace(entry, **{field: mask_personal_data(value) for field in _MANIFEST_TEXTS
+                                  if isinstance(value := getattr(entry, field), str)})
         table = pa.Table.from_pylist([asdict(entry)], schema=MANIFEST_SCHEMA)
         target = self.manifest_file(entry.source_id, entry.file_sha256)
         staged = self.staging_dir() / f"manifest-{entry.file_sha256}.parquet"
         write_and_publish(staged, target, lambda path: pq.write_table(table, path))
+        return entry
 
 
 def _manifest_entry(path: Path) -> ManifestEntry:
@@ -160,8 +171,9 @@ def landing_name(path: Path, landing_root: Path) -> str:
 
 
 def refused_file_sha256(source_file: str) -> str:
-    """The manifest key of a file refused unopened (by its name, as its content was not read)."""
-    return hashlib.sha256(f"name:{source_file}".encode()).hexdigest()
+    """The manifest key of a file refused unopened (by its name, as its content was not read;
+    masked, as the manifest keeps it)."""
+    return hashlib.sha256(f"name:{mask_personal_data(source_file)}".encode()).hexdigest()
 
 
 def process_alive(pid: int) -> bool:

@@ -127,8 +127,8 @@ def ingest_file(
     try:
         _check_landing_path(path, landing_root)
     except IngestError as exc:
-        # Never opened: the manifest keys the refusal by the name (masked), not the content.
-        return _record_failure(config, lake, mask_personal_data(source_file), exc, ingested_at)
+        # Never opened: the manifest keys the refusal by the name, not by the content.
+        return _record_failure(config, lake, source_file, exc, ingested_at)
     started = time.perf_counter()
     sha256 = hashes.sha256(path, source_file) if hashes else file_sha256(path)
     previous = lake.read_manifest_entry(config.source_id, sha256)
@@ -155,8 +155,7 @@ def ingest_file(
         entry = ManifestEntry(**base, status="loaded", error=None,
                               ingest_seconds=time.perf_counter() - started,
                               key_fingerprint=key_fingerprint(key), **counts)
-    lake.write_manifest_entry(entry)
-    return FileOutcome(entry, skipped=False)
+    return FileOutcome(lake.write_manifest_entry(entry), skipped=False)
 
 
 def _record_failure(
@@ -169,8 +168,7 @@ def _record_failure(
         status="failed", rows_read=0, rows_written=0, rows_rejected=0, footer_rows=0,
         missing_columns=None, unexpected_columns=None, error=str(exc), ingested_at=ingested_at,
     )
-    lake.write_manifest_entry(entry)
-    return FileOutcome(entry, skipped=False)
+    return FileOutcome(lake.write_manifest_entry(entry), skipped=False)
 
 
 class KeyChangedError(PseudonymisationKeyError):

@@ -44,7 +44,9 @@ class FileOutcomes:
         self._fingerprint = fingerprint(suite)[:16]
 
     def _entry(self, file: Path) -> Path:
-        return self._directory / f"{file.parent.name}-{file.stem}-{self._fingerprint}.json"
+        # Two folders up: a raw file and its rejects share the folder and the file name.
+        where = f"{file.parent.parent.name}-{file.parent.name}-{file.stem}"
+        return self._directory / f"{where}-{self._fingerprint}.json"
 
     @staticmethod
     def identity(file: Path) -> dict[str, int]:

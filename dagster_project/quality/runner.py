@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.ingest.lake import Lake, write_and_publish
 from dagster_project.ingest.readers import quote_identifier
+from dagster_project.personal_data import candidate_sql, findings_in, mask_personal_data
 from dagster_project.quality import pushdown
 from dagster_project.quality.filecache import FileOutcomes
 from dagster_project.quality.partitioncache import (
@@ -38,7 +39,6 @@ from dagster_project.quality.validate import (
     MAX_EXAMPLES,
     ExpectationOutcome,
     FrameValidator,
-    validate_frame,
 )
 from dagster_project.settings import DataPaths
 
@@ -246,27 +246,30 @@ def _validate_lake_files(
         return done
 
 
+FOUND_COLUMN = "personal_data_found"
+
+
 def _run_text_columns(
     suite: Suite, data: TextColumnsData, paths: DataPaths,
     cache: PartitionOutcomes | None = None,
 ) -> tuple[list[ExpectationOutcome], int]:
-    """Each '*' expectation on every VARCHAR column of every listed table (by default every
-    table of the schema `main`, where dbt builds). DuckDB runs the expectation's regexes over
-    each column's distinct values (a few hundred for most columns, whatever the rows: the cost
-    of a scan is then the regex over the text, once per value);
-    where some value matches, GE judges the matching rows (at most MAX_CANDIDATES, in table
-    order; beyond that the count is DuckDB's). Rows whose value no regex matches cannot fail a
-    not-match expectation, so counts are exact and memory stays small. With a cache, the
-    cities of a table found clean before, with their rows unchanged, are not scanned again."""
+    """The suite's expectations on the personal-data detector's verdicts for every text column
+    of every listed table (by default every table and view of the schema `main`, where dbt
+    builds) and of every lake file under `data.lake_folders`. DuckDB selects each column's
+    distinct values that may hold personal data (`personal_data.candidate_sql`: one regular
+    expression per value, whatever the rows); the detector judges those, and GE the verdicts.
+    With a cache, the cities of a table found clean before, with their rows unchanged, are not
+    scanned again; a lake file found clean is not scanned again while it is unchanged."""
     outcomes: list[ExpectationOutcome] = []
     rows = 0
+    validate = _Validator(suite)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        tables = data.tables or [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-            "AND table_schema = 'main' ORDER BY table_name").fetchall()]
-        regexes = [pushdown.literal(pushdown.any_of(
-            e["kwargs"].get("regex_list") or [e["kwargs"]["regex"]])) for e in suite.expectations]
-        for table in tables:
+        relations = [(t, "BASE TABLE") for t in data.tables] if data.tables else [
+            (t, kind) for t, kind in con.execute(
+                "SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_schema = 'main' ORDER BY table_name").fetchall()
+            if not (kind == "VIEW" and t.startswith(tuple(data.views_from_lake)))]
+        for table, _ in relations:
             name = quote_identifier(table)
             (count,) = con.execute(f"SELECT count(*) FROM {name}").fetchone() or (0,)
             rows += count
@@ -274,33 +277,61 @@ def _run_text_columns(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
                 [table]).fetchall()
-            text_columns = [c for c, kind in columns
-                            if kind == "VARCHAR" and c not in data.exclude_columns]
             states, clean = _clean_partitions(con, data, table, {c for c, _ in columns}, cache)
             todo = [value for value in states if value not in clean]
             scan = bool(todo) or not clean  # else every city is clean as it was
             where = selecting(data.partition_by, todo) if clean and data.partition_by else ""
-            found = False
-            for column in text_columns:
-                col = quote_identifier(column)
-                matched = con.sql(
-                    "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches(v, {r}))"
-                                          for r in regexes)
-                    + f" FROM (SELECT DISTINCT {col} AS v FROM {name}{where})").fetchone() \
-                    if scan else [0] * len(regexes)
-                found = found or any(matched)
-                for expectation, regex, values in zip(suite.expectations, regexes, matched,
-                                                      strict=True):
-                    outcomes.append(_judge_text_column(con, suite, expectation, table, column,
-                                                       regex) if values else
-                                    ExpectationOutcome(expectation["type"], column, True,
-                                                       None, 0, [], table))
-            if cache is not None and not found:  # every city of the table is clean
+            mine = [o for column in _text_columns(columns, data)
+                    for o in (_judge_text_column(con, suite, validate, name, column, where, table)
+                              if scan else _clean(suite, column, table))]
+            outcomes += mine
+            if cache is not None and all(o.success for o in mine):  # every city is clean
                 for value, state in states.items():
                     if state:
                         cache.keep(f"{table}/{value}", state, [])
     if cache is not None:
         cache.save()
+    lake_outcomes, lake_rows = _scan_lake_files(suite, data, paths.lake, validate)
+    return outcomes + lake_outcomes, rows + lake_rows
+
+
+def _text_columns(columns: list[tuple[str, str]], data: TextColumnsData) -> list[str]:
+    return [c for c, kind in columns if kind == "VARCHAR" and c not in data.exclude_columns]
+
+
+def _clean(suite: Suite, column: str | None, where: str) -> list[ExpectationOutcome]:
+    return [ExpectationOutcome(e["type"], column, True, None, 0, [], where)
+            for e in suite.expectations]
+
+
+def _scan_lake_files(suite: Suite, data: TextColumnsData, lake: Path,
+                     validate: _Validator) -> tuple[list[ExpectationOutcome], int]:
+    """Each Parquet file under the lake folders: failing ones named by their lake path."""
+    files = sorted(f for folder in data.lake_folders for f in (lake / folder).rglob("*.parquet")
+                   if "_validated" not in f.parts)
+    cache = FileOutcomes(suite, lake)
+    outcomes: list[ExpectationOutcome] = []
+    rows = 0
+    with duckdb.connect() as con:
+        for file in files:
+            known = cache.load(file)
+            if known is None:
+                identity = FileOutcomes.identity(file)
+                relation = f"read_parquet({pushdown.literal(str(file))})"
+                label = file.relative_to(lake).as_posix()
+                columns = [(c, kind) for c, kind in _column_types(con, relation).items()]
+                found = [o for column in _text_columns(columns, data)
+                         for o in _judge_text_column(con, suite, validate, relation, column,
+                                                     "", label)]
+                (count,) = con.execute(f"SELECT count(*) FROM {relation}").fetchone() or (0,)
+                known = (int(count), [o for o in found if not o.success])
+                if all(o.success for o in found):
+                    cache.store(file, *known, identity)
+            rows += known[0]
+            outcomes += known[1]
+    cache.prune(files)
+    if not any(not o.success for o in outcomes):
+        outcomes = _clean(suite, None, "lake")
     return outcomes, rows
 
 
@@ -318,20 +349,30 @@ def _clean_partitions(
                     if state and cache.load(f"{table}/{value}", state) == []}
 
 
-def _judge_text_column(con: duckdb.DuckDBPyConnection, suite: Suite,
-                       expectation: dict[str, Any], table: str, column: str,
-                       regex: str) -> ExpectationOutcome:
-    """GE on the rows of one column whose value the expectation's regexes match."""
-    name, col = quote_identifier(table), quote_identifier(column)
-    where = f"regexp_matches({col}, {regex})"
-    (found,) = con.sql(f"SELECT count(*) FROM {name} WHERE {where}").fetchone() or (0,)
-    candidates = con.sql(f"SELECT {col} FROM {name} WHERE {where} ORDER BY rowid "
-                         f"LIMIT {pushdown.MAX_CANDIDATES}").df()
-    concrete = {**expectation, "kwargs": {**expectation["kwargs"], "column": column}}
-    [outcome] = validate_frame(candidates, suite.name, [concrete])
-    if not outcome.success and found > len(candidates):
-        outcome = replace(outcome, unexpected_count=found)
-    return replace(outcome, partition=table)
+def _judge_text_column(con: duckdb.DuckDBPyConnection, suite: Suite, validate: _Validator,
+                       relation: str, column: str, where: str,
+                       label: str) -> list[ExpectationOutcome]:
+    """GE on the detector's verdicts (the kinds found, or NULL) on the column's distinct values
+    that may hold personal data; examples are shown masked, counts are of rows."""
+    col = quote_identifier(column)
+    condition = candidate_sql(col)
+    where = f"{where} AND {condition}" if where else f" WHERE {condition}"
+    values = [v for (v,) in con.sql(f"SELECT DISTINCT {col} FROM {relation}{where}").fetchall()]
+    found = findings_in(values)
+    if not found:
+        return _clean(suite, column, label)
+    con.register("personal_data_values", pa.table({"v": [v for v, _ in found]}))
+    try:
+        (rows,) = con.sql(f"SELECT count(*) FROM {relation} WHERE {col} IN "
+                          "(SELECT v FROM personal_data_values)").fetchone() or (0,)
+    finally:
+        con.unregister("personal_data_values")
+    verdicts = pd.DataFrame({FOUND_COLUMN: [",".join(sorted({f.kind for f in findings}))
+                                            for _, findings in found]})
+    examples = [mask_personal_data(v) for v, _ in found[:MAX_EXAMPLES]]
+    return [replace(o, column=column, partition=label, unexpected_count=int(rows),
+                    unexpected_examples=examples) if not o.success
+            else replace(o, column=column, partition=label) for o in validate(verdicts)]
 
 
 def _merge(pieces: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:

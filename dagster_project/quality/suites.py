@@ -43,14 +43,23 @@ class QueryData(BaseModel):
 
 
 class TextColumnsData(BaseModel):
-    """Every text column of every table of the warehouse (or of `tables`): each expectation
-    with column '*' is applied to each. DuckDB pre-selects rows by the expectation's regexes."""
+    """Every text column of every table and view of the warehouse (or of `tables`), and of
+    the lake's Parquet files under `lake_folders`, searched for personal data by
+    `dagster_project.personal_data`: DuckDB pre-selects the values that may hold some, the
+    detector judges them, and each expectation (on the column `personal_data_found`) is
+    applied to each column's verdicts."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["text_columns"]
     tables: list[str] | None = None
     exclude_columns: list[str] = Field(
         default_factory=list, description="hex digests and the like: digits by construction")
+    views_from_lake: list[str] = Field(
+        default_factory=list, description="name prefixes of views whose text is the lake "
+        "files' text: scanned file by file under lake_folders (once per file) instead")
+    lake_folders: list[str] = Field(
+        default_factory=list, description="folders of the lake whose Parquet files are "
+        "scanned, each file once while it is unchanged (see filecache)")
     partition_by: str | None = Field(
         None, description="in tables having it and partition_fingerprint, a partition found "
         "clean keeps that verdict while its rows are unchanged (see partitioncache)")

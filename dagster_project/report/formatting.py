@@ -7,14 +7,13 @@ so a figure reads the same in a table, in a chart and in the PDF.
 from __future__ import annotations
 
 import math
-import re
+
+from dagster_project.personal_data import mask_personal_data
 
 MISSING = "—"
 
 # Personal data that free text from the exports could carry (the warehouse masks it already;
 # the report masks again whatever it prints from file names, labels and check examples).
-_ID_CARD = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 
 
 def _is_missing(value: float | int | None) -> bool:
@@ -64,12 +63,8 @@ def points(value: float | None, digits: int = 1) -> str:
 
 
 def mask_personal(text: object) -> str:
-    """Free text with ID-card and mobile numbers masked (ID cards first: they hold mobile-like
-    runs). None prints as an empty string."""
-    if text is None:
-        return ""
-    masked = _ID_CARD.sub("[身份证号]", str(text))
-    return _MOBILE.sub("[手机号]", masked)
+    """Free text with personal data masked (`personal_data`). None prints as an empty string."""
+    return "" if text is None else mask_personal_data(str(text))
 
 
 FILTERS = {

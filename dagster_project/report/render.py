@@ -11,10 +11,12 @@ import datetime as dt
 import os
 import tempfile
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from dagster_project.personal_data import find_personal_data
 from dagster_project.report.data import (
     AWARDS,
     INDICATORS,
@@ -141,14 +143,60 @@ def render_year(
     stamp = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     env = environment()
     folder = site / str(year)
-    written = write_pages(folder, render_pages(data, stamp, env))
-    pdf = render_pdf(render_pdf_html(data, stamp, env), folder / PDF_NAME)
+    pages = render_pages(data, stamp, env)
+    pdf_html = render_pdf_html(data, stamp, env)
+    refuse_personal_data(folder, pages | {PDF_NAME: pdf_html})
+    written = write_pages(folder, pages)
+    pdf = render_pdf(pdf_html, folder / PDF_NAME)
     return RenderedReport(
         year=year,
         index_path=folder / "index.html",
         city_paths=tuple(p for p in written if p.parent.name == CITY_DIR),
         pdf_path=pdf,
     )
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees (and a PDF holds): text nodes and tooltips, not styles or the
+    geometry of charts, whose runs of numbers are not anyone's data."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self._skipping += 1
+        self.parts += [v for k, v in attrs if k in ("title", "aria-label", "alt") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self._skipping = max(0, self._skipping - 1)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
+def refuse_personal_data(folder: Path, pages: dict[str, str]) -> None:
+    """Publish nothing if any page (or the PDF's page) shows personal data: the marts were
+    checked, but a page is the last line before readers."""
+    leaks = [f"{folder / name}: {', '.join(sorted({f.kind for f in found}))}"
+             for name, html in sorted(pages.items())
+             if (found := find_personal_data(visible_text(html)))]
+    if leaks:
+        raise ReportRenderError(
+            "personal data on the report's pages, nothing was published: " + "; ".join(leaks)
+            + ". Find it with the personal_data check (`hotline check`) and mask it at its "
+            "source; the warehouse should not hold it")
 
 
 def write_pages(folder: Path, pages: dict[str, str]) -> list[Path]:
