@@ -37,6 +37,7 @@ from dagster_project.settings import DATA_ROOT_ENV, data_paths, data_root
 
 if TYPE_CHECKING:
     import dagster as dg
+    import duckdb
 
     from dagster_project.pipeline import JobOutcome
 
@@ -480,6 +481,117 @@ def command_onboard(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
+def _cell(value: object) -> str:
+    """A value as the SQL result shows it: booleans as DuckDB writes them, NULL as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _duckdb_message(exc: BaseException) -> str:
+    """DuckDB's message without the echo of the query that follows it ("LINE 1: …")."""
+    lines = str(exc).splitlines()
+    kept = lines[: next((i for i, line in enumerate(lines) if line.startswith("LINE ")),
+                        len(lines))]
+    return " ".join(" ".join(kept).split())
+
+
+SQL_TABLE_ROWS = 1000
+SQL_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                     "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _print_result(ui: Ui, result: duckdb.DuckDBPyRelation, as_csv: bool) -> None:
+    """A query's rows: CSV on stdout (all of them), or a table of the first SQL_TABLE_ROWS."""
+    import csv
+
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        while rows := result.fetchmany(10_000):
+            writer.writerows([_cell(v) for v in row] for row in rows)
+        return
+    table = Table(header_style="bold")
+    for name, kind in zip(result.columns, result.types, strict=True):
+        numeric = str(kind).startswith(SQL_NUMERIC_TYPES)
+        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    rows = result.fetchmany(SQL_TABLE_ROWS + 1)
+    for row in rows[:SQL_TABLE_ROWS]:
+        table.add_row(*(_cell(v) if v is not None else Text("NULL", style="dim") for v in row))
+    # Piped output is not cut to 80 columns: it is as wide as the table.
+    width = None if ui.out.is_terminal else ui.out.measure(table).maximum
+    ui.out.print(table, width=width, crop=False)
+    shown = min(len(rows), SQL_TABLE_ROWS)
+    more = " (more not shown: --csv prints every row)" if len(rows) > SQL_TABLE_ROWS else ""
+    ui.note(f"{shown:,} row(s){more}")
+
+
+def _run_sql(ui: Ui, con: duckdb.DuckDBPyConnection, sql: str, as_csv: bool) -> None:
+    import duckdb
+
+    from dagster_project.analyst import AnalystAccessError, check_read_only
+
+    try:
+        check_read_only(con, sql)
+        result = con.sql(sql)
+    except (AnalystAccessError, duckdb.Error) as exc:
+        raise CliError(_duckdb_message(exc)) from exc
+    if result is not None:
+        try:
+            _print_result(ui, result, as_csv)
+        except duckdb.Error as exc:
+            raise CliError(_duckdb_message(exc)) from exc
+
+
+def _sql_prompt(ui: Ui, con: duckdb.DuckDBPyConnection, as_csv: bool) -> None:
+    """Read queries from the terminal until `.quit` or the end of input; a query ends with
+    `;` at the end of a line."""
+    ui.note("one query per statement, ending with ';'; .quit or Ctrl-D to leave")
+    lines: list[str] = []
+    while True:
+        try:
+            line = input("sql> " if not lines else "...> ")
+        except EOFError:
+            ui.err.print()
+            return
+        if not lines and line.strip() in {"", ".quit", ".exit"}:
+            if line.strip():
+                return
+            continue
+        lines.append(line)
+        if line.rstrip().endswith(";"):
+            sql, lines = "\n".join(lines), []
+            try:
+                _run_sql(ui, con, sql, as_csv)
+            except CliError as exc:
+                ui.error(str(exc))
+
+
+def command_sql(args: argparse.Namespace, ui: Ui) -> int:
+    """One query on the analysts' connection (dagster_project.analyst): read-only, no file
+    outside the folders the views read, queries only."""
+    from dagster_project.analyst import AnalystAccessError, analyst_connection
+
+    _require_warehouse()
+    sql = args.query
+    if sql is None and not sys.stdin.isatty():
+        sql = sys.stdin.read()
+    if sql is not None and not sql.strip():
+        raise CliError("no SQL given: pass the query as an argument, or on stdin")
+    try:
+        con = analyst_connection(data_paths())
+    except AnalystAccessError as exc:
+        raise CliError(str(exc)) from exc
+    with con:
+        if sql is None:
+            _sql_prompt(ui, con, args.csv)
+        else:
+            _run_sql(ui, con, sql, args.csv)
+    return 0
+
+
 def command_ui(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.pipeline import ensure_dagster_home
 
@@ -590,6 +702,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "and the dry run (default 10000)")
     onboard.add_argument("--write", type=Path, metavar="PATH", help="write the YAML there (a "
                          "file, or a folder for <source_id>.yaml); else nothing is written")
+    sql = add("sql", command_sql, "run a read-only query on the warehouse",
+              "Run one query (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN …) on the "
+              "warehouse as an analyst: a read-only connection that reads only the folders "
+              "the warehouse's views read and writes no file (docs/analysts.md). The query "
+              "comes from the argument, else from stdin; at a terminal without one, a prompt "
+              "reads queries until .quit. Prints a table (the first "
+              f"{SQL_TABLE_ROWS:,} rows), or CSV with --csv.")
+    sql.add_argument("query", nargs="?", help="the SQL (default: read from stdin)")
+    sql.add_argument("--csv", action="store_true", help="print every row as CSV, with a header")
     ui_cmd = add("ui", command_ui, "start the Dagster UI on 127.0.0.1",
                  "Start `dagster dev` on 127.0.0.1 with the data root's instance "
                  "(<data root>/dagster_home).")
@@ -640,7 +761,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise
-        if isinstance(exc, _known_errors()):
+        # A CliError is recognised without importing the others' modules (which load Dagster).
+        known = CliError if isinstance(exc, CliError) else _known_errors()
+        if isinstance(exc, known):
             ui.error(str(exc))
         else:
             ui.error(f"unexpected {type(exc).__name__}: {exc}. Set {DEBUG_ENV}=1 for the "
