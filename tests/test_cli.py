@@ -11,7 +11,7 @@ from cli_runner import run_cli
 from dagster_project import cli
 from dagster_project.settings import DataPaths, sources_dir
 
-COMMANDS = ["demo", "ingest", "build", "refresh", "check", "report", "status", "ui"]
+COMMANDS = ["demo", "ingest", "build", "refresh", "check", "report", "status", "sql", "ui"]
 
 
 @pytest.fixture(autouse=True)
