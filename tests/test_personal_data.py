@@ -159,10 +159,11 @@ def texts_under(root: Path) -> Iterator[tuple[str, str]]:
             yield from _relation_texts(duckdb.connect(), f"read_parquet('{path}')", str(relative))
         elif path.suffix == ".duckdb":
             with duckdb.connect(str(path), read_only=True) as con:
-                for (table,) in con.execute(
-                        "SELECT table_name FROM information_schema.tables "
+                for schema, table in con.execute(
+                        "SELECT table_schema, table_name FROM information_schema.tables "
                         "WHERE table_type = 'BASE TABLE'").fetchall():
-                    yield from _relation_texts(con, f'"{table}"', f"{relative}:{table}")
+                    yield from _relation_texts(con, f'"{schema}"."{table}"',
+                                               f"{relative}:{schema}.{table}")
         elif path.suffix == ".pdf":
             pdftotext = shutil.which("pdftotext")
             assert pdftotext, "pdftotext (Debian poppler-utils) is needed"
