@@ -78,6 +78,15 @@ class SourceConfig(BaseModel):
     max_expanded_mb: int = Field(
         default=1024, ge=1, description="XLSX: refuse workbooks that expand beyond this size"
     )
+    max_columns: int = Field(
+        default=500, ge=1,
+        description="refuse files whose header (CSV, XLSX) or records (JSON) have more columns",
+    )
+    max_line_mb: int = Field(
+        default=1, ge=1,
+        description="CSV: refuse files with a line longer than this, unread (a quoted cell with "
+        "line breaks spans several lines, each counted alone)",
+    )
     records_key: str | None = Field(
         default=None, description="JSON: key of the object holding the record list, if any"
     )
@@ -215,6 +224,10 @@ class SourceConfig(BaseModel):
         layout = {h: f for h, f in layouts.LAYOUT_COLUMNS[self.layout].items()
                   if f not in replaced}
         return {**layout, **self.columns, **dict.fromkeys(self.category_columns, "category")}
+
+    @property
+    def max_line_bytes(self) -> int:
+        return self.max_line_mb * 1_000_000
 
     @property
     def ignored_columns(self) -> frozenset[str]:

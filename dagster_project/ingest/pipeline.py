@@ -32,7 +32,13 @@ from dagster_project.ingest.lake import (
     refused_file_sha256,
 )
 from dagster_project.ingest.pseudonymise import PseudonymisationKeyError, key_fingerprint
-from dagster_project.ingest.readers import RAW_TABLE, drop_raw, read_raw
+from dagster_project.ingest.readers import (
+    RAW_TABLE,
+    RawFile,
+    add_reader_rejects,
+    drop_raw,
+    read_raw,
+)
 from dagster_project.personal_data import find_personal_data, mask_personal_data, masked_sql
 from dagster_project.sources import SourceConfig
 
@@ -252,10 +258,13 @@ def _load(
         raw = read_raw(con, config, path, scratch)
         statements = canonical_sql(config, raw.headers, RAW_TABLE, key)
         plans = statements.plans
-        _require_columns(config, path, raw.headers, plans)
+        _require_columns(config, path, raw, plans)
         for statement in statements.hash_tables:
             con.execute(statement)
         con.execute(statements.typed)
+        # Malformed lines and formulas without a value: rejects like the others, so that they
+        # count as rows read and are written, masked, with them.
+        add_reader_rejects(con, config, raw, "typed")
         drop_raw(con)
         lineage = {
             "source_id": config.source_id,
@@ -324,9 +333,33 @@ def _load(
 
 
 def _require_columns(
-    config: SourceConfig, path: Path, headers: tuple[str, ...], plans: list[FieldPlan]
+    config: SourceConfig, path: Path, raw: RawFile, plans: list[FieldPlan]
 ) -> None:
-    """A file without a required column, or with a mapped header twice, cannot be ingested."""
+    """A file without a required column, or with a mapped header twice, cannot be ingested;
+    nor one whose header row may hide a configured column (a header cell with a control
+    character, a blank or merged cell over data), whose data would be silently lost. Only the
+    header row decides: the rows below it never make a column missing."""
+    headers = raw.headers
+    where = f" (line {raw.header_line})" if raw.header_line else ""
+    for position, name, text in raw.damaged_headers:
+        if text in config.column_map and text not in headers:
+            raise IngestError(
+                f"{path}: the header cell of column {position}{where} reads '{name}': the "
+                f"configured column {text} with a control character in it (\\x00 is a NUL), so "
+                f"its data ('{config.column_map[text]}') would be lost. Ask the sender to "
+                "re-export the file with a clean header row"
+            )
+    missing = [h for h in config.column_map if h not in headers]
+    if missing and raw.blank_headers:
+        positions = ", ".join(str(p) for p, _ in raw.blank_headers)
+        raise IngestError(
+            f"{path}: the header{where} is blank over column(s) {positions}, which hold data "
+            f"(an empty or merged header cell), and the configured column(s) "
+            f"{', '.join(missing)} are not found: their data may be under the blank cell. Ask "
+            "the sender to name every column of the header row (no merged cells); if the "
+            "export does not have those columns, list their fields in 'not_exported' or "
+            f"remove them from 'columns' of source '{config.source_id}'"
+        )
     for header in config.column_map:
         # Readers name a repeated header <name>_1, <name>_2 ...
         if header in headers and f"{header}_1" in headers and f"{header}_1" not in (
@@ -342,8 +375,9 @@ def _require_columns(
         expected = [h for h, f in config.column_map.items() if f == field]
         raise IngestError(
             f"{path}: required column {' or '.join(expected)} (canonical field '{field}') is "
-            f"missing; the file has {', '.join(headers) or 'no columns'}. Fix the export or "
-            f"the 'columns' mapping of source '{config.source_id}'"
+            f"missing from the header{where}, which has "
+            f"{', '.join(headers) or 'no columns'}. Fix the export or the 'columns' mapping "
+            f"(or 'skip_rows') of source '{config.source_id}'"
         )
 
 
