@@ -1,0 +1,157 @@
+"""The quality gate blocks every path that renders a report, by itself: `hotline report`,
+`hotline refresh`, the report sensor's runs, the yearly schedule's run and the report job as the
+UI launches it, while an ERROR suite's latest result failed, never ran, or is older than the
+warehouse it checked. A failing WARN suite never blocks.
+
+The data are a clean demo, checked; each test then plants the state it needs in the recorded
+results (`lake/quality/`), so that nothing but the gate stands between the data and the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pipeline_helpers import HOTLINE, hotline_env
+
+from dagster_project.demo import generator
+from dagster_project.quality import write_results
+from dagster_project.quality.runner import SuiteOutcome
+from dagster_project.quality.validate import ExpectationOutcome
+from dagster_project.settings import DATA_ROOT_ENV, DataPaths
+
+YEAR = 2019
+BLOCKED = "blocked by the quality gate"
+
+
+def hotline(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*HOTLINE, *argv], env=hotline_env(root), capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo root ingested, built and checked, every suite passing, no report yet."""
+    root = tmp_path_factory.mktemp("gate") / "root"
+    generator.generate_demo(root / "landing", total_tickets=2000)
+    for command in ("ingest", "build"):
+        result = hotline(root, command)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert not (root / "site").exists()
+    return root
+
+
+@pytest.fixture
+def root(checked: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "root"
+    shutil.copytree(checked, copy, symlinks=True)
+    return copy
+
+
+def plant(root: Path, suite: str, severity: str, success: bool,
+          checked_at: dt.datetime | None = None) -> None:
+    """A recorded result of `suite`, by default newer than anything a run will record."""
+    when = checked_at or dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
+    outcome = SuiteOutcome(suite, "marts", severity, 10, [ExpectationOutcome(
+        "expect_column_values_to_not_be_null", "ticket_id", success,
+        unexpected_count=0 if success else 3)])
+    write_results(outcome, root / "lake", f"planted-{suite}", when)
+
+
+def page(root: Path) -> Path:
+    return root / "site" / str(YEAR) / "index.html"
+
+
+def test_hotline_report_refuses_while_an_error_suite_failed(root: Path) -> None:
+    plant(root, "fct_tickets", "ERROR", success=False)
+    result = hotline(root, "report", "--year", str(YEAR))
+    assert result.returncode != 0
+    assert BLOCKED in result.stderr and "fct_tickets failed" in result.stderr
+    assert not page(root).exists()
+
+
+def test_hotline_report_refuses_while_an_error_suite_never_ran(root: Path) -> None:
+    shutil.rmtree(root / "lake" / "quality" / "suite=kpi_city_year")
+    result = hotline(root, "report", "--year", str(YEAR))
+    assert result.returncode != 0
+    assert "kpi_city_year has never run" in result.stderr
+    assert not page(root).exists()
+
+
+def test_hotline_report_refuses_while_a_result_is_older_than_the_warehouse(root: Path) -> None:
+    warehouse = DataPaths(root=root).warehouse
+    later = dt.datetime.now().timestamp() + 3600
+    os.utime(warehouse, (later, later))
+    result = hotline(root, "report", "--year", str(YEAR))
+    assert result.returncode != 0
+    assert "has not run since its data changed" in result.stderr
+    assert not page(root).exists()
+
+
+def test_a_failing_warn_suite_does_not_block(root: Path) -> None:
+    plant(root, "lake_tickets", "WARN", success=False)
+    result = hotline(root, "report", "--year", str(YEAR))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert page(root).exists()
+
+
+def test_hotline_refresh_renders_no_report_while_the_gate_is_shut(root: Path) -> None:
+    # A new delivery of Beijing (new content under the same names): its rows load, the
+    # refresh run builds and checks them, and the report of their years is due.
+    layout = next(lay for lay in generator.LAYOUTS if lay.source_id == "beijing_12345")
+    generator._source_work_orders(root / "landing", 99, layout, "北京", [20, 20])
+    plant(root, "monitoring_ranks", "ERROR", success=False)
+    result = hotline(root, "refresh")
+    assert result.returncode != 0
+    assert BLOCKED in result.stderr
+    assert not page(root).exists()
+
+
+@pytest.fixture
+def instance(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """The data root's own Dagster instance, as the daemon and the UI use it."""
+    monkeypatch.setenv(DATA_ROOT_ENV, str(root))
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def run_requested(instance: dg.DagsterInstance, request: dg.RunRequest) -> set[str]:
+    """Launch the report job as the daemon would for the request; the assets it materialised."""
+    from dagster_project.pipeline import execute
+
+    outcome = execute("report", instance=instance, partition_key=request.partition_key,
+                      tags=dict(request.tags))
+    assert not outcome.success
+    assert any(BLOCKED in error for error in outcome.errors), outcome.errors
+    return set(outcome.materialized)
+
+
+def test_the_report_sensors_runs_are_refused(root: Path, instance: dg.DagsterInstance) -> None:
+    from dagster_project.defs.sensors import report_sensor
+
+    plant(root, "personal_data", "ERROR", success=False)
+    result = report_sensor(dg.build_sensor_context(instance=instance))
+    requests = result.run_requests or []
+    assert {r.partition_key for r in requests} >= {str(YEAR)}  # no report yet: every year due
+    for request in requests:
+        assert "annual_report" not in run_requested(instance, request)
+    assert not page(root).exists()
+
+
+def test_the_yearly_schedules_run_is_refused(root: Path, instance: dg.DagsterInstance) -> None:
+    from dagster_project.defs.schedules import yearly_report
+
+    plant(root, "fct_test_calls" if (root / "lake" / "quality" / "suite=fct_test_calls").exists()
+          else "monitoring_hotline_year", "ERROR", success=False)
+    due = dt.datetime(YEAR + 1, 3, 1, 9, 0, tzinfo=dt.UTC)
+    request = yearly_report(dg.build_schedule_context(instance=instance,
+                                                       scheduled_execution_time=due))
+    assert isinstance(request, dg.RunRequest) and request.partition_key == str(YEAR)
+    assert "annual_report" not in run_requested(instance, request)
+    assert not page(root).exists()
