@@ -84,3 +84,39 @@ def forget_parse_of_other_project(target: Path, project_dir: Path = DBT_PROJECT_
         state.unlink(missing_ok=True)
         marker.write_text(here, encoding="utf-8")
     return forgotten
+
+
+# A data root's own values of the rules (dbt vars): passed to every build as `--vars`.
+RULE_OVERRIDES = Path("reference") / "dbt_vars.yml"
+
+
+class RuleOverridesError(ValueError):
+    """The data root's rule overrides cannot be used."""
+
+
+def rule_overrides(root: Path, project_dir: Path = DBT_PROJECT_DIR) -> str | None:
+    """The data root's reference/dbt_vars.yml as dbt's `--vars` argument (JSON), checked: a
+    mapping whose keys are vars of dbt_project.yml (a misspelt key would silently change
+    nothing). None when the root has no such file. The file is part of the reference data,
+    so a change to it rebuilds the warehouse from scratch (build_state's fingerprint)."""
+    import yaml
+
+    path = root / RULE_OVERRIDES
+    if not path.exists():
+        return None
+    try:
+        overrides = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleOverridesError(f"{path}: cannot be read as YAML ({exc})") from exc
+    if overrides is None:
+        return None
+    known = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    if not isinstance(overrides, dict):
+        raise RuleOverridesError(f"{path}: expected a mapping of var names to values, as under "
+                                 "'vars:' in dbt/dbt_project.yml")
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise RuleOverridesError(
+            f"{path}: {', '.join(map(str, unknown))} not among the vars of "
+            f"{project_dir / 'dbt_project.yml'} ({', '.join(known)}); fix the name")
+    return json.dumps(overrides, ensure_ascii=False)

@@ -10,6 +10,7 @@ every table the report reads and what for; the methods section prints it.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -99,7 +100,8 @@ class ReportData:
 
 
 def indicator_config() -> dict[str, Any]:
-    """The vars the marts computed with, read from the same file dbt reads."""
+    """The project's default rules, as dbt_project.yml states them. The pages print the rules
+    the build used (the mart build_rules), which a data root or `dbt build --vars` may set."""
     return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
 
 
@@ -134,6 +136,19 @@ class _Marts:
     files: list[dict[str, Any]]
     ticket_files: list[dict[str, Any]]
     call_files: list[dict[str, Any]]
+    rules: dict[str, Any]
+
+
+def _build_rules(con: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, Any]:
+    try:
+        row = con.execute("SELECT rules_json FROM build_rules").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    if not row:
+        raise ReportDataError(f"{warehouse}: no build_rules mart (the rules the marts were "
+                              "computed with); rebuild the warehouse (hotline build)")
+    rules: dict[str, Any] = json.loads(row[0])
+    return rules
 
 
 def _query_marts(warehouse: Path, year: int) -> _Marts:
@@ -165,6 +180,7 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
                 con, "SELECT * FROM kpi_city_year WHERE year <= ? ORDER BY year, city_code",
                 [year]),
             cities=_rows(con, "SELECT * FROM dim_city ORDER BY city_code", []),
+            rules=_build_rules(con, warehouse),
             categories=_rows(
                 con, "SELECT * FROM category_city_year WHERE year = ? "
                 "ORDER BY city_code, category_code", [year]),
@@ -367,9 +383,10 @@ def load_report(
     warehouse: Path, year: int, lake: Path | None = None, config: dict[str, Any] | None = None
 ) -> ReportData:
     """Everything the pages of `year` show, from one read-only pass over the marts. A year
-    with work orders but no test calls has pages too: they say it was not monitored."""
-    config = config or indicator_config()
+    with work orders but no test calls has pages too: they say it was not monitored. The
+    rules printed are those the build used (`build_rules`), unless `config` is given."""
     marts = _query_marts(warehouse, year)
+    config = config or marts.rules
     monitoring = _monitoring(marts, year, config)
     ranking = monitoring["ranking"]
     history: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -17,8 +17,10 @@ from dagster_project.defs.build_state import (
 )
 from dagster_project.defs.dbt_files import (
     DBT_PROJECT_DIR,
+    RULE_OVERRIDES,
     forget_parse_of_other_project,
     manifest_nodes,
+    rule_overrides,
 )
 from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.defs.project import hotline_dbt_project
@@ -149,6 +151,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         # Unit tests check the SQL on fixed rows, not the data: `make test` runs them
         # (tests/test_end_to_end.py); a production build need not repeat them each time.
         args = ["build", "--exclude-resource-type", "unit_test"]
+        if (overrides := rule_overrides(paths.root)) is not None:
+            args += ["--vars", overrides]
+            context.log.info(f"rules set by {paths.root / RULE_OVERRIDES}: {overrides}")
         if plan.full_refresh:
             args.append("--full-refresh")
         if forget_parse_of_other_project(paths.dbt_target):
