@@ -1,13 +1,16 @@
-{#- One row per city: a fingerprint of the set of lake files that hold its work orders. A
-    city's rows in fct_tickets carry the fingerprint they were built from; a city whose
-    fingerprint in the lake differs has new (or removed) files and is rebuilt. `where` narrows
-    the cities read. -#}
+{#- One row per city: a fingerprint of the set of lake files that hold its work orders, each
+    file by its landing file's SHA-256 and when it was ingested. A city's rows in fct_tickets
+    carry the fingerprint they were built from; a city whose fingerprint in the lake differs
+    has new, removed or re-ingested files (a lake made again from the same landing files under
+    a changed mapping or key) and is rebuilt. `where` narrows the cities read. -#}
 {% macro city_lake_files(tickets_relation, where='true') -%}
     select
         city_code,
-        md5(string_agg(file_sha256, ',' order by file_sha256)) as lake_files_fingerprint
+        md5(string_agg(lake_file, ',' order by lake_file)) as lake_files_fingerprint
     from (
-        select distinct city_code, file_sha256
+        select distinct
+            city_code,
+            concat_ws('@', file_sha256, cast(ingested_at as varchar)) as lake_file
         from {{ tickets_relation }}
         where {{ where }}
     )
