@@ -9,6 +9,7 @@ results (`lake/quality/`), so that nothing but the gate stands between the data 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from pipeline_helpers import HOTLINE, hotline_env
 
@@ -155,3 +157,32 @@ def test_the_yearly_schedules_run_is_refused(root: Path, instance: dg.DagsterIns
     assert isinstance(request, dg.RunRequest) and request.partition_key == str(YEAR)
     assert "annual_report" not in run_requested(instance, request)
     assert not page(root).exists()
+
+
+def test_hotline_check_exits_non_zero_on_an_error_failure_only(root: Path) -> None:
+    clean = hotline(root, "check")
+    # The demo re-exports tickets, so the WARN suite on the lake's ids fails by design: a WARN
+    # failure is reported and the exit status stays 0.
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert "lake_tickets" in clean.stdout and "FAILED" in clean.stdout
+    with duckdb.connect(str(DataPaths(root=root).warehouse)) as con:
+        con.execute("UPDATE dim_city SET city_name = city_name || '（联系137 1234 0002）' "
+                    "WHERE city_code = '110000'")
+    leaked = hotline(root, "check")
+    assert leaked.returncode == 1
+    assert "1 ERROR suite(s) failed" in leaked.stderr
+    assert "13712340002" not in leaked.stdout.replace(" ", "")  # examples are masked
+
+
+def test_a_failed_build_leaves_the_live_warehouse_byte_identical(root: Path) -> None:
+    warehouse = DataPaths(root=root).warehouse
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    # A city listed twice in the root's reference data: dim_city's unique test (error) fails.
+    (root / "reference").mkdir(exist_ok=True)
+    (root / "reference" / "cities.csv").write_text(
+        "city_code,city_name,province,region,population_2019\n"
+        "110000,北京,北京市,华北,21540000\n", encoding="utf-8")
+    result = hotline(root, "build")
+    assert result.returncode != 0
+    assert "the warehouse is unchanged" in result.stderr
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
