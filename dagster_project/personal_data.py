@@ -87,10 +87,6 @@ class Finding:
     kind: str
 
 
-def may_hold_personal_data(text: str) -> bool:
-    return _CANDIDATE.search(text) is not None
-
-
 def find_personal_data(text: str) -> list[Finding]:
     """Every piece of personal data in the text, in order, without overlaps (where two
     detections overlap, the one starting first, then the longer, wins)."""
