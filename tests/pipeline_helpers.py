@@ -47,6 +47,12 @@ def hotline_env(root: Path, **extra: str) -> dict[str, str]:
             "PYTHONPATH": str(PROJECT_ROOT), **extra}
 
 
+def run_hotline(root: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`hotline ARGV` in data root `root`, to its end; its output captured as text."""
+    return subprocess.run([*HOTLINE, *argv], env=hotline_env(root), capture_output=True,
+                          text=True, timeout=timeout)
+
+
 def start_hotline(root: Path, *argv: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     """`hotline ARGV` in its own process group (so that the test can kill the whole of it),
     its output in `log`."""

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from pipeline_helpers import HOTLINE, hotline_env
+from pipeline_helpers import run_hotline as hotline
 
 from dagster_project.defs.dbt_files import (
     DBT_PROJECT_DIR,
@@ -32,11 +31,6 @@ OVERRIDES = {
     "response_sla_hours": 12,
 }
 INDICATORS = ("connect", "time_to_human", "etiquette", "communication", "resolution")
-
-
-def hotline(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HOTLINE, *argv], env=hotline_env(root), capture_output=True,
-                          text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,13 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
-from pipeline_helpers import HOTLINE, hotline_env
+from pipeline_helpers import run_hotline as hotline
 
 from dagster_project.demo import generator
 from dagster_project.quality import write_results
@@ -29,11 +28,6 @@ from dagster_project.settings import DATA_ROOT_ENV, DataPaths
 
 YEAR = 2019
 BLOCKED = "blocked by the quality gate"
-
-
-def hotline(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HOTLINE, *argv], env=hotline_env(root), capture_output=True,
-                          text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
