@@ -376,3 +376,57 @@ def test_personal_data_scans_only_the_cities_not_found_clean_before(
     # Without the build's fingerprint nothing is skipped.
     assert not run_suite(suite, paths, None).success
     assert skipped[3:] == [set()]
+
+
+def calls_of(city: str, calls: int, scores: tuple[int, int, int] | None = None,
+                   connected: bool = True) -> str:
+    """`calls` test calls of a hotline in 2019, scored alike when `scores` is given (else
+    varied), as values of fct_test_calls' columns."""
+    rows = []
+    for n in range(calls):
+        e, c, r = scores or (60 + n, 70 + n % 3, 50 + 2 * n)
+        rows.append(f"(2019, '{city}', {str(connected).lower()}, {e}, {c}, {r})")
+    return ", ".join(rows)
+
+
+@pytest.mark.parametrize(("rows", "failing"), [
+    # A score column mapped from a constant: six connected calls scored exactly alike.
+    (calls_of("310000", 12, (80, 80, 80)),
+     "expect_column_values_to_be_in_set:scores_all_identical"),
+    # Eleven calls of twelve perfect on every score (11/12 > 0.9).
+    (calls_of("310000", 11, (100, 100, 100)) + ", "
+     + calls_of("310000", 1, (90, 100, 100)),
+     "expect_column_values_to_be_between:perfect_share"),
+])
+def test_implausible_test_calls_fail_what_row_tests_pass(
+    paths: DataPaths, rows: str, failing: str
+) -> None:
+    """Each defect keeps every value in range and every row unique (fct_test_calls' dbt tests
+    pass), and fails the plausibility suite; the clean hotline beside it does not."""
+    warehouse(paths, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
+                     f"{calls_of('110000', 12)}, {rows}) t(evaluation_year, city_code, "
+                     "is_connected, etiquette_score, communication_score, resolution_score)")
+    found = failures(paths, "test_call_plausibility")
+    assert list(found) == [failing]
+
+
+def test_calls_outside_the_evaluators_design_warn(paths: DataPaths) -> None:
+    """A file cut short: 4 calls where the design has 10 to 15, and 16 where a file was sent
+    partly twice; in range, dbt has nothing to object to."""
+    warehouse(paths, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
+                     f"{calls_of('110000', 12)}, {calls_of('310000', 4)}, "
+                     f"{calls_of('320100', 16)}) t(evaluation_year, city_code, is_connected, "
+                     "etiquette_score, communication_score, resolution_score)")
+    assert failures(paths, "test_call_design") == {
+        "expect_column_values_to_be_between:test_calls": [4, 16]}
+    assert load_suite("test_call_design").meta.severity == "WARN"
+
+
+def test_plausible_test_calls_pass(paths: DataPaths) -> None:
+    warehouse(paths, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
+                     f"{calls_of('110000', 10)}, {calls_of('310000', 15)}, "
+                     f"{calls_of('320100', 12, (0, 0, 0), connected=False)}"
+                     ") t(evaluation_year, city_code, is_connected, etiquette_score, "
+                     "communication_score, resolution_score)")
+    assert failures(paths, "test_call_plausibility") == {}
+    assert failures(paths, "test_call_design") == {}
