@@ -78,7 +78,7 @@ _ID_CHECK: Final = "10X98765432"
 _CARD_PREFIX = re.compile(r"62|4|5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)|35")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Finding:
     """Personal data at text[start:end]."""
 

@@ -98,7 +98,7 @@ def source_states(paths: DataPaths) -> list[SourceState]:
     reason, once the manifest holds its refusal (keyed by its name), and waits until then."""
     from dagster_project.defs.partitions import source_ids
     from dagster_project.ingest.errors import IngestError
-    from dagster_project.ingest.pipeline import _check_landing_path
+    from dagster_project.ingest.pipeline import check_landing_path
     from dagster_project.sources import SourceConfigError, load_source_config
 
     files = _parquet_files(paths.lake / "manifest")
@@ -122,7 +122,7 @@ def source_states(paths: DataPaths) -> list[SourceState]:
         for path in files:
             name = landing_name(path, paths.landing)
             try:
-                _check_landing_path(path, paths.landing)
+                check_landing_path(path, paths.landing)
             except IngestError:
                 # Refused unopened: recorded by its name, not its content.
                 entry = by_content.get((source, refused_file_sha256(name)))

@@ -143,8 +143,7 @@ def test_the_report_sensors_runs_are_refused(root: Path, instance: dg.DagsterIns
 def test_the_yearly_schedules_run_is_refused(root: Path, instance: dg.DagsterInstance) -> None:
     from dagster_project.defs.schedules import yearly_report
 
-    plant(root, "fct_test_calls" if (root / "lake" / "quality" / "suite=fct_test_calls").exists()
-          else "monitoring_hotline_year", "ERROR", success=False)
+    plant(root, "monitoring_hotline_year", "ERROR", success=False)
     due = dt.datetime(YEAR + 1, 3, 1, 9, 0, tzinfo=dt.UTC)
     request = yearly_report(dg.build_schedule_context(instance=instance,
                                                        scheduled_execution_time=due))

@@ -131,7 +131,7 @@ def ingest_file(
     with `key`; it raises `KeyChangedError` before the first file is written if not."""
     source_file = landing_name(path, landing_root)
     try:
-        _check_landing_path(path, landing_root)
+        check_landing_path(path, landing_root)
     except IngestError as exc:
         # Never opened: the manifest keys the refusal by the name, not by the content.
         return _record_failure(config, lake, source_file, exc, ingested_at)
@@ -219,7 +219,7 @@ class SameKey:
         self.checked = True
 
 
-def _check_landing_path(path: Path, landing_root: Path) -> None:
+def check_landing_path(path: Path, landing_root: Path) -> None:
     """Refuse names with control characters or personal data, and links that lead out of the
     landing folder."""
     name = path.relative_to(landing_root).as_posix()

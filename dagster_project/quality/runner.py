@@ -319,7 +319,7 @@ def _scan_lake_files(suite: Suite, data: TextColumnsData, lake: Path,
                 identity = FileOutcomes.identity(file)
                 relation = f"read_parquet({pushdown.literal(str(file))})"
                 label = file.relative_to(lake).as_posix()
-                columns = [(c, kind) for c, kind in _column_types(con, relation).items()]
+                columns = list(_column_types(con, relation).items())
                 found = [o for column in _text_columns(columns, data)
                          for o in _judge_text_column(con, suite, validate, relation, column,
                                                      "", label)]
