@@ -119,6 +119,11 @@ class SourceConfig(BaseModel):
         description="canonical fields the source does not export at all: NULL (unknown) in the "
         "lake, never reported as missing columns",
     )
+    delivery_every_days: int | None = Field(
+        default=None, ge=1,
+        description="how often the sender delivers, in days: the source_freshness check "
+        "warns when its last delivery is older (unset: not checked)",
+    )
     timestamp_formats: tuple[str, ...] = DEFAULT_TIMESTAMP_FORMATS
     values: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="canonical field -> {source value: canonical value}"

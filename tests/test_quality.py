@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from dagster_project.quality import (
+    Suite,
     latest_results,
     load_suite,
     pushdown,
@@ -43,63 +44,46 @@ def failures(paths: DataPaths, suite: str) -> dict[str, list]:
             for f in outcome.failures}
 
 
-def test_rates_outside_zero_one_are_named(paths: DataPaths) -> None:
+def table_suite(table: str, expectations: list[dict], **data: str) -> Suite:
+    """A suite over a warehouse table, as a deployment may add one."""
+    return Suite.model_validate({"name": f"custom_{table}", "meta": {
+        "asset": table, "data": {"kind": "table", "table": table, **data}},
+        "expectations": expectations})
+
+
+RATE_IN_RANGE = {"type": "expect_column_values_to_be_between",
+                 "kwargs": {"column": "direct_resolved_rate", "min_value": 0, "max_value": 1}}
+
+
+def test_a_table_suite_names_the_values_out_of_range(paths: DataPaths) -> None:
     warehouse(paths, """CREATE TABLE kpi_city_year AS SELECT * FROM (VALUES
-        ('110000', 2019, 10, 0.5, 0.9, 0.8, 0.7, 0.95),
-        ('310000', 2019, 12, 1.2, NULL, 0.8, 0.7, 0.95)
-    ) t(city_code, year, ticket_count, direct_resolved_rate, response_rate, on_time_close_rate,
-        resolution_rate, satisfaction_rate)""")
-    assert failures(paths, "kpi_city_year") == {
-        "expect_column_values_to_be_between:direct_resolved_rate": [1.2]}
+        ('110000', 2019, 0.5), ('310000', 2019, 1.2), ('320100', 2019, NULL)
+    ) t(city_code, year, direct_resolved_rate)""")
+    [failure] = run_suite(table_suite("kpi_city_year", [RATE_IN_RANGE]), paths).failures
+    assert (failure.column, failure.unexpected_examples) == ("direct_resolved_rate", [1.2])
 
 
-def test_duplicate_ticket_and_unflagged_early_close_fail(paths: DataPaths) -> None:
-    warehouse(paths, """CREATE TABLE fct_tickets AS SELECT * FROM (VALUES
-        ('110000', 'A1', TIMESTAMP '2019-01-02 10:00', TIMESTAMP '2019-01-02 12:00', false),
-        ('110000', 'A1', TIMESTAMP '2019-01-03 10:00', NULL, false),
-        ('110000', 'A2', TIMESTAMP '2019-01-02 10:00', TIMESTAMP '2019-01-01 09:00', false),
-        ('310000', 'A3', TIMESTAMP '2019-01-02 10:00', TIMESTAMP '2019-01-01 09:00', true)
-    ) t(city_code, ticket_id, received_at, closed_at, is_closed_before_received)""")
-    found = failures(paths, "fct_tickets")
-    assert set(found) == {
-        "expect_compound_columns_to_be_unique:city_code,ticket_id",
-        "expect_column_pair_values_a_to_be_greater_than_b:closed_at,received_at",
-    }
-    assert found["expect_compound_columns_to_be_unique:city_code,ticket_id"][0] == {
-        "city_code": "110000", "ticket_id": "A1"}
-    # Only A2 is unexpected: A3 is flagged as an impossible record, which is allowed.
-    [(closed, received)] = found[
-        "expect_column_pair_values_a_to_be_greater_than_b:closed_at,received_at"]
-    assert (closed, received) == (dt.datetime(2019, 1, 1, 9), dt.datetime(2019, 1, 2, 10))
+def hotline_years(counts: dict[int, tuple[int, int]]) -> str:
+    """monitoring_hotline_year with, per year, (hotlines, of which 死线)."""
+    rows = ", ".join(f"({year}, '{year}{i:04d}', '{'死线' if i < dead else '温线'}')"
+                     for year, (hotlines, dead) in counts.items() for i in range(hotlines))
+    return (f"CREATE TABLE monitoring_hotline_year AS SELECT * FROM (VALUES {rows}) "
+            "t(year, city_code, line_class)")
 
 
-def ranking(rows: list[tuple[str, int]]) -> str:
-    values = ", ".join(
-        f"(2019, '{code}', '{code}热线', {rank}, 0.5, 50, 50, 50, 50, 50, 50, '温线')"
-        for code, rank in rows)
-    return (f"CREATE TABLE monitoring_hotline_year AS SELECT * FROM (VALUES {values}) t(year, "
-            "city_code, hotline_name, national_rank, connect_rate, connect_score, "
-            "time_to_human_score, etiquette_score, communication_score, resolution_score, "
-            "total_score, line_class)")
+def test_a_year_that_lost_hotlines_or_has_mostly_dead_lines_fails(paths: DataPaths) -> None:
+    # 2019 ranks 27 of 2018's 35 (0.77 < 0.8); 2020 has 10 of 30 dead (0.33 > 0.3).
+    warehouse(paths, hotline_years({2018: (35, 2), 2019: (27, 1), 2020: (30, 10)}))
+    found = failures(paths, "monitoring_coverage")
+    assert found == {
+        "expect_column_values_to_be_between:hotlines_vs_previous_year": [f"2019: {27 / 35}"],
+        "expect_column_values_to_be_between:dead_line_share": [f"2020: {10 / 30}"]}
 
 
-def test_ranks_must_be_dense_with_exactly_ten_at_the_top(paths: DataPaths) -> None:
-    # Twelve hotlines, rank 7 missing: 11 distinct ranks up to 13, so only nine in the top ten.
-    ranks = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13]
-    warehouse(paths, ranking([(f"1{i:05d}", r) for i, r in enumerate(ranks)]))
-    found = failures(paths, "monitoring_ranks")
-    assert set(found) == {
-        "expect_column_pair_values_to_be_equal:max_rank,hotlines",
-        "expect_column_pair_values_to_be_equal:top_ten,expected_top_ten",
-    }
-    assert found["expect_column_pair_values_to_be_equal:max_rank,hotlines"] == [[13, 12]]
-    assert found["expect_column_pair_values_to_be_equal:top_ten,expected_top_ten"] == [[9, 10]]
-
-
-def test_a_clean_ranking_passes(paths: DataPaths) -> None:
-    warehouse(paths, ranking([(f"1{i:05d}", i + 1) for i in range(12)]))
-    assert failures(paths, "monitoring_ranks") == {}
-    assert failures(paths, "monitoring_hotline_year") == {}
+def test_a_steady_ranking_passes(paths: DataPaths) -> None:
+    # 28 of 35 is exactly 0.8; 9 dead of 30 is exactly 0.3: both limits hold.
+    warehouse(paths, hotline_years({2018: (35, 2), 2019: (28, 1), 2020: (30, 9)}))
+    assert failures(paths, "monitoring_coverage") == {}
 
 
 # Personal data as people write it, each with the mask the examples show it under.
@@ -178,8 +162,8 @@ def test_lake_files_are_validated_one_by_one(paths: DataPaths) -> None:
 
 
 def test_results_are_appended_and_the_latest_run_is_read(paths: DataPaths) -> None:
-    warehouse(paths, ranking([(f"1{i:05d}", i + 1) for i in range(3)]))
-    suite = load_suite("monitoring_ranks")
+    warehouse(paths, hotline_years({2018: (3, 0), 2019: (3, 0)}))
+    suite = load_suite("monitoring_coverage")
     first = dt.datetime(2020, 1, 1, 8)
     write_results(run_suite(suite, paths), paths.lake, "run-1", first)
     write_results(run_suite(suite, paths), paths.lake, "run-2", first + dt.timedelta(hours=1))
@@ -189,10 +173,11 @@ def test_results_are_appended_and_the_latest_run_is_read(paths: DataPaths) -> No
     assert len(latest) == len(suite.expectations)
 
 
-def tickets_file(paths: DataPaths, name: str, ids: list[str], channel: str = "phone") -> Path:
+def tickets_file(paths: DataPaths, name: str, ids: list[str], channel: str = "phone",
+                 received: str = "2019-05-01 10:00") -> Path:
     folder = paths.lake / "raw" / "tickets" / "source=city"
     folder.mkdir(parents=True, exist_ok=True)
-    rows = ", ".join(f"('{i}', TIMESTAMP '2019-05-01 10:00', NULL::TIMESTAMP, '{channel}', "
+    rows = ", ".join(f"('{i}', TIMESTAMP '{received}', NULL::TIMESTAMP, '{channel}', "
                      "'help', 'open', 'unrated', '110000')" for i in ids)
     target = folder / f"{name}.parquet"
     duckdb.sql(f"COPY (SELECT * FROM (VALUES {rows}) t(ticket_id, received_at, closed_at, "
@@ -200,12 +185,26 @@ def tickets_file(paths: DataPaths, name: str, ids: list[str], channel: str = "ph
     return target
 
 
-def test_ids_repeat_within_a_lake_file_not_across_files(paths: DataPaths) -> None:
-    tickets_file(paths, "aaa", ["T1", "T2"])
-    tickets_file(paths, "bbb", ["T2", "T3", "T3"])
-    [failure] = run_suite(load_suite("lake_tickets"), paths).failures
-    assert (failure.column, failure.partition) == ("ticket_id", "source=city/bbb")
-    assert (failure.unexpected_count, failure.unexpected_examples) == (2, ["T3", "T3"])
+def test_ids_whose_versions_were_received_days_apart_fail(paths: DataPaths) -> None:
+    """Re-exports (in one file or another) agree on the receipt; a restarted sequence
+    does not. Within a day is a corrected time, not another request."""
+    tickets_file(paths, "aaa", ["T1", "T2", "T3"])
+    tickets_file(paths, "bbb", ["T1", "T1"])
+    tickets_file(paths, "ccc", ["T2"], received="2019-05-02 09:00")
+    suite = load_suite("ticket_versions")
+    assert run_suite(suite, paths).success
+    tickets_file(paths, "ddd", ["T3"], received="2019-05-04 10:00")
+    [failure] = run_suite(suite, paths).failures
+    assert failure.unexpected_examples == ["110000: 1"]
+
+
+def test_checks_of_the_lake_need_no_warehouse(paths: DataPaths) -> None:
+    assert not paths.warehouse.exists()
+    for name in ("ticket_versions", "file_rejects", "lake_field_nulls"):
+        outcome = run_suite(load_suite(name), paths)  # nothing in the lake: nothing to fail
+        assert outcome.success and outcome.rows_validated == 0
+    tickets_file(paths, "aaa", ["T1", "T1"])
+    assert run_suite(load_suite("ticket_versions"), paths).rows_validated == 1
 
 
 def test_an_unchanged_lake_file_keeps_its_result_a_changed_one_is_revalidated(
@@ -256,7 +255,7 @@ def test_beyond_the_candidate_limit_duckdb_counts_and_ge_names_examples(
         CASE WHEN i % 2 = 0 THEN 1 + i / 100 ELSE 0.5 END AS direct_resolved_rate,
         0.5 AS response_rate, 0.5 AS on_time_close_rate, 0.5 AS resolution_rate,
         0.5 AS satisfaction_rate FROM range(20) r(i)""")
-    [failure] = run_suite(load_suite("kpi_city_year"), paths).failures
+    [failure] = run_suite(table_suite("kpi_city_year", [RATE_IN_RANGE]), paths).failures
     assert failure.column == "direct_resolved_rate"
     assert failure.unexpected_count == 9  # 1.02, 1.04, ... 1.18 (1.00 is within range)
     assert failure.unexpected_examples[:3] == [1.02, 1.04, 1.06]  # through pushdown: just 3
@@ -289,9 +288,9 @@ def test_a_pushdown_duckdb_cannot_run_falls_back_to_whole_frames(
 
     monkeypatch.setattr(runner, "PUSHDOWN_MIN_ROWS", -1)
     monkeypatch.setattr(pushdown, "run", broken)
-    tickets_file(paths, "aaa", ["T1", "T1"])
+    tickets_file(paths, "aaa", ["T1", "T2"], channel="fax")
     [failure] = run_suite(load_suite("lake_tickets"), paths).failures
-    assert (failure.column, failure.unexpected_examples) == ("ticket_id", ["T1", "T1"])
+    assert (failure.column, failure.unexpected_examples) == ("channel", ["fax", "fax"])
 
 
 def city_tickets(paths: DataPaths, city: str, fingerprint: str, ids: list[str],
@@ -310,7 +309,10 @@ def city_tickets(paths: DataPaths, city: str, fingerprint: str, ids: list[str],
 def test_an_unchanged_city_keeps_its_outcome_a_changed_one_is_validated_again(
     paths: DataPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    suite = load_suite("fct_tickets")
+    suite = table_suite("fct_tickets", [{
+        "type": "expect_compound_columns_to_be_unique",
+        "kwargs": {"column_list": ["city_code", "ticket_id"]}}],
+        partition_by="city_code", partition_fingerprint="lake_files_fingerprint")
     city_tickets(paths, "110000", "lake-a", ["A1", "A2"])
     city_tickets(paths, "310000", "lake-b", ["B1"])
     validated: list[list[str]] = []
@@ -378,6 +380,11 @@ def test_personal_data_scans_only_the_cities_not_found_clean_before(
     assert skipped[3:] == [set()]
 
 
+# Cities the warehouse names (a hotline it does not name is shown by its code).
+CITIES = ("CREATE TABLE dim_city AS SELECT * FROM (VALUES ('110000', '北京'), ('310000', '上海')) "
+          "t(city_code, city_name)")
+
+
 def calls_of(city: str, calls: int, scores: tuple[int, int, int] | None = None,
                    connected: bool = True) -> str:
     """`calls` test calls of a hotline in 2019, scored alike when `scores` is given (else
@@ -403,27 +410,29 @@ def test_implausible_test_calls_fail_what_row_tests_pass(
 ) -> None:
     """Each defect keeps every value in range and every row unique (fct_test_calls' dbt tests
     pass), and fails the plausibility suite; the clean hotline beside it does not."""
-    warehouse(paths, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
+    warehouse(paths, CITIES, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
                      f"{calls_of('110000', 12)}, {rows}) t(evaluation_year, city_code, "
                      "is_connected, etiquette_score, communication_score, resolution_score)")
     found = failures(paths, "test_call_plausibility")
     assert list(found) == [failing]
+    [example] = found[failing]
+    assert example.startswith("上海 2019: ")  # the hotline and year, named
 
 
 def test_calls_outside_the_evaluators_design_warn(paths: DataPaths) -> None:
     """A file cut short: 4 calls where the design has 10 to 15, and 16 where a file was sent
     partly twice; in range, dbt has nothing to object to."""
-    warehouse(paths, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
+    warehouse(paths, CITIES, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
                      f"{calls_of('110000', 12)}, {calls_of('310000', 4)}, "
                      f"{calls_of('320100', 16)}) t(evaluation_year, city_code, is_connected, "
                      "etiquette_score, communication_score, resolution_score)")
     assert failures(paths, "test_call_design") == {
-        "expect_column_values_to_be_between:test_calls": [4, 16]}
+        "expect_column_values_to_be_between:test_calls": ["320100 2019: 16", "上海 2019: 4"]}
     assert load_suite("test_call_design").meta.severity == "WARN"
 
 
 def test_plausible_test_calls_pass(paths: DataPaths) -> None:
-    warehouse(paths, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
+    warehouse(paths, CITIES, "CREATE TABLE fct_test_calls AS SELECT * FROM (VALUES "
                      f"{calls_of('110000', 10)}, {calls_of('310000', 15)}, "
                      f"{calls_of('320100', 12, (0, 0, 0), connected=False)}"
                      ") t(evaluation_year, city_code, is_connected, etiquette_score, "

@@ -64,18 +64,18 @@ def page(root: Path) -> Path:
 
 
 def test_hotline_report_refuses_while_an_error_suite_failed(root: Path) -> None:
-    plant(root, "fct_tickets", "ERROR", success=False)
+    plant(root, "ticket_plausibility", "ERROR", success=False)
     result = hotline(root, "report", "--year", str(YEAR))
     assert result.returncode != 0
-    assert BLOCKED in result.stderr and "fct_tickets failed" in result.stderr
+    assert BLOCKED in result.stderr and "ticket_plausibility failed" in result.stderr
     assert not page(root).exists()
 
 
 def test_hotline_report_refuses_while_an_error_suite_never_ran(root: Path) -> None:
-    shutil.rmtree(root / "lake" / "quality" / "suite=kpi_city_year")
+    shutil.rmtree(root / "lake" / "quality" / "suite=monitoring_coverage")
     result = hotline(root, "report", "--year", str(YEAR))
     assert result.returncode != 0
-    assert "kpi_city_year has never run" in result.stderr
+    assert "monitoring_coverage has never run" in result.stderr
     assert not page(root).exists()
 
 
@@ -90,21 +90,22 @@ def test_hotline_report_refuses_while_a_result_is_older_than_the_warehouse(root:
 
 
 def test_a_failing_warn_suite_does_not_block(root: Path) -> None:
-    plant(root, "lake_tickets", "WARN", success=False)
+    plant(root, "city_year_drift", "WARN", success=False)
     result = hotline(root, "report", "--year", str(YEAR))
     assert result.returncode == 0, result.stderr[-2000:]
     assert page(root).exists()
 
 
 def test_hotline_refresh_renders_no_report_while_the_gate_is_shut(root: Path) -> None:
-    # A new delivery of Beijing (new content under the same names): its rows load, the
-    # refresh run builds and checks them, and the report of their years is due.
-    layout = next(lay for lay in generator.LAYOUTS if lay.source_id == "beijing_12345")
-    generator._source_work_orders(root / "landing", 99, layout, "北京", [20, 20])
-    plant(root, "monitoring_ranks", "ERROR", success=False)
+    # Beijing exports its year again with one ticket's rating corrected: its rows load, the
+    # refresh run builds and checks them, and the report of the year is due.
+    export = root / "landing" / "beijing_12345" / f"工单导出_{YEAR}.csv"
+    text = export.read_text(encoding="utf-8")
+    export.write_text(text.replace(",满意\n", ",基本满意\n", 1), encoding="utf-8")
+    plant(root, "monitoring_coverage", "ERROR", success=False)
     result = hotline(root, "refresh")
     assert result.returncode != 0
-    assert BLOCKED in result.stderr
+    assert BLOCKED in result.stderr, result.stderr[-3000:]
     assert not page(root).exists()
 
 
@@ -143,7 +144,7 @@ def test_the_report_sensors_runs_are_refused(root: Path, instance: dg.DagsterIns
 def test_the_yearly_schedules_run_is_refused(root: Path, instance: dg.DagsterInstance) -> None:
     from dagster_project.defs.schedules import yearly_report
 
-    plant(root, "monitoring_hotline_year", "ERROR", success=False)
+    plant(root, "monitoring_coverage", "ERROR", success=False)
     due = dt.datetime(YEAR + 1, 3, 1, 9, 0, tzinfo=dt.UTC)
     request = yearly_report(dg.build_schedule_context(instance=instance,
                                                        scheduled_execution_time=due))
@@ -154,10 +155,14 @@ def test_the_yearly_schedules_run_is_refused(root: Path, instance: dg.DagsterIns
 
 def test_hotline_check_exits_non_zero_on_an_error_failure_only(root: Path) -> None:
     clean = hotline(root, "check")
-    # The demo re-exports tickets, so the WARN suite on the lake's ids fails by design: a WARN
-    # failure is reported and the exit status stays 0.
     assert clean.returncode == 0, clean.stderr[-2000:]
-    assert "lake_tickets" in clean.stdout and "FAILED" in clean.stdout
+    assert "FAILED" not in clean.stdout  # the clean demo passes every suite, WARN ones too
+    with duckdb.connect(str(DataPaths(root=root).warehouse)) as con:
+        con.execute("UPDATE kpi_city_year SET unmapped_category_count = ticket_count "
+                    "WHERE city_code = '110000'")
+    warned = hotline(root, "check")  # a WARN failure is reported; the exit status stays 0
+    assert warned.returncode == 0, warned.stderr[-2000:]
+    assert "category_coverage" in warned.stdout and "FAILED" in warned.stdout
     with duckdb.connect(str(DataPaths(root=root).warehouse)) as con:
         con.execute("UPDATE dim_city SET city_name = city_name || '（联系137 1234 0002）' "
                     "WHERE city_code = '110000'")

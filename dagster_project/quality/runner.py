@@ -40,7 +40,8 @@ from dagster_project.quality.validate import (
     ExpectationOutcome,
     FrameValidator,
 )
-from dagster_project.settings import DataPaths
+from dagster_project.settings import DataPaths, sources_dir
+from dagster_project.sources import SourceConfigError, load_source_config
 
 RESULT_SCHEMA = pa.schema([
     ("run_id", pa.string()),
@@ -88,11 +89,11 @@ class _Validator:
         self._suite = suite
         self._validator: FrameValidator | None = None
 
-    def __call__(self, frame: pd.DataFrame,
-                 only: tuple[int, ...] | None = None) -> list[ExpectationOutcome]:
+    def __call__(self, frame: pd.DataFrame, only: tuple[int, ...] | None = None,
+                 label_column: str | None = None) -> list[ExpectationOutcome]:
         if self._validator is None:
             self._validator = FrameValidator(self._suite.name, self._suite.expectations)
-        return self._validator.validate(frame, only)
+        return self._validator.validate(frame, only, label_column)
 
 
 def run_suite(suite: Suite, paths: DataPaths,
@@ -108,6 +109,8 @@ def run_suite(suite: Suite, paths: DataPaths,
         return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows, outcomes)
     if isinstance(data, LakeData):
         pieces = _run_lake(suite, data, paths)
+    elif isinstance(data, QueryData):
+        pieces = _run_query(suite, data, paths)
     else:
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             pieces = _run_warehouse(suite, data, con, cache)
@@ -125,13 +128,48 @@ def _column_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, st
             .fetchall()}
 
 
-def _run_warehouse(suite: Suite, data: TableData | QueryData,
-                   con: duckdb.DuckDBPyConnection,
+SOURCES_RELATION = "configured_sources"
+
+
+def _run_query(suite: Suite, data: QueryData, paths: DataPaths) -> list[Piece]:
+    """The suite on the frame its SQL computes over the warehouse (unless the suite checks
+    the lake alone), the source configurations and the lake files it names."""
+    sql = data.sql
+    for name, pattern in data.lake_files.items():
+        files = sorted(paths.lake.glob(pattern))
+        if not files:
+            return [(None, 0, _clean(suite, None, ""))]
+        sql = sql.replace("{" + name + "}",
+                          f"[{', '.join(pushdown.literal(str(f)) for f in files)}]")
+    database = str(paths.warehouse) if data.reads_warehouse else ":memory:"
+    with duckdb.connect(database, read_only=data.reads_warehouse) as con:
+        con.register(SOURCES_RELATION, _configured_sources())
+        frame = con.sql(sql).df()
+    if data.label_column is not None:
+        frame[data.label_column] = frame[data.label_column].astype(str)
+    return [(None, len(frame), _Validator(suite)(frame, None, data.label_column))]
+
+
+def _configured_sources() -> pa.Table:
+    """The sources as configured now; a configuration that cannot be loaded is left out (the
+    ingestion reports it)."""
+    rows = []
+    for path in sorted(sources_dir().glob("*.yaml")):
+        try:
+            config = load_source_config(path)
+        except SourceConfigError:
+            continue
+        rows.append({"source_id": config.source_id, "name": config.name,
+                     "entity": str(config.entity), "city_code": config.city_code,
+                     "delivery_every_days": config.delivery_every_days})
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("source_id", pa.string()), ("name", pa.string()), ("entity", pa.string()),
+        ("city_code", pa.string()), ("delivery_every_days", pa.int64())]))
+
+
+def _run_warehouse(suite: Suite, data: TableData, con: duckdb.DuckDBPyConnection,
                    cache: PartitionOutcomes | None = None) -> list[Piece]:
     validate = _Validator(suite)
-    if isinstance(data, QueryData):
-        frame = con.sql(data.sql).df()
-        return [(None, len(frame), validate(frame))]
     if data.partition_by is None:
         rows, outcomes = _validate_table(suite, data, con, validate, "")
         return [(None, rows[value], outcomes[value]) for value in rows]

@@ -35,11 +35,24 @@ class LakeData(BaseModel):
 
 
 class QueryData(BaseModel):
-    """A small frame computed by SQL over the warehouse (e.g. one row per year)."""
+    """A small frame computed by SQL (e.g. one row per city and year) over the warehouse,
+    the source configurations (`configured_sources`: source_id, name, entity, city_code,
+    delivery_every_days) and named sets of lake files (`{name}` in the SQL stands for a DuckDB
+    list of their paths, for read_parquet or parquet_metadata)."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["query"]
     sql: str
+    label_column: str | None = Field(
+        None, description="a column naming each row (e.g. '北京 2019'): a failing value is "
+        "shown as '<label>: <value>'")
+    lake_files: dict[str, str] = Field(
+        default_factory=dict, description="name -> glob under the lake (e.g. tickets: "
+        "raw/tickets/*/*.parquet); while a glob matches nothing, every expectation holds on "
+        "no rows")
+    reads_warehouse: bool = Field(
+        True, description="false for checks of the lake, which run before the warehouse is "
+        "built (and on a data root that has none yet)")
 
 
 class TextColumnsData(BaseModel):

@@ -97,24 +97,32 @@ class FrameValidator:
                                                            expectations=chosen)
         return self._suites[only]
 
-    def validate(self, frame: pd.DataFrame,
-                 only: tuple[int, ...] | None = None) -> list[ExpectationOutcome]:
-        """The outcomes of all the suite's expectations, or of those at `only`, in order."""
-        result = self._batches.get_batch(batch_parameters={"dataframe": frame}).validate(
-            self._suite(only))
+    def validate(self, frame: pd.DataFrame, only: tuple[int, ...] | None = None,
+                 label_column: str | None = None) -> list[ExpectationOutcome]:
+        """The outcomes of all the suite's expectations, or of those at `only`, in order.
+        With `label_column`, each failing value is shown with its row's label."""
+        batch = self._batches.get_batch(batch_parameters={"dataframe": frame})
+        if label_column is None:
+            result = batch.validate(self._suite(only))
+        else:
+            result = batch.validate(self._suite(only), result_format={
+                "result_format": "SUMMARY", "unexpected_index_column_names": [label_column]})
         outcomes = []
         for item in sorted(result.results, key=lambda r: r.expectation_config.id or ""):
             details = item.result or {}
+            column = column_label(item.expectation_config.kwargs)
+            labelled = details.get("partial_unexpected_index_list") if label_column else None
+            examples = ([_labelled(row, label_column, column) for row in labelled]
+                        if labelled and label_column
+                        else [_plain(v) for v in (details.get("partial_unexpected_list") or [])])
             outcomes.append(
                 ExpectationOutcome(
                     expectation=item.expectation_config.type,
-                    column=column_label(item.expectation_config.kwargs),
+                    column=column,
                     success=bool(item.success),
                     observed_value=_plain(details.get("observed_value")),
                     unexpected_count=details.get("unexpected_count"),
-                    unexpected_examples=[
-                        _plain(v) for v in (details.get("partial_unexpected_list") or [])
-                    ][:MAX_EXAMPLES],
+                    unexpected_examples=examples[:MAX_EXAMPLES],
                 )
             )
         return outcomes
@@ -133,6 +141,13 @@ def validate_frame(
 ) -> list[ExpectationOutcome]:
     """Run GE's pandas engine over one frame with the given expectation configurations."""
     return FrameValidator(suite_name, expectations).validate(frame)
+
+
+def _labelled(row: dict[str, Any], label_column: str, column: str | None) -> str:
+    """'<label>: <value(s)>' for one unexpected row as GE indexes it."""
+    values = [_plain(row[c]) for c in (column or "").split(",") if c in row]
+    shown = values[0] if len(values) == 1 else values
+    return f"{row.get(label_column)}: {shown}"
 
 
 def _plain(value: Any) -> Any:

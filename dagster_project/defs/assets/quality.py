@@ -9,13 +9,14 @@ data it validated.
 
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
 from dagster_project.quality import latest_results, load_suite, suite_names
-from dagster_project.quality.suites import LakeData, Suite
+from dagster_project.quality.suites import LakeData, QueryData, Suite
 from dagster_project.settings import DataPaths, data_paths
 
 QUALITY_GATE = dg.AssetKey(["quality_gate"])
@@ -69,18 +70,25 @@ def _utc_mtime(path: Path) -> dt.datetime | None:
 def _data_changed_at(suite: Suite, paths: DataPaths) -> dt.datetime | None:
     """When the data a suite validates last changed: the lake files of its entity, or the
     warehouse file for the suites that read the warehouse."""
-    if isinstance(suite.meta.data, LakeData):
-        times = [t for f in (paths.lake / "raw" / suite.meta.data.entity).glob("*/*.parquet")
-                 if (t := _utc_mtime(f)) is not None]
-        return max(times, default=None)
+    lake_files = _lake_files_read(suite, paths)
+    if lake_files is not None:
+        return max((t for f in lake_files if (t := _utc_mtime(f)) is not None), default=None)
     return _utc_mtime(paths.warehouse)
 
 
-def _lake_entity_absent(suite: Suite, paths: DataPaths) -> bool:
-    """A lake suite whose entity has no file in the lake yet."""
+def _lake_files_read(suite: Suite, paths: DataPaths) -> list[Path] | None:
+    """The lake files a suite of the lake alone reads; None for a suite of the warehouse."""
     data = suite.meta.data
-    return isinstance(data, LakeData) and not any(
-        (paths.lake / "raw" / data.entity).glob("*/*.parquet"))
+    if isinstance(data, LakeData):
+        return list((paths.lake / "raw" / data.entity).glob("*/*.parquet"))
+    if isinstance(data, QueryData) and not data.reads_warehouse:
+        return [f for pattern in data.lake_files.values() for f in paths.lake.glob(pattern)]
+    return None
+
+
+def _lake_entity_absent(suite: Suite, paths: DataPaths) -> bool:
+    """A suite of the lake alone whose files are not in the lake yet."""
+    return _lake_files_read(suite, paths) == []
 
 
 def _describe(row: dict) -> str:
@@ -88,7 +96,9 @@ def _describe(row: dict) -> str:
     column = f" on {row['column_name']}" if row.get("column_name") else ""
     count = row.get("unexpected_count")
     unexpected = f": {count} unexpected" if count else ""
-    return f"{row['expectation']}{column}{where}{unexpected}"
+    examples = json.loads(row.get("unexpected_examples") or "[]")
+    shown = f", e.g. {', '.join(str(e) for e in examples[:2])}" if examples else ""
+    return f"{row['expectation']}{column}{where}{unexpected}{shown}"
 
 
 def suite_statuses(paths: DataPaths) -> list[SuiteStatus]:
