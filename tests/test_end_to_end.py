@@ -197,17 +197,17 @@ def test_failing_error_check_blocks_the_report(
 ) -> None:
     for existing in suites.EXPECTATIONS_DIR.glob("*.json"):
         (tmp_path / existing.name).write_text(existing.read_text(encoding="utf-8"))
-    suite = json.loads((tmp_path / "monitoring_hotline_year.json").read_text())
-    suite["expectations"].append({
+    suite = json.loads((tmp_path / "monitoring_coverage.json").read_text())
+    suite["expectations"].append({  # every year ranks more than one hotline
         "type": "expect_column_values_to_be_between",
-        "kwargs": {"column": "total_score", "min_value": 0, "max_value": 1},
+        "kwargs": {"column": "hotlines", "min_value": 0, "max_value": 1},
     })
-    (tmp_path / "monitoring_hotline_year.json").write_text(json.dumps(suite))
+    (tmp_path / "monitoring_coverage.json").write_text(json.dumps(suite))
     monkeypatch.setattr(suites, "EXPECTATIONS_DIR", tmp_path)
     report = demo.paths.site / "2019" / "index.html"
     stamp = report.stat().st_mtime_ns
     blocked = run_everything(log_level="WARNING")
-    assert "monitoring_hotline_year:ge_monitoring_hotline_year" in blocked.failed_checks
+    assert "monitoring_hotline_year:ge_monitoring_coverage" in blocked.failed_checks
     assert "annual_report" not in blocked.materialized
     assert report.stat().st_mtime_ns == stamp
 
