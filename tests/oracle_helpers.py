@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -758,14 +759,28 @@ def published(score: float) -> float:
 
     Rule: no document states this precision; the mart's SQL says why it rounds (equal scores
     compare equal in the tie and award rules whatever order the floating-point sums ran in).
-    The scores derived from scores (total, 虚热 gap, service score, change) are computed from
-    the rounded scores and rounded again. Six decimals are far below what the report prints,
-    so a mapping error still shows; the unrounded formulas differ from the stored figures by
-    up to 5e-7 (about 6e-9 relative), more than this oracle's tolerance.
+    The scores derived from scores (total, service score) are computed from the rounded
+    scores and rounded again. Six decimals are far below what the report prints, so a mapping
+    error still shows; the unrounded formulas differ from the stored figures by up to 5e-7
+    (about 6e-9 relative), more than this oracle's tolerance. The change and the 虚热 gap are
+    differences of printed figures instead (`printed_difference`).
     """
     if score is None or math.isnan(score):
         return score
     return math.copysign(math.floor(abs(score) * 1e6 + 0.5) / 1e6, score)
+
+
+def printed_difference(minuend: float, subtrahend: float) -> float:
+    """The difference of two scores as the report prints them: HOTLINE.md, "较上年"
+    differences are differences of the published (rounded) figures. Printed: two decimals,
+    rounded half away from zero from the stored six-decimal score."""
+    if any(v is None or math.isnan(v) for v in (minuend, subtrahend)):
+        return math.nan
+
+    def printed(score: float) -> Decimal:
+        return Decimal(repr(published(score))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+    return float(printed(minuend) - printed(subtrahend))
 
 
 MONITORING_COLUMNS = (
@@ -773,7 +788,7 @@ MONITORING_COLUMNS = (
     "connect_score", "time_to_human_score", "etiquette_score", "communication_score",
     "resolution_score", "total_score", "national_rank", "line_class", "total_score_change",
     "rank_change", "hollow_heat_gap", "service_score", "previous_total_score",
-    "previous_national_rank", "previous_line_class",
+    "previous_national_rank", "previous_line_class", "hollow_heat_place",
 )
 
 
@@ -822,7 +837,7 @@ def monitoring_hotline_year(calls: pd.DataFrame, ref: Reference) -> pd.DataFrame
             "communication_score": scores["communication"],
             "resolution_score": scores["resolution"], "total_score": total,
             "line_class": line_class,
-            "hollow_heat_gap": published(scores["connect"] - scores["resolution"]),
+            "hollow_heat_gap": printed_difference(scores["connect"], scores["resolution"]),
             "service_score": published((scores["etiquette"] + scores["communication"]) / 2.0),
         })
     frame = pd.DataFrame(rows)
@@ -837,9 +852,20 @@ def monitoring_hotline_year(calls: pd.DataFrame, ref: Reference) -> pd.DataFrame
                                         "national_rank": "previous_national_rank",
                                         "line_class": "previous_line_class"})
     frame = frame.merge(previous, on=["year", "city_code"], how="left")
-    # The change is of the published scores; positive rank_change = places gained.
-    frame["total_score_change"] = (frame.total_score - frame.previous_total_score).map(published)
+    # The change is of the printed scores; positive rank_change = places gained.
+    frame["total_score_change"] = [
+        printed_difference(now, before)
+        for now, before in zip(frame.total_score, frame.previous_total_score, strict=True)]
     frame["rank_change"] = frame.previous_national_rank - frame.national_rank
+    # 虚热 list (var hollow_heat): gaps of at least min_gap on at least min_connected_calls
+    # answered calls, largest first, equal gaps by national rank, the first `listed` placed.
+    hollow = v["hollow_heat"]
+    listed = frame[(frame.hollow_heat_gap >= float(hollow["min_gap"]))
+                   & (frame.connected_call_count >= int(hollow["min_connected_calls"]))]
+    listed = listed.sort_values(["year", "hollow_heat_gap", "national_rank"],
+                                ascending=[True, False, True], kind="stable")
+    place = listed.groupby("year").cumcount() + 1
+    frame["hollow_heat_place"] = place[place <= int(hollow["listed"])].reindex(frame.index)
     return frame.sort_values(["year", "city_code"]).reset_index(drop=True)
 
 

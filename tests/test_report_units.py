@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import duckdb
+import jinja2
 import pytest
 
 from dagster_project.report import charts, render
 from dagster_project.report import formatting as fmt
-from dagster_project.report.data import indicator_config
+from dagster_project.report.data import award_sections, indicator_config
 from dagster_project.report.render import environment
 
 HOSTILE = "<script>alert(1)</script>"
@@ -41,6 +43,47 @@ def test_changes_carry_their_sign() -> None:
     assert fmt.signed_percent(-0.027) == "−2.7%"
     assert fmt.points(0.012) == "+1.2"
     assert fmt.signed(None) == fmt.signed_percent(None) == fmt.points(None) == "—"
+
+
+# Six-decimal scores at a rounding boundary, negative ones, and ones binary floats hold just
+# below or above the half (2.675 is 2.67499…, 80.525 is 80.52500…01).
+BOUNDARY_SCORES = (80.525, 2.675, 1.005, 0.125, -0.125, -2.675, 75.766144, 99.995, 12.344999)
+
+
+@pytest.mark.parametrize("value", BOUNDARY_SCORES)
+def test_a_score_prints_as_the_marts_round_it(value: float) -> None:
+    """The report and dbt macro published_score round alike (half away from zero from six
+    decimals), so a change the marts take of published scores is the difference printed."""
+    macro = (Path(__file__).parents[1] / "dbt" / "macros" / "published_score.sql").read_text(
+        encoding="utf-8")
+    sql = jinja2.Environment().from_string(
+        macro + "{{ published_score('cast(? as double)') }}").render()
+    with duckdb.connect() as con:
+        (in_sql,) = con.execute(f"SELECT {sql.strip()}", [value]).fetchone() or (None,)
+    assert fmt.published(value) == in_sql
+    assert fmt.score(value) == f"{in_sql:,.2f}"
+
+
+def test_differences_are_those_of_the_printed_figures() -> None:
+    assert fmt.score(80.523553) == "80.52" and fmt.score(75.766144) == "75.77"
+    assert fmt.difference(80.523553, 75.766144) == 4.75  # not 4.757409, printed 4.76
+    assert fmt.signed(fmt.difference(80.525, 2.675)) == "+77.85"
+    assert fmt.difference(None, 1.0) is None and fmt.difference(1.0, None) is None
+
+
+def test_award_sections_say_where_fewer_hotlines_qualify() -> None:
+    config = indicator_config()
+    places = config["monitoring_awards"]["fastest_riser"]["count"]
+    winners = [
+        {"award_key": "regional_pioneer", "award_scope": "华北", "city_code": "120000"},
+        {"award_key": "fastest_riser", "award_scope": "全国", "city_code": "140100"},
+    ]
+    sections = {s["key"]: s for s in award_sections(config, winners, ["华北", "华中", "东北"])}
+    assert [r["region"] for r in sections["regional_pioneer"]["short_regions"]] == ["华中", "东北"]
+    assert all(r["winner_count"] == 0 for r in sections["regional_pioneer"]["short_regions"])
+    assert sections["fastest_riser"]["short"] is (places > 1)
+    assert sections["fastest_riser"]["places"] == places
+    assert sections["service_star"]["short"] and not sections["service_star"]["winners"]
 
 
 def test_personal_numbers_are_masked() -> None:

@@ -4,8 +4,10 @@
 national and regional ones included, are taken from the marts as they are (kpi_national_year,
 category_national_year, ticket_mix_national_year, monitoring_national_year,
 monitoring_region_year). What this module still adds up is bookkeeping of the pages: file
-counts per source, line-class shares and how many hotlines rose or fell. MARTS below lists
-every table the report reads and what for; the methods section prints it.
+counts per source, line-class shares, how many hotlines rose or fell, which regions have fewer
+先锋奖 winners than places, and a city's difference from the national mean, taken of the two
+figures printed (formatting.difference). MARTS below lists every table the report reads and
+what for; the methods section prints it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import yaml
 
 from dagster_project.quality import latest_results
 from dagster_project.report import charts
-from dagster_project.report.formatting import mask_personal, percent
+from dagster_project.report.formatting import difference, mask_personal, percent
 from dagster_project.settings import PROJECT_ROOT
 
 DBT_PROJECT_FILE = PROJECT_ROOT / "dbt" / "dbt_project.yml"
@@ -39,17 +41,15 @@ CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "app": "APP"
             "other": "其他"}
 REQUEST_TYPES = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
                  "suggestion": "建议", "praise": "感谢", "other": "其他"}
-# How many hotlines the 虚热 section lists (a display choice, not an indicator threshold).
-HOLLOW_HEAT_LISTED = 15
-
 # Every table the report reads, with what it takes from it: printed in the methods section.
 MARTS = (
     ("monitoring_national_year",
-     "全国概况：监测热线数、拨测次数、各指标全国均值、中位数、最低与最高分及较上年变化、线路类别数"),
-    ("monitoring_hotline_year", "热线排名、各指标得分、线路类别、较上年变化、虚热差距；"
+     "全国概况：监测热线数、拨测次数、各指标全国均值、中位数、最低与最高分及较上年变化、线路类别数、"
+     "全国平均虚热差距"),
+    ("monitoring_hotline_year", "热线排名、各指标得分、线路类别、较上年变化、虚热差距与虚热名单；"
                                 "指标分布与城市页的排名历史"),
     ("monitoring_region_year",
-     "区域比较：各区域热线数、平均总分及其变化、十佳与热线数、区域最佳热线"),
+     "区域比较：各区域热线数、平均总分及其变化、十佳与热线数、区域最佳热线；先锋奖各区域名单"),
     ("monitoring_awards", "各奖项获奖热线及评选依据值"),
     ("kpi_city_year", "各城市工单办理指标"),
     ("kpi_national_year", "全国工单办理指标（“合计”行）及各指标覆盖的城市数与工单占比"),
@@ -81,11 +81,13 @@ class AwardLayout:
     measure_label: str | None = None
     # The measure is a change (printed with its sign) rather than a score.
     measure_is_change: bool = False
+    # The key of the award's number of places in its var (per region for 先锋奖).
+    count_key: str = "count"
 
 
 AWARDS = (
     AwardLayout("top_ten"),
-    AwardLayout("regional_pioneer"),
+    AwardLayout("regional_pioneer", count_key="count_per_region"),
     AwardLayout("fastest_riser", "较上年增幅", measure_is_change=True),
     AwardLayout("service_star", "礼仪与沟通平均分"),
 )
@@ -212,12 +214,14 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
 
 
 def award_sections(
-    config: dict[str, Any], winners: list[dict[str, Any]]
+    config: dict[str, Any], winners: list[dict[str, Any]], regions: Iterable[str] = ()
 ) -> list[dict[str, Any]]:
     """Every configured award in report order, with its name from the vars and its winners.
 
     An award without winners (no 骏马奖 in a first monitoring year) is still listed, so that the
-    report states its rule and that nobody qualified.
+    report states its rule and that nobody qualified. An award with fewer winners than places
+    says so: `short` for a national award, and for 先锋奖 `short_regions`, each region of
+    `regions` (those of the year's hotlines) with fewer winners than its places.
     """
     configured = config["monitoring_awards"]
     unknown = {w["award_key"] for w in winners} - {a.key for a in AWARDS}
@@ -227,16 +231,26 @@ def award_sections(
             f"({sorted(configured)}) differ from the awards the report knows: "
             f"{[a.key for a in AWARDS]}"
         )
-    return [
-        {
+    sections = []
+    for layout in AWARDS:
+        places = configured[layout.key][layout.count_key]
+        listed = [w for w in winners if w["award_key"] == layout.key]
+        per_region = {region: sum(w["award_scope"] == region for w in listed)
+                      for region in regions}
+        per_scope = layout.key == "regional_pioneer"
+        sections.append({
             "key": layout.key,
             "name": configured[layout.key]["name"],
             "measure_label": layout.measure_label,
             "measure_is_change": layout.measure_is_change,
-            "winners": [w for w in winners if w["award_key"] == layout.key],
-        }
-        for layout in AWARDS
-    ]
+            "places": places,
+            "winners": listed,
+            "short": not per_scope and len(listed) < places,
+            "short_regions": [{"region": region, "winner_count": count}
+                              for region, count in per_region.items()
+                              if per_scope and count < places],
+        })
+    return sections
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -437,7 +451,6 @@ def load_report(
         "config": config,
         "indicator_labels": dict(INDICATORS),
         "request_type_labels": REQUEST_TYPES,
-        "hollow_heat_listed": HOLLOW_HEAT_LISTED,
         "marts": MARTS,
         "city_pages": [{"city_code": c, "city_name": city_names.get(c, c),
                         "hotline_name": (city_rows.get(c) or {}).get("hotline_name") or c,
@@ -483,7 +496,9 @@ def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, A
     the year are not in the warehouse (`monitored_year` false), so the pages say so."""
     summary = marts.national[-1] if marts.national and marts.national[-1]["year"] == year \
         else None
-    awards = award_sections(config, marts.awards)
+    # 先锋奖 is per region of the year's hotlines; hotlines without a region stand for none.
+    awards = award_sections(config, marts.awards,
+                            [r["region"] for r in marts.regions if r["region"] != "—"])
     if summary is None:
         return {"monitored_year": False, "national": None, "previous_national": None,
                 "connect_rate": None, "indicators": [], "line_classes": [], "ranking": [],
@@ -522,11 +537,9 @@ def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, A
         "declined": sum(1 for r in compared if (r["total_score_change"] or 0) < 0),
         "new": len(ranking) - len(compared),
     }
-    hollow = sorted(ranking, key=lambda r: (-(r["hollow_heat_gap"] or 0), r["national_rank"]))
-    hollow = hollow[:HOLLOW_HEAT_LISTED]
-    mean_gap = (summary["mean_connect_score"] - summary["mean_resolution_score"]
-                if summary["mean_connect_score"] is not None
-                and summary["mean_resolution_score"] is not None else None)
+    # The mart decides who is on the 虚热 list (var hollow_heat) and in which place.
+    hollow = sorted((r for r in ranking if r["hollow_heat_place"] is not None),
+                    key=lambda r: r["hollow_heat_place"])
     chart_set = {
         "distributions": [
             charts.histogram(
@@ -549,7 +562,8 @@ def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, A
             [charts.Series("接通率得分", [r["connect_score"] for r in hollow], charts.ACCENT),
              charts.Series("问题解决得分", [r["resolution_score"] for r in hollow],
                            charts.HIGHLIGHT)],
-            title=f"{year}年虚热差距最大的热线：接通率得分与问题解决得分", label_width=120),
+            title=f"{year}年虚热差距最大的热线：接通率得分与问题解决得分", label_width=120)
+        if hollow else None,
     }
     return {
         "monitored_year": True,
@@ -565,7 +579,7 @@ def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, A
         "regions": regions,
         "improvement": improvement,
         "hollow_heat": hollow,
-        "mean_hollow_heat_gap": mean_gap,
+        "mean_hollow_heat_gap": summary["mean_hollow_heat_gap"],
         "charts": chart_set,
     }
 
@@ -601,9 +615,9 @@ def _city_context(
         for key, label in (("total", "总得分"), *INDICATORS):
             own = hotline[f"{key}_score"]
             mean = national[f"mean_{key}_score"]
+            # The difference of the two figures printed beside it.
             comparison.append({"label": label, "city": own, "national": mean,
-                               "difference": None if own is None or mean is None
-                               else own - mean})
+                               "difference": difference(own, mean)})
     rank_history = [
         {"year": r["year"], "rank": r["national_rank"],
          "of": hotline_count_by_year.get(r["year"]), "total_score": r["total_score"],
@@ -643,6 +657,8 @@ def _city_context(
         "hotline": hotline,
         "national": national,
         "national_gap": index["mean_hollow_heat_gap"],
+        "gap_difference": difference(hotline["hollow_heat_gap"], index["mean_hollow_heat_gap"])
+        if hotline is not None else None,
         "awards": index["awards_by_city"].get(code, []),
         "comparison": comparison,
         "rank_history": rank_history,

@@ -7,6 +7,25 @@
 {%- set riser = awards['fastest_riser'] %}
 {%- set star = awards['service_star'] %}
 {%- set ineligible = var('monitoring_award_ineligible_line_classes') %}
+{%- set prior_ineligible = riser.get('prior_year_ineligible_line_classes') %}
+{%- set line_classes = ['热线', '温线', '冷线', '死线'] %}
+
+{#- A misspelt line class or a rule missing from a data root's own vars would change the winners
+    without any error: refuse to build. -#}
+{%- for key, value in [
+        ('regional_pioneer.eligible_line_classes', pioneer.get('eligible_line_classes')),
+        ('fastest_riser.prior_year_ineligible_line_classes', prior_ineligible),
+        ('monitoring_award_ineligible_line_classes', ineligible)]
+    if value is string or value is not iterable or (value | reject('in', line_classes) | list) %}
+    {{ exceptions.raise_compiler_error(
+        key ~ " must be a list of line classes among " ~ (line_classes | join(', '))
+        ~ ", not " ~ value) }}
+{%- endfor %}
+{%- if pioneer.get('at_or_above_national_mean') not in [true, false] %}
+    {{ exceptions.raise_compiler_error(
+        "regional_pioneer.at_or_above_national_mean must be true or false, not "
+        ~ pioneer.get('at_or_above_national_mean')) }}
+{%- endif %}
 
 {%- for key, count in [
         ('top_ten', top_ten['count']), ('regional_pioneer', pioneer['count_per_region']),
@@ -23,20 +42,18 @@ with hotlines as (
 ),
 
 -- 全国十佳 is the ranking itself; the line-class exclusion below does not apply to it.
+-- The national mean is that of monitoring_national_year (all hotlines of the year); 先锋奖
+-- compares published figures, so that a winner's printed score is never below the printed
+-- mean and a hotline printed at the mean is not left out.
 eligible as (
 
     select
         *,
         national_rank <= {{ top_ten['count'] }} as is_top_ten,
-        {%- if ineligible %}
-        line_class not in (
-            {%- for line_class in ineligible %}
-            '{{ line_class }}'{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        ) as is_award_eligible
-        {%- else %}
-        true as is_award_eligible
-        {%- endif %}
+        not ({{ in_values('line_class', ineligible) }}) as is_award_eligible,
+        {{ published_score('total_score') }}
+            >= {{ published_score('round(avg(total_score) over (partition by year), 6)') }}
+            as is_at_or_above_national_mean
 
     from hotlines
 
@@ -58,6 +75,7 @@ top_ten as (
 ),
 
 -- National rank is unique within a year, so the best of a region needs no further tie rule.
+-- A region without a qualifying hotline gets no winner: no lower-ranked stand-in.
 regional_pioneer as (
 
     select
@@ -71,13 +89,19 @@ regional_pioneer as (
     from eligible
     where not is_top_ten
         and is_award_eligible
+        and {{ in_values('line_class', pioneer['eligible_line_classes']) }}
+        {%- if pioneer['at_or_above_national_mean'] %}
+        and is_at_or_above_national_mean
+        {%- endif %}
         -- a hotline without a region cannot stand for one
         and region is not null
 
 ),
 
 -- total_score_change is null when the hotline was not monitored the year before, so the
--- filter also keeps newcomers out; a fall in score is no gain.
+-- filter also keeps newcomers out; a fall in score is no gain. The gain is the difference of
+-- the published scores, the figure the report prints. A hotline whose previous year's class
+-- is excluded (a 死线's 0 was never a measured performance) gains on nothing.
 fastest_riser as (
 
     select
@@ -93,6 +117,9 @@ fastest_riser as (
     from eligible
     where total_score_change > 0
         and is_award_eligible
+        {%- if prior_ineligible %}
+        and not ({{ in_values('previous_line_class', prior_ineligible) }})
+        {%- endif %}
         {%- if not riser['top_ten_eligible'] %}
         and not is_top_ten
         {%- endif %}

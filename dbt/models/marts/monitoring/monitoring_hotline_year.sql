@@ -4,6 +4,7 @@
 {%- set full_s = var('time_to_human_full_score_seconds') %}
 {%- set zero_s = var('time_to_human_zero_score_seconds') %}
 {%- set classes = var('line_class_thresholds') %}
+{%- set hollow = var('hollow_heat') %}
 
 {#- A bad configuration would publish a wrong ranking without any error: refuse to build. -#}
 {%- set indicators = ['connect', 'time_to_human', 'etiquette', 'communication', 'resolution'] %}
@@ -26,6 +27,20 @@
 {%- if not (0 < classes['warm_min_connect_rate'] < classes['hot_min_connect_rate'] <= 1) %}
     {{ exceptions.raise_compiler_error(
         "line_class_thresholds need 0 < warm_min_connect_rate < hot_min_connect_rate <= 1") }}
+{%- endif %}
+{%- if not (hollow['listed'] is integer and hollow['listed'] >= 0) %}
+    {{ exceptions.raise_compiler_error(
+        "hollow_heat.listed must be a whole number >= 0, not " ~ hollow['listed']) }}
+{%- endif %}
+{#- A gap of 0 or less is not 虚热, and a hotline nobody answered has no 问题解决 to compare. -#}
+{%- if not (hollow['min_gap'] is number and hollow['min_gap'] > 0) %}
+    {{ exceptions.raise_compiler_error(
+        "hollow_heat.min_gap must be a number of points above 0, not " ~ hollow['min_gap']) }}
+{%- endif %}
+{%- if not (hollow['min_connected_calls'] is integer and hollow['min_connected_calls'] >= 1) %}
+    {{ exceptions.raise_compiler_error(
+        "hollow_heat.min_connected_calls must be a whole number >= 1, not "
+        ~ hollow['min_connected_calls']) }}
 {%- endif %}
 
 with calls as (
@@ -122,37 +137,72 @@ ranked as (
 
     from totalled
 
+),
+
+-- Changes and the 虚热 gap are differences of the published (two-decimal) scores, so that
+-- each equals the difference of the two figures the report prints (macro published_score).
+compared as (
+
+    select
+        ranked.year,
+        ranked.city_code,
+        cities.hotline_name,
+        cities.region,
+        ranked.call_count,
+        ranked.connected_call_count,
+        ranked.connect_rate,
+        ranked.mean_seconds_to_human,
+        ranked.connect_score,
+        ranked.time_to_human_score,
+        ranked.etiquette_score,
+        ranked.communication_score,
+        ranked.resolution_score,
+        ranked.total_score,
+        ranked.national_rank,
+        ranked.line_class,
+        {{ published_difference('ranked.total_score', 'previous.total_score') }}
+            as total_score_change,
+        previous.national_rank - ranked.national_rank as rank_change,
+        {{ published_difference('ranked.connect_score', 'ranked.resolution_score') }}
+            as hollow_heat_gap,
+        ranked.service_score,
+        previous.total_score as previous_total_score,
+        previous.national_rank as previous_national_rank,
+        previous.line_class as previous_line_class
+
+    from ranked
+    left join cities on ranked.city_code = cities.city_code
+    -- Only the calendar year before counts: a hotline skipped that year has no change (null),
+    -- not a change against an older year.
+    left join ranked as previous
+        on previous.city_code = ranked.city_code
+        and previous.year = ranked.year - 1
+
+),
+
+-- The 虚热 list of the year (var hollow_heat): a gap of at least min_gap points, on at least
+-- min_connected_calls answered calls; equal gaps in national-rank order.
+hollow_heat_candidates as (
+
+    select
+        year,
+        city_code,
+        row_number() over (
+            partition by year order by hollow_heat_gap desc, national_rank
+        ) as hollow_heat_place
+
+    from compared
+    where hollow_heat_gap >= {{ hollow['min_gap'] }}
+        and connected_call_count >= {{ hollow['min_connected_calls'] }}
+
 )
 
 select
-    ranked.year,
-    ranked.city_code,
-    cities.hotline_name,
-    cities.region,
-    ranked.call_count,
-    ranked.connected_call_count,
-    ranked.connect_rate,
-    ranked.mean_seconds_to_human,
-    ranked.connect_score,
-    ranked.time_to_human_score,
-    ranked.etiquette_score,
-    ranked.communication_score,
-    ranked.resolution_score,
-    ranked.total_score,
-    ranked.national_rank,
-    ranked.line_class,
-    round(ranked.total_score - previous.total_score, 6) as total_score_change,
-    previous.national_rank - ranked.national_rank as rank_change,
-    round(ranked.connect_score - ranked.resolution_score, 6) as hollow_heat_gap,
-    ranked.service_score,
-    previous.total_score as previous_total_score,
-    previous.national_rank as previous_national_rank,
-    previous.line_class as previous_line_class
+    compared.*,
+    cast(hollow_heat_candidates.hollow_heat_place as integer) as hollow_heat_place
 
-from ranked
-left join cities on ranked.city_code = cities.city_code
--- Only the calendar year before counts: a hotline skipped that year has no change (null),
--- not a change against an older year.
-left join ranked as previous
-    on previous.city_code = ranked.city_code
-    and previous.year = ranked.year - 1
+from compared
+left join hollow_heat_candidates
+    on compared.year = hollow_heat_candidates.year
+    and compared.city_code = hollow_heat_candidates.city_code
+    and hollow_heat_candidates.hollow_heat_place <= {{ hollow['listed'] }}

@@ -1,6 +1,6 @@
 -- The national summary per monitoring year: coverage, mean scores, change against the
--- previous year, the spread of each indicator over the hotlines (median, lowest, highest), and
--- how many hotlines fall in each line class.
+-- previous year, the spread of each indicator over the hotlines (median, lowest, highest), how
+-- many hotlines fall in each line class, and the mean 虚热 gap.
 {%- set indicators = ['connect', 'time_to_human', 'etiquette', 'communication', 'resolution'] %}
 
 with hotlines as (
@@ -35,39 +35,63 @@ yearly as (
     from hotlines
     group by year
 
+),
+
+-- The means as published (six decimals, as every score column).
+means as (
+
+    select
+        year,
+        hotline_count,
+        call_count,
+        connected_call_count,
+        round(mean_total_score, 6) as mean_total_score,
+        {%- for indicator in indicators %}
+        round(mean_{{ indicator }}_score, 6) as mean_{{ indicator }}_score,
+        {%- endfor %}
+        {%- for indicator in indicators %}
+        round(median_{{ indicator }}_score, 6) as median_{{ indicator }}_score,
+        round(min_{{ indicator }}_score, 6) as min_{{ indicator }}_score,
+        round(max_{{ indicator }}_score, 6) as max_{{ indicator }}_score,
+        {%- endfor %}
+        hot_line_count,
+        warm_line_count,
+        cold_line_count,
+        dead_line_count
+
+    from yearly
+
 )
 
+-- Changes and the 虚热 gap are differences of the published (two-decimal) means, so that each
+-- equals the difference of the two figures the report prints (macro published_score).
 select
     current.year,
     current.hotline_count,
     current.call_count,
     current.connected_call_count,
-    round(current.mean_total_score, 6) as mean_total_score,
-    round(current.mean_connect_score, 6) as mean_connect_score,
-    round(current.mean_time_to_human_score, 6) as mean_time_to_human_score,
-    round(current.mean_etiquette_score, 6) as mean_etiquette_score,
-    round(current.mean_communication_score, 6) as mean_communication_score,
-    round(current.mean_resolution_score, 6) as mean_resolution_score,
-    round(current.mean_total_score - previous.mean_total_score, 6) as mean_total_score_change,
-    round(current.mean_connect_score - previous.mean_connect_score, 6)
-        as mean_connect_score_change,
-    round(current.mean_time_to_human_score - previous.mean_time_to_human_score, 6)
-        as mean_time_to_human_score_change,
-    round(current.mean_etiquette_score - previous.mean_etiquette_score, 6)
-        as mean_etiquette_score_change,
-    round(current.mean_communication_score - previous.mean_communication_score, 6)
-        as mean_communication_score_change,
-    round(current.mean_resolution_score - previous.mean_resolution_score, 6)
-        as mean_resolution_score_change,
+    current.mean_total_score,
     {%- for indicator in indicators %}
-    round(current.median_{{ indicator }}_score, 6) as median_{{ indicator }}_score,
-    round(current.min_{{ indicator }}_score, 6) as min_{{ indicator }}_score,
-    round(current.max_{{ indicator }}_score, 6) as max_{{ indicator }}_score,
+    current.mean_{{ indicator }}_score,
+    {%- endfor %}
+    {{ published_difference('current.mean_total_score', 'previous.mean_total_score') }}
+        as mean_total_score_change,
+    {%- for indicator in indicators %}
+    {{ published_difference('current.mean_' ~ indicator ~ '_score',
+                            'previous.mean_' ~ indicator ~ '_score') }}
+        as mean_{{ indicator }}_score_change,
+    {%- endfor %}
+    {%- for indicator in indicators %}
+    current.median_{{ indicator }}_score,
+    current.min_{{ indicator }}_score,
+    current.max_{{ indicator }}_score,
     {%- endfor %}
     current.hot_line_count,
     current.warm_line_count,
     current.cold_line_count,
-    current.dead_line_count
+    current.dead_line_count,
+    {{ published_difference('current.mean_connect_score', 'current.mean_resolution_score') }}
+        as mean_hollow_heat_gap
 
-from yearly as current
-left join yearly as previous on previous.year = current.year - 1
+from means as current
+left join means as previous on previous.year = current.year - 1
