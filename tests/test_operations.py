@@ -326,7 +326,7 @@ def test_cli_demo_recorded_partitioned_runs_with_metadata(at_built: DataPaths) -
 def test_cli_status_shows_sources_warehouse_checks_and_runs(at_built: DataPaths) -> None:
     code, out, err = run_cli("status")
     assert code == 0, err
-    for text in ("beijing_12345", "warehouse", "monitoring_hotline_year", "passed",
+    for text in ("beijing_12345", "warehouse", "monitoring_coverage", "passed",
                  "last runs", "refresh", "report", "SUCCESS", "2019"):
         assert text in out, text
 
