@@ -71,8 +71,11 @@ def plant_city_defects(root: Path) -> None:
         received, closed, district = (header.index(h) for h in ("受理时间", "办结时间", "区县"))
         for n, row in enumerate(rows):
             row[district] = ""  # the export left 区县 blank
-            if n % 5 == 0 and row[closed]:  # closes written an hour before the receipt
-                when = dt.datetime.strptime(row[received], "%Y-%m-%dT%H:%M:%S")
+            if n % 3 == 0 and row[closed]:  # closes written an hour before the receipt
+                try:
+                    when = dt.datetime.strptime(row[received], "%Y-%m-%dT%H:%M:%S")
+                except ValueError:  # one of the demo's own unreadable times
+                    continue
                 row[closed] = f"{when - dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%S}"
         return rows
 
