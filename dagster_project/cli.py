@@ -252,8 +252,9 @@ def _suite_count(lake: bool = True, warehouse: bool = True) -> int:
 # Commands
 # ---------------------------------------------------------------------------------------------
 def command_demo(args: argparse.Namespace, ui: Ui) -> int:
+    from dagster_project.defs.assets.report import PUBLISH_TAG
     from dagster_project.demo.generator import generate_demo
-    from dagster_project.pipeline import run_everything
+    from dagster_project.pipeline import execute, report_range_tags, run_everything
 
     paths = data_paths()
     ui.note(f"data root: {paths.root}")
@@ -267,17 +268,24 @@ def command_demo(args: argparse.Namespace, ui: Ui) -> int:
               "checks": _suite_count(), "report": 0}
     with ui.running("demo", phases) as log:
         run = run_everything(instance=instance)
+        # The demo ends as a year ends: every year's publication typeset.
+        published = (execute("report", instance=instance,
+                             tags={**report_range_tags(instance), PUBLISH_TAG: "true"})
+                     if run.success and report_range_tags(instance) else None)
     for check in run.warnings:
         ui.note(f"check warned: {check}")
     for outcome in run.runs:
         _fail_if_failed(outcome, log)
     if "annual_report" not in run.materialized:
         raise CliError(f"the pipeline did not render a report (full log: {log})")
+    if published is not None:
+        _fail_if_failed(published, log)
     reports = sorted(paths.site.glob("*/index.html"), key=lambda p: p.parent.name)
     if not reports:
         raise CliError("no report was rendered")
     for report in reports:
         ui.out.print(f"report {report.parent.name}: {report}")
+        _pdf_line(ui, report.parent.name)
     ui.out.print(f"report: {reports[-1]}")
     return 0
 
@@ -366,6 +374,7 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
     for year in wanted:
         # A path is printed whole, never wrapped: it is copied from the terminal.
         ui.out.print(f"report {year}: {paths.site / str(year) / 'index.html'}", soft_wrap=True)
+        _pdf_line(ui, year)
     if not wanted:
         ui.out.print("no rows of a monitoring year were loaded: no report to render again")
     _fail_if_files_failed(failed_files)
@@ -410,7 +419,28 @@ def command_check(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
-def command_report(args: argparse.Namespace, ui: Ui) -> int:
+def _pdf_line(ui: Ui, year: int | str) -> None:
+    """Whether the year's PDF is published and as current as the warehouse: refresh and
+    report render HTML only, so the publication can fall behind."""
+    from dagster_project.report.render import pdf_state
+
+    paths = data_paths()
+    state = pdf_state(paths.site / str(year), paths.warehouse)
+    if state.absent:
+        ui.out.print(f"pdf {year}: not published; `hotline publish --year {year}` typesets it",
+                     soft_wrap=True)
+    elif state.stale:
+        ui.out.print(f"pdf {year}: stale (typeset {state.published_at:%Y-%m-%d %H:%M}, before "
+                     f"the warehouse was last built); `hotline publish --year {year}` typesets "
+                     "it again", soft_wrap=True)
+    else:
+        ui.out.print(f"pdf {year}: {state.path} (current)", soft_wrap=True)
+
+
+def _run_report(args: argparse.Namespace, ui: Ui, publish: bool) -> str:
+    """Run the report job for one year (the quality gate, then the pages; with `publish`
+    the PDF too); returns the year."""
+    from dagster_project.defs.assets.report import PUBLISH_TAG
     from dagster_project.defs.partitions import (
         add_report_years,
         lake_report_years,
@@ -430,10 +460,24 @@ def command_report(args: argparse.Namespace, ui: Ui) -> int:
                 f"{', '.join(map(str, available)) or 'no year'}; ingest that year's exports "
                 "first")
         add_report_years(instance, available)
-    with ui.running("report", {"report": 1}) as log:
-        outcome = execute("report", instance=instance, partition_key=year)
+    tags = {PUBLISH_TAG: "true"} if publish else None
+    with ui.running("publish" if publish else "report", {"report": 1}) as log:
+        outcome = execute("report", instance=instance, partition_key=year, tags=tags)
     _fail_if_failed(outcome, log)
-    ui.out.print(f"report {year}: {paths.site / year / 'index.html'}")
+    ui.out.print(f"report {year}: {paths.site / year / 'index.html'}", soft_wrap=True)
+    return year
+
+
+def command_report(args: argparse.Namespace, ui: Ui) -> int:
+    year = _run_report(args, ui, publish=False)
+    _pdf_line(ui, year)
+    return 0
+
+
+def command_publish(args: argparse.Namespace, ui: Ui) -> int:
+    """The yearly publication: the pages and report.pdf, behind the same quality gate."""
+    year = _run_report(args, ui, publish=True)
+    _pdf_line(ui, year)
     return 0
 
 
@@ -650,7 +694,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo", command_demo, "generate the demo exports and run the whole pipeline",
                "Write synthetic exports of eleven senders into landing/, then ingest, build, "
-               "check and render every year's report.")
+               "check, render every year's report and publish its PDF.")
     demo.add_argument("--seed", type=int, default=2019, help="random seed (default 2019)")
     demo.add_argument("--tickets", type=int, default=150_000,
                       help="work orders over all cities and years (default 150000)")
@@ -666,14 +710,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("refresh", command_refresh, "ingest, build and report a delivery in one go",
         "What the sensors do after a delivery, in this process: ingest the new landing "
         "files of every source, rebuild and check the warehouse, then render the report of "
-        "each monitoring year whose rows were loaded. Exits 1 when a file could not be read "
-        "(the others are built and reported).")
+        "each monitoring year whose rows were loaded (HTML; the PDF is typeset by `hotline "
+        "publish`, and said to be stale when it is older than the warehouse). Exits 1 when a "
+        "file could not be read (the others are built and reported).")
     add("check", command_check, "run every expectation suite on the current data",
         "Validate the lake and the warehouse with every suite in expectations/ (read-only) "
         "and append the results to lake/quality/. Exits 1 when an ERROR suite fails.")
     report = add("report", command_report, "render the report of one year",
-                 "Pass the quality gate and render site/<year>/index.html from the warehouse.")
+                 "Pass the quality gate and render site/<year>/index.html and the city pages "
+                 "from the warehouse (HTML only: says whether the PDF is stale).")
     report.add_argument("--year", type=int, required=True, help="monitoring year, e.g. 2019")
+    publish = add("publish", command_publish, "publish one year: the report and its PDF",
+                  "Pass the quality gate, render the year's pages and typeset the publication "
+                  "site/<year>/report.pdf (cover, contents, page numbers), after checking that "
+                  "an installed Chinese font covers its text (Debian: fonts-noto-cjk). The "
+                  "cover's publisher line and title come from <data root>/reference/"
+                  "publication.yml (keys publisher, title) when it exists.")
+    publish.add_argument("--year", type=int, required=True, help="monitoring year, e.g. 2019")
     add("status", command_status, "what is loaded, last runs, rejects, failing checks",
         "Show the sources and their files, the warehouse, the reports, the latest result of "
         "every suite, the most frequent reject reasons and the last runs.")

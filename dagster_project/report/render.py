@@ -2,13 +2,18 @@
 
 site/<year>/index.html     the national monitoring results (年度监测成果)
 site/<year>/city/<code>.html one page per monitored hotline and per city with tickets
-site/<year>/report.pdf     the national page typeset by WeasyPrint (CJK font embedded)
+site/<year>/report.pdf     the publication: cover, contents and the national page typeset by
+                           WeasyPrint (CJK font embedded), only when the year is published
+                           (`hotline publish`); every other rendering says whether it is stale
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -29,24 +34,35 @@ from dagster_project.report.data import (
     monitoring_years,
 )
 from dagster_project.report.formatting import FILTERS
+from dagster_project.report.publication import Publication
 from dagster_project.settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 PDF_NAME = "report.pdf"
 CITY_DIR = "city"
+# The national page as the site shows it (with the PDF's download line) and as it is printed.
+SITE_INDEX_TEMPLATE = "site_index.html.j2"
+PUBLICATION_TEMPLATE = "publication.html.j2"
+CJK_FONT_PACKAGE = "fonts-noto-cjk"
+# From CJK Radicals on: the characters a Latin font does not have (ideographs, CJK and
+# full-width punctuation), which print as empty boxes without a CJK font.
+CJK_FROM = 0x2E80
 
 __all__ = [
     "AWARDS",
     "INDICATORS",
     "AwardLayout",
+    "PdfState",
     "RenderedReport",
     "ReportDataError",
     "ReportRenderError",
     "award_sections",
+    "check_cjk_fonts",
     "environment",
     "indicator_config",
     "load_report",
     "monitoring_years",
+    "pdf_state",
     "render_pages",
     "render_pdf",
     "render_year",
@@ -58,11 +74,31 @@ class ReportRenderError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class PdfState:
+    """The year's PDF against the warehouse: absent, current, or typeset from an older build."""
+
+    path: Path
+    published_at: dt.datetime | None  # None: never published
+    stale: bool
+
+    @property
+    def absent(self) -> bool:
+        return self.published_at is None
+
+    def describe(self) -> str:
+        if self.published_at is None:
+            return f"{self.path} has not been published"
+        state = "stale: typeset before the warehouse was last built" if self.stale else "current"
+        return f"{self.path} ({self.published_at:%Y-%m-%d %H:%M}) is {state}"
+
+
+@dataclass(frozen=True)
 class RenderedReport:
     year: int
     index_path: Path
     city_paths: tuple[Path, ...] = ()
     pdf_path: Path | None = None
+    pdf: PdfState | None = None
 
 
 def environment() -> Environment:
@@ -83,14 +119,37 @@ def city_page(code: str) -> str:
     return f"{CITY_DIR}/{code}.html"
 
 
+def pdf_state(folder: Path, warehouse: Path) -> PdfState:
+    """Whether site/<year>/report.pdf exists and was typeset after the warehouse's last build
+    (a build replaces the warehouse file, so its modification time is the build's)."""
+    path = folder / PDF_NAME
+    if not path.is_file():
+        return PdfState(path=path, published_at=None, stale=True)
+    typeset = path.stat().st_mtime
+    built = warehouse.stat().st_mtime if warehouse.exists() else 0.0
+    return PdfState(path=path, published_at=dt.datetime.fromtimestamp(typeset),
+                    stale=built > typeset)
+
+
+def _download(state: PdfState | None) -> dict[str, object] | None:
+    """What the national page says about the PDF (None: nothing, e.g. for a bare render)."""
+    if state is None:
+        return None
+    return {"href": PDF_NAME, "absent": state.absent, "stale": state.stale,
+            "published_at": f"{state.published_at:%Y-%m-%d %H:%M}" if state.published_at
+            else None}
+
+
 def render_pages(
-    data: ReportData, generated_at: str, env: Environment | None = None
+    data: ReportData, generated_at: str, env: Environment | None = None,
+    pdf: PdfState | None = None,
 ) -> dict[str, str]:
-    """Every HTML page of the year, by path relative to site/<year>/."""
+    """Every HTML page of the year, by path relative to site/<year>/; the national page says
+    whether the PDF is published and current (`pdf`)."""
     env = env or environment()
     common = {"generated_at": generated_at, "page_codes": data.index["page_codes"]}
-    pages = {"index.html": env.get_template("index.html.j2").render(
-        **data.index, generated_at=generated_at, pdf=False)}
+    pages = {"index.html": env.get_template(SITE_INDEX_TEMPLATE).render(
+        **data.index, generated_at=generated_at, pdf=False, pdf_download=_download(pdf))}
     template = env.get_template("city.html.j2")
     codes = sorted(data.cities)
     for position, code in enumerate(codes):
@@ -102,15 +161,79 @@ def render_pages(
     return pages
 
 
-def render_pdf_html(data: ReportData, generated_at: str, env: Environment | None = None) -> str:
-    """The national page as typeset for print: same content, no links to other pages."""
+_SECTION_HEADING = re.compile(
+    r'<section id="(?P<id>[^"]+)"[^>]*>\s*<h2[^>]*>(?P<title>.*?)</h2>', re.S)
+
+
+def contents_of(html: str) -> list[dict[str, str]]:
+    """The chapters of a page: every section that opens with an h2, in order."""
+    return [{"id": m["id"], "title": " ".join(visible_text(m["title"]).split())}
+            for m in _SECTION_HEADING.finditer(html)]
+
+
+def render_pdf_html(
+    data: ReportData, generated_at: str, env: Environment | None = None,
+    publication: Publication | None = None,
+) -> str:
+    """The publication: a cover, the contents with page numbers, then the national page as
+    typeset for print (same content, no links to other pages)."""
     env = env or environment()
-    return env.get_template("index.html.j2").render(
+    publication = publication or Publication()
+    year = int(data.index["year"])
+    # The contents follow whatever chapters the page has: read them off the page itself.
+    body = env.get_template("index.html.j2").render(
         **data.index, generated_at=generated_at, pdf=True)
+    return env.get_template(PUBLICATION_TEMPLATE).render(
+        **data.index, generated_at=generated_at, pdf=True,
+        publication_title=publication.title_of(year), publisher=publication.publisher,
+        published_on=generated_at[:10], contents=contents_of(body))
+
+
+def cjk_characters(text: str) -> list[str]:
+    return sorted({c for c in text if ord(c) >= CJK_FROM and not c.isspace()})
+
+
+def _fc_list(fc_list: str, pattern: str) -> list[str]:
+    found = subprocess.run([fc_list, "--format", "%{family[0]}\n", pattern],
+                           capture_output=True, text=True, check=False)
+    return sorted({line.strip() for line in found.stdout.splitlines() if line.strip()})
+
+
+def check_cjk_fonts(text: str) -> str:
+    """The family of an installed Chinese font that has every CJK character of `text`, asked
+    of fontconfig, which WeasyPrint's Pango uses too. Raises ReportRenderError naming the
+    Debian package otherwise: without such a font the PDF prints empty boxes."""
+    wanted = cjk_characters(text)
+    if not wanted:
+        return ""
+    install = (f"Install the Debian package {CJK_FONT_PACKAGE} (as root: apt-get install "
+               f"{CJK_FONT_PACKAGE}, or `make system-packages`) and publish again; no PDF was "
+               "written")
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        raise ReportRenderError(
+            "cannot check the fonts for the PDF: fontconfig's fc-list is not installed "
+            f"(Debian: fontconfig). {install}")
+    chinese = _fc_list(fc_list, ":lang=zh")
+    if not chinese:
+        raise ReportRenderError(
+            f"no Chinese font is installed (fontconfig lists none for :lang=zh): the PDF "
+            f"would print its {len(wanted):,} distinct Chinese characters as empty boxes. "
+            f"{install}")
+    charset = " ".join(f"{ord(c):x}" for c in wanted)
+    covering = _fc_list(fc_list, f":lang=zh:charset={charset}")
+    if not covering:
+        raise ReportRenderError(
+            f"no installed Chinese font ({', '.join(chinese[:5])}) has all "
+            f"{len(wanted):,} distinct Chinese characters of the report: the PDF would print "
+            f"some as empty boxes. {install}")
+    return covering[0]
 
 
 def render_pdf(html: str, target: Path) -> Path:
-    """Typeset `html` with WeasyPrint into `target` (written atomically); fonts are embedded."""
+    """Typeset `html` with WeasyPrint into `target` (written atomically); fonts are embedded.
+    A Chinese font that covers the text is checked for first: nothing is written without."""
+    check_cjk_fonts(visible_text(html))
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
@@ -135,24 +258,42 @@ def render_year(
     year: int,
     generated_at: dt.datetime | None = None,
     lake: Path | None = None,
+    publish: bool = False,
+    publication: Publication | None = None,
 ) -> RenderedReport:
-    """Render site/<year>/: index.html, a page per city and report.pdf, from the marts (and
-    the latest quality results in `lake`). Each file is replaced atomically; city pages of
-    cities no longer in the year are removed."""
+    """Render site/<year>/: index.html and a page per city from the marts (and the latest
+    quality results in `lake`); with `publish`, also typeset the publication, report.pdf.
+    Each file is replaced atomically, and nothing is written when the PDF cannot be typeset;
+    city pages of cities no longer in the year are removed."""
     data = load_report(warehouse, year, lake)
-    stamp = (generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
+    now = generated_at or dt.datetime.now()
+    stamp = now.strftime("%Y-%m-%d %H:%M")
     env = environment()
     folder = site / str(year)
-    pages = render_pages(data, stamp, env)
-    pdf_html = render_pdf_html(data, stamp, env)
+    if not publish:
+        state = pdf_state(folder, warehouse)
+        pages = render_pages(data, stamp, env, state)
+        refuse_personal_data(folder, pages)
+        written = write_pages(folder, pages)
+        return RenderedReport(
+            year=year,
+            index_path=folder / "index.html",
+            city_paths=tuple(p for p in written if p.parent.name == CITY_DIR),
+            pdf=state,
+        )
+    state = PdfState(path=folder / PDF_NAME, published_at=now, stale=False)
+    pages = render_pages(data, stamp, env, state)
+    pdf_html = render_pdf_html(data, stamp, env, publication)
     refuse_personal_data(folder, pages | {PDF_NAME: pdf_html})
-    written = write_pages(folder, pages)
+    # The PDF first: when it cannot be typeset, the pages do not claim a current one.
     pdf = render_pdf(pdf_html, folder / PDF_NAME)
+    written = write_pages(folder, pages)
     return RenderedReport(
         year=year,
         index_path=folder / "index.html",
         city_paths=tuple(p for p in written if p.parent.name == CITY_DIR),
         pdf_path=pdf,
+        pdf=pdf_state(folder, warehouse),
     )
 
 
