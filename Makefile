@@ -6,12 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 
-# Debian packages the tests need: Chromium and a CJK font for the browser tests, poppler-utils
-# (pdftotext, pdffonts) for the PDF tests, Pango (and HarfBuzz subsetting) for WeasyPrint.
-TEST_DEBIAN_PACKAGES := chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0 \
+# Debian packages the demo needs to publish its PDF: a CJK font and fontconfig (whose fc-list
+# checks that the font covers the text), Pango (and HarfBuzz subsetting) for WeasyPrint. The
+# tests need these and Chromium for the browser tests, poppler-utils (pdftotext, pdffonts) for
+# the PDF tests.
+DEMO_DEBIAN_PACKAGES := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 \
 	libharfbuzz-subset0
+TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium poppler-utils
+DEBIAN_PACKAGES ?= $(TEST_DEBIAN_PACKAGES)
 
-.PHONY: demo test check lint ui lock clean system-packages ingest build refresh report status
+.PHONY: demo test check lint ui lock clean system-packages ingest build refresh report publish \
+	status
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -24,12 +29,13 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(MAKE) --no-print-directory system-packages DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES)"
 	$(BIN)/hotline demo
 
 # Installs the missing ones only (apt-get, as root); does nothing when all are present.
 system-packages:
 	@missing=""; \
-	for package in $(TEST_DEBIAN_PACKAGES); do \
+	for package in $(DEBIAN_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" \
 			|| missing="$$missing $$package"; \
 	done; \
@@ -51,8 +57,9 @@ check: $(STAMP)
 	$(BIN)/hotline check
 
 # Day to day: new landing files into the lake (SOURCE=id for one source), the warehouse from
-# the lake, both and the reports they change in one go, the report of one year (YEAR=2019),
-# and what is loaded, waiting or failing.
+# the lake, both and the reports they change in one go (HTML), the report of one year
+# (YEAR=2019), the year's publication (its pages and PDF), and what is loaded, waiting or
+# failing.
 ingest: $(STAMP)
 	$(BIN)/hotline ingest $(if $(SOURCE),--source $(SOURCE))
 
@@ -65,6 +72,11 @@ refresh: $(STAMP)
 report: $(STAMP)
 	$(if $(YEAR),,$(error set YEAR, e.g. make report YEAR=2019))
 	$(BIN)/hotline report --year $(YEAR)
+
+publish: $(STAMP)
+	$(if $(YEAR),,$(error set YEAR, e.g. make publish YEAR=2019))
+	$(MAKE) --no-print-directory system-packages DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES)"
+	$(BIN)/hotline publish --year $(YEAR)
 
 status: $(STAMP)
 	$(BIN)/hotline status
