@@ -77,6 +77,13 @@ UNMATCHED_CATEGORIES: Final = (
 # Realistic ticket behaviour (not dirt).
 # ---------------------------------------------------------------------------------------------
 GROWTH_2019: Final = 1.10  # 2019 volume relative to 2018
+# How much a city's residents use its hotline, relative to the others': the large cities' lines
+# take the most requests per resident, the message boards and small lines the fewest, so
+# 每万人受理 differs from city to city as it does in the published results. By city code.
+REQUESTS_PER_RESIDENT: Final = {
+    "110000": 1.6, "310000": 1.25, "440100": 1.35, "460100": 1.5, "331000": 0.9,
+    "320700": 0.8, "511500": 0.7, "371500": 0.75, "610600": 1.0, "511900": 0.55,
+}  # fmt: skip
 CHANNEL_MIX: Final = (0.85, 0.04, 0.05, 0.04, 0.01, 0.01)  # in canonical.CHANNELS order
 # 唐山 2024-11, in canonical.REQUEST_TYPES order.
 REQUEST_TYPE_MIX: Final = (0.637, 0.290, 0.010, 0.005, 0.006, 0.002, 0.050)
@@ -111,6 +118,10 @@ CALLS_PER_HOTLINE: Final = (10, 15)
 CONNECT_MEAN: Final = {2018: 0.65, 2019: 0.71}
 CONNECT_SPREAD: Final = 0.17  # per standard deviation of latent quality
 SEED_CITY_BOOST: Final = 1.2  # latent quality added to the ten seed-article cities in 2019
+# The seed article's year: its ten best hotlines answer every test call then (all 热线), so the
+# demo's 全国十佳热线 of that year are the article's ten whatever the draw of the scores.
+SEED_ARTICLE_YEAR: Final = 2019
+SEED_CITY_MARGIN: Final = 0.5  # latent quality between the ten and the best of the others then
 # Hotline-years with no connected call (死线) and with a connect rate forced under 30 % (冷线),
 # per LINE_CLASS_HOTLINES hotlines monitored (the seed's 41); scaled with the number of hotlines.
 DEAD_HOTLINES: Final = {2018: 2, 2019: 1}
@@ -1536,13 +1547,15 @@ def _source_work_orders(
 
 
 def _ticket_counts(layouts_: Sequence[Layout], total: int, cities: pd.DataFrame) -> np.ndarray:
-    """Distinct tickets per source (rows) and year (columns): by population, 2019 larger."""
+    """Distinct tickets per source (rows) and year (columns): by population and the city's
+    use of its hotline (REQUESTS_PER_RESIDENT, 1 for a city not listed), 2019 larger."""
     by_code = cities.set_index("city_code")
-    population = np.asarray(
-        [by_code.loc[lay.city_code, "population_2019"] for lay in layouts_], float
+    requests = np.asarray(
+        [by_code.loc[lay.city_code, "population_2019"]
+         * REQUESTS_PER_RESIDENT.get(lay.city_code, 1.0) for lay in layouts_], float
     )
     year_weight = np.asarray([1.0, GROWTH_2019])
-    return _allocate(total, population[:, None] * year_weight[None, :])
+    return _allocate(total, requests[:, None] * year_weight[None, :])
 
 
 def _city_name(cities: pd.DataFrame, city_code: str) -> str:
@@ -1581,6 +1594,8 @@ def _test_calls_year(
     p = np.clip(CONNECT_MEAN[year] + CONNECT_SPREAD * q, 0.05, 0.98)
     connected_n = rng.binomial(calls, p)
     seed_city = cities["city_code"].isin(SEED_ARTICLE_CITIES).to_numpy()
+    if year == SEED_ARTICLE_YEAR:
+        connected_n[seed_city] = calls[seed_city]
     worst = np.argsort(np.where(seed_city, np.inf, q), kind="stable")
     n_dead = round(DEAD_HOTLINES[year] * line_class_scale)
     n_cold = round(COLD_HOTLINES[year] * line_class_scale)
@@ -1662,9 +1677,12 @@ def _test_calls(landing_root: Path, seed: int, cities: pd.DataFrame) -> list[Dem
     base = rng.normal(0.0, 1.0, len(cities))
     seed_city = cities["city_code"].isin(SEED_ARTICLE_CITIES).to_numpy()
     base = np.where(seed_city, np.abs(base), base)  # award winners are at least average hotlines
+    seed_year = base + SEED_CITY_BOOST * seed_city + rng.normal(0.0, 0.35, len(cities))
+    # In the article's year no other hotline is better, in latent quality, than its ten.
+    best_other = seed_year[seed_city].min() - SEED_CITY_MARGIN
     quality = {
         2018: base + rng.normal(0.0, 0.35, len(cities)),
-        2019: base + SEED_CITY_BOOST * seed_city + rng.normal(0.0, 0.35, len(cities)),
+        SEED_ARTICLE_YEAR: np.where(seed_city, seed_year, np.minimum(seed_year, best_other)),
     }
     left_out = _left_out_2018(rng, cities)
     folder = landing_root / "evaluator_d3"
