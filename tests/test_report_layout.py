@@ -237,7 +237,8 @@ def open_page(browser: BrowserContext) -> Iterator[Any]:  # noqa: F811 (the fixt
     opened: list[Any] = []
 
     def open_at(url: str, width: int, media: str = "screen") -> Any:
-        page = browser.new_page(viewport={"width": width, "height": 900})
+        page = browser.new_page()
+        page.set_viewport_size({"width": width, "height": 900})
         opened.append(page)
         page.route("**/*", lambda route: route.continue_()
                    if route.request.url.startswith("file:") else route.abort())
@@ -284,7 +285,7 @@ def test_print_stylesheet_applies(site: Site, open_page: Any, relative: str) -> 
     assert hidden and set(hidden) == {"none"}
     style = page.evaluate("""() => {
       const body = getComputedStyle(document.body);
-      const link = document.querySelector('main a');
+      const link = [...document.querySelectorAll('main a')].find(a => a.offsetParent);
       return {colour: body.color, background: body.backgroundColor,
               link: link ? getComputedStyle(link).color : body.color,
               wraps: [...document.querySelectorAll('.table-wrap')].map(
