@@ -253,6 +253,9 @@ def test_planted_personal_data_stops_at_landing_after_ingest_build_and_report(
         result = subprocess.run([*HOTLINE, "refresh"], env=hotline_env(root),
                                 capture_output=True, text=True, timeout=1200)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        result = subprocess.run([*HOTLINE, "publish", "--year", "2019"], env=hotline_env(root),
+                                capture_output=True, text=True, timeout=1200)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert list((root / "site").rglob("report.pdf")), "the report was not published"
         rejects = duckdb.sql(f"SELECT count(*) FROM '{root}/lake/rejects/*/*.parquet' "
                              "WHERE raw_value LIKE '%[%]%'").fetchone()
