@@ -287,13 +287,15 @@ def test_print_stylesheet_applies(site: Site, open_page: Any, relative: str) -> 
       const body = getComputedStyle(document.body);
       const link = [...document.querySelectorAll('main a')].find(a => a.offsetParent);
       return {colour: body.color, background: body.backgroundColor,
-              link: link ? getComputedStyle(link).color : body.color,
+              link: link ? [getComputedStyle(link).color,
+                           getComputedStyle(link.parentElement).color] : [],
               wraps: [...document.querySelectorAll('.table-wrap')].map(
                   w => getComputedStyle(w).overflowX)};
     }""")
     assert style["colour"] == "rgb(0, 0, 0)"
     assert style["background"] in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
-    assert style["link"] == "rgb(0, 0, 0)"
+    # Links print as the text around them, not in the screen's blue.
+    assert len(set(style["link"])) <= 1 and "rgb(46, 109, 164)" not in style["link"]
     assert set(style["wraps"]) == {"visible"}  # printed tables are never cut to a scroll box
     clipped = page.evaluate("""() => [...document.querySelectorAll('table')].filter(t => {
       const main = document.querySelector('main').getBoundingClientRect();
