@@ -69,7 +69,7 @@ def annual_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             rendered_from[str(year)] = source.as_metadata()
         context.log.info(f"report {report.year}: {report.index_path}")
         if report.pdf is not None and report.pdf.stale:
-            context.log.warning(f"report {report.year}: {report.pdf.describe()}")
+            context.log.info(f"report {report.year}: {report.pdf.describe()}")
         rendered.append(report)
         progress.advance("report", detail=str(year))
     metadata: dict[str, object] = {
