@@ -280,7 +280,7 @@ def test_print_stylesheet_applies(site: Site, open_page: Any, relative: str) -> 
     # About the width an A4 landscape page leaves for text.
     page = open_page(site.url(relative), 1000, media="print")
     hidden = page.evaluate("""() => [...document.querySelectorAll(
-        'nav.toc, nav.pager, .breadcrumb, .screen-only')].map(
+        'nav.toc, nav.pager, .breadcrumb, .pdf-download, .screen-only')].map(
         el => getComputedStyle(el).display)""")
     assert hidden and set(hidden) == {"none"}
     style = page.evaluate("""() => {
