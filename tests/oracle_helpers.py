@@ -530,10 +530,11 @@ def _repeats(frame: pd.DataFrame, window_days: int) -> pd.Series:
     known = known.sort_values(["received_at", "ticket_id"], kind="stable")
     keys = ["city_code", "caller_kind", "caller", "class_key"]
     previous = known.groupby(keys, sort=False).received_at.shift(1)
-    # Rule: days are counted between calendar days of receipt (29, 30 days later: a repeat;
-    # 31: not), whatever the hours; a ticket of another year counts as the previous one.
-    days = (known.received_at.dt.normalize() - previous.dt.normalize()).dt.days
-    repeat = previous.notna() & (days <= window_days)
+    # Rule: "in the previous 30 days" is the 30 × 24 hours before the receipt, both ends
+    # included (29 days later: a repeat; exactly 30: a repeat; 30 days and an hour: not); a
+    # ticket of another year counts as the previous one.
+    elapsed = known.received_at - previous
+    repeat = previous.notna() & (elapsed <= pd.Timedelta(days=window_days))
     return repeat.reindex(frame.index)
 
 
