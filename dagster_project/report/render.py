@@ -270,30 +270,25 @@ def render_year(
     stamp = now.strftime("%Y-%m-%d %H:%M")
     env = environment()
     folder = site / str(year)
-    if not publish:
+    pdf: Path | None = None
+    if publish:
+        state = PdfState(path=folder / PDF_NAME, published_at=now, stale=False)
+        pages = render_pages(data, stamp, env, state)
+        pdf_html = render_pdf_html(data, stamp, env, publication)
+        refuse_personal_data(folder, pages | {PDF_NAME: pdf_html})
+        # The PDF first: when it cannot be typeset, the pages do not claim a current one.
+        pdf = render_pdf(pdf_html, folder / PDF_NAME)
+    else:
         state = pdf_state(folder, warehouse)
         pages = render_pages(data, stamp, env, state)
         refuse_personal_data(folder, pages)
-        written = write_pages(folder, pages)
-        return RenderedReport(
-            year=year,
-            index_path=folder / "index.html",
-            city_paths=tuple(p for p in written if p.parent.name == CITY_DIR),
-            pdf=state,
-        )
-    state = PdfState(path=folder / PDF_NAME, published_at=now, stale=False)
-    pages = render_pages(data, stamp, env, state)
-    pdf_html = render_pdf_html(data, stamp, env, publication)
-    refuse_personal_data(folder, pages | {PDF_NAME: pdf_html})
-    # The PDF first: when it cannot be typeset, the pages do not claim a current one.
-    pdf = render_pdf(pdf_html, folder / PDF_NAME)
     written = write_pages(folder, pages)
     return RenderedReport(
         year=year,
         index_path=folder / "index.html",
         city_paths=tuple(p for p in written if p.parent.name == CITY_DIR),
         pdf_path=pdf,
-        pdf=pdf_state(folder, warehouse),
+        pdf=pdf_state(folder, warehouse) if publish else state,
     )
 
 
