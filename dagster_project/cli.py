@@ -284,8 +284,7 @@ def command_demo(args: argparse.Namespace, ui: Ui) -> int:
     if not reports:
         raise CliError("no report was rendered")
     for report in reports:
-        ui.out.print(f"report {report.parent.name}: {report}")
-        _pdf_line(ui, report.parent.name)
+        _report_lines(ui, report.parent.name)
     ui.out.print(f"report: {reports[-1]}")
     return 0
 
@@ -355,7 +354,6 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.pipeline import execute
 
     _configured_sources()
-    paths = data_paths()
     instance = _instance()
     phases = {"ingest": _count_landing_files(None), "dbt": _dbt_steps(),
               "checks": _suite_count(), "report": 0}
@@ -373,8 +371,7 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
     ui.out.print(f"ingested, built and checked in run {refreshed.run_id}")
     for year in wanted:
         # A path is printed whole, never wrapped: it is copied from the terminal.
-        ui.out.print(f"report {year}: {paths.site / str(year) / 'index.html'}", soft_wrap=True)
-        _pdf_line(ui, year)
+        _report_lines(ui, year)
     if not wanted:
         ui.out.print("no rows of a monitoring year were loaded: no report to render again")
     _fail_if_files_failed(failed_files)
@@ -419,13 +416,19 @@ def command_check(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
-def _pdf_line(ui: Ui, year: int | str) -> None:
-    """Whether the year's PDF is published and as current as the warehouse: refresh and
-    report render HTML only, so the publication can fall behind."""
-    from dagster_project.report.render import pdf_state
+def _report_lines(ui: Ui, year: int | str) -> None:
+    """Where the year's pages are, the operator's appendix among them, and whether the year's
+    PDF is published and as current as the warehouse: refresh and report render HTML only, so
+    the publication can fall behind."""
+    from dagster_project.report.render import INTERNAL_PAGE, pdf_state
 
     paths = data_paths()
-    state = pdf_state(paths.site / str(year), paths.warehouse)
+    folder = paths.site / str(year)
+    # A path is printed whole, never wrapped: it is copied from the terminal.
+    ui.out.print(f"report {year}: {folder / 'index.html'}", soft_wrap=True)
+    ui.out.print(f"operator appendix {year} (not for publication): {folder / INTERNAL_PAGE}",
+                 soft_wrap=True)
+    state = pdf_state(folder, paths.warehouse)
     if state.absent:
         ui.out.print(f"pdf {year}: not published; `hotline publish --year {year}` typesets it",
                      soft_wrap=True)
@@ -464,20 +467,18 @@ def _run_report(args: argparse.Namespace, ui: Ui, publish: bool) -> str:
     with ui.running("publish" if publish else "report", {"report": 1}) as log:
         outcome = execute("report", instance=instance, partition_key=year, tags=tags)
     _fail_if_failed(outcome, log)
-    ui.out.print(f"report {year}: {paths.site / year / 'index.html'}", soft_wrap=True)
+    _report_lines(ui, year)
     return year
 
 
 def command_report(args: argparse.Namespace, ui: Ui) -> int:
-    year = _run_report(args, ui, publish=False)
-    _pdf_line(ui, year)
+    _run_report(args, ui, publish=False)
     return 0
 
 
 def command_publish(args: argparse.Namespace, ui: Ui) -> int:
     """The yearly publication: the pages and report.pdf, behind the same quality gate."""
-    year = _run_report(args, ui, publish=True)
-    _pdf_line(ui, year)
+    _run_report(args, ui, publish=True)
     return 0
 
 

@@ -47,7 +47,8 @@ def failures(paths: DataPaths, suite: str) -> dict[str, list]:
 def table_suite(table: str, expectations: list[dict], **data: str) -> Suite:
     """A suite over a warehouse table, as a deployment may add one."""
     return Suite.model_validate({"name": f"custom_{table}", "meta": {
-        "asset": table, "data": {"kind": "table", "table": table, **data}},
+        "asset": table, "data": {"kind": "table", "table": table, **data},
+        "public": {"family": "tickets", "title": "自定义检查", "unit": "行"}},
         "expectations": expectations})
 
 

@@ -22,10 +22,17 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from dagster_project.demo.generator import generate_demo
 from dagster_project.pipeline import run_everything
+from dagster_project.quality.suites import suite_names
 from dagster_project.report import formatting as fmt
-from dagster_project.report.data import MARTS, indicator_config, load_report
-from dagster_project.report.render import environment, render_year
-from dagster_project.settings import DATA_ROOT_ENV, DataPaths
+from dagster_project.report.data import (
+    MARTS,
+    check_families,
+    indicator_config,
+    load_report,
+    published_suites,
+)
+from dagster_project.report.render import INTERNAL_PAGE, environment, render_year, visible_text
+from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
 
 YEAR = 2019
 HOSTILE = "<script>alert(1)</script>"
@@ -283,27 +290,136 @@ def test_city_page_figures_equal_the_marts(site: Site) -> None:
     listed = body_rows(html, "city-category-table")
     assert [(int(r[0]), r[1], r[2]) for r in listed[: len(top)]] == [
         (rank, name, fmt.count(n)) for rank, name, n in top]
-    files = site.query(
-        "SELECT source_file FROM file_reconciliation WHERE source_id = 'beijing_12345' "
-        "ORDER BY source_file")
-    assert [r[1] for r in body_rows(html, "city-file-table")] == [f for (f,) in files]
+    (files, read, rejected, in_facts), = site.query(
+        "SELECT count(*), sum(rows_read), sum(rows_rejected), sum(rows_in_facts) "
+        "FROM file_reconciliation WHERE source_id = 'beijing_12345'")
+    coverage = visible_text(html.split('id="city-coverage"')[1].split("</p>")[0])
+    assert (f"报送工单文件 {fmt.count(files)} 个，读取 {fmt.count(read)} 行，"
+            f"{fmt.count(rejected)} 行无法识别") in coverage
+    assert f"{fmt.count(in_facts)} 行进入统计" in coverage
+    listed = [cells for attrs, cells in table_rows(site.page(INTERNAL_PAGE), "file-table")
+              if attrs.get("data-city") == HOSTILE_CITY]
+    every = site.query("SELECT source_file FROM file_reconciliation "
+                       "WHERE source_id = 'beijing_12345' ORDER BY source_file")
+    assert [r[2] for r in listed] == [f for (f,) in every]
 
 
-def test_methods_name_every_mart_the_report_reads(site: Site) -> None:
-    index = site.page()
-    methods = index.split('<section id="methods"')[1].split("</section>")[0]
-    tables = [cells[0] for cells in body_rows(methods, "marts-table")]
+def test_the_operator_appendix_names_every_mart_the_report_reads(site: Site) -> None:
+    tables = [cells[0] for cells in body_rows(site.page(INTERNAL_PAGE), "marts-table")]
     assert tables == [name for name, _ in MARTS]
     existing = {t for (t,) in site.query(
         "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")}
     assert set(tables) <= existing
-    for page in [index, site.page(f"city/{HOSTILE_CITY}.html")]:
-        for note in re.findall(r'<p class="source">数据表：([^<]+)</p>', page):
-            for name in re.findall(r"[a-z_]+", re.sub(r"（[^）]*）", "", note)):
-                assert name in tables, name
+    methods = site.page().split('<section id="methods"')[1].split("</section>")[0]
     weights = indicator_config()["monitoring_weights"]  # the vars dbt computed with
     assert f"总得分 = 接通率 × {weights['connect']} + 转人工时长 × {weights['time_to_human']}" in (
         methods)
+
+
+# What no public page may show a reader: a path with a folder (dbt/seeds/…, /srv/…), a file
+# name with a data or code extension, a warehouse table or seed, a quality check's own name.
+PATH = re.compile(r"(?<![A-Za-z0-9_.~-])[A-Za-z0-9_.~-]*[A-Za-z_][A-Za-z0-9_.~-]*/[A-Za-z0-9_./-]+"
+                  r"|[\w-]+\.(?:csv|xlsx?|json|parquet|ya?ml|duckdb|sql|py|j2)\b")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def internal_names() -> set[str]:
+    dbt = PROJECT_ROOT / "dbt"
+    return ({p.stem for p in dbt.glob("models/**/*.sql")} | {p.stem for p in dbt.glob("seeds/*")}
+            | set(suite_names()))
+
+
+def internals_in(text: str, names: set[str]) -> list[str]:
+    words = set(IDENTIFIER.findall(text))
+    return sorted(set(PATH.findall(text)) | (words & names)
+                  | {w for w in words if w.startswith("expect_")})
+
+
+def public_pages(site: Site) -> list[Path]:
+    return sorted(p for p in site.folder.rglob("*.html") if p.parent.name != "internal")
+
+
+def test_the_operator_appendix_is_linked_from_no_public_page(site: Site) -> None:
+    pages = public_pages(site)
+    assert len(pages) > 40
+    for page in pages:
+        hrefs = re.findall(r'href="([^"]*)"', page.read_text(encoding="utf-8"))
+        assert hrefs and not [h for h in hrefs if "internal" in h], page
+    internal = site.page(INTERNAL_PAGE)
+    assert '<meta name="robots" content="noindex, nofollow">' in internal
+    assert 'href="../city/' in internal  # it links the public pages, not the other way
+
+
+def test_the_operator_appendix_lists_every_reject_reason_of_the_lake(site: Site) -> None:
+    # Read from the lake's rejects, not from the mart the page was rendered from.
+    expected = site.query(
+        "SELECT source_id, source_file, reason, coalesce(field, ''), "
+        "count(DISTINCT (coalesce(source_sheet, ''), source_row)), min(source_row) "
+        "FROM read_parquet(?, union_by_name = true) GROUP BY ALL",
+        [str(site.paths.lake / "rejects" / "*" / "*.parquet")])
+    assert len(expected) > 10
+    listed = body_rows(site.page(INTERNAL_PAGE), "reject-table")
+    assert sorted(tuple(r) for r in listed) == sorted(
+        (sid, f, reason, field, fmt.count(n), fmt.count(first))
+        for sid, f, reason, field, n, first in expected)
+    per_file = site.query("SELECT source_file, rows_rejected FROM file_reconciliation "
+                          "WHERE rows_rejected > 0")
+    for source_file, rejected in per_file:
+        assert sum(n for _, f, _, _, n, _ in expected if f == source_file) == rejected
+
+
+def test_the_coverage_table_adds_up_each_citys_files(site: Site) -> None:
+    expected = site.query("""
+        WITH city_files AS (
+            SELECT DISTINCT city_code, source_id FROM fct_tickets
+        )
+        SELECT c.city_name, count(*), sum(f.rows_read), sum(f.rows_rejected),
+               sum(f.rows_in_facts), k.ticket_count, k.unmapped_category_count
+        FROM file_reconciliation f
+        JOIN (SELECT DISTINCT city_code, source_id FROM city_files) s USING (source_id)
+        JOIN dim_city c USING (city_code)
+        LEFT JOIN kpi_city_year k ON k.city_code = s.city_code AND k.year = ?
+        GROUP BY ALL ORDER BY k.ticket_count DESC NULLS LAST, any_value(s.city_code)
+    """, [YEAR])
+    rows = body_rows(site.page(), "coverage-table")
+    assert [(r[0], r[1], r[2], r[3], r[4], r[6], r[7]) for r in rows] == [
+        (name, fmt.count(n), fmt.count(read), fmt.count(rejected), fmt.count(facts),
+         fmt.count(tickets), fmt.count(unmapped))
+        for name, n, read, rejected, facts, tickets, unmapped in expected]
+
+
+def test_the_public_check_summary_says_what_failed_in_chinese(site: Site) -> None:
+    """Each family by its Chinese name; a failing check by its title, its level and how many
+    of its unit failed. Results are planted: a WARN file check, an ERROR check of tickets, a
+    WARN check with two failing expectations, and the personal-data check never run."""
+    data = load_report(site.paths.warehouse, YEAR, site.paths.lake)
+    suites = published_suites()
+
+    def result(suite: str, success: bool, count: int = 0) -> dict[str, Any]:
+        return {"suite": suite, "success": success, "unexpected_count": count}
+
+    planted = {"file_rejects": [result("file_rejects", False, 3)],
+               "ticket_plausibility": [result("ticket_plausibility", False, 1)],
+               "city_year_drift": [result("city_year_drift", False, 4),
+                                   result("city_year_drift", False, 2),
+                                   result("city_year_drift", True)]}
+    results = [r for name in suites if name != "personal_data"
+               for r in planted.get(name, [result(name, True)])]
+    html = environment().get_template("index.html.j2").render(
+        **dict(data.index, check_families=check_families(results, suites)),
+        generated_at="2019-09-17 09:00", pdf=False)
+    rows = {cells[0]: re.sub(r"\s+", "", cells[2])
+            for cells in body_rows(html, "check-family-table")}
+    assert rows == {
+        "数据接收": "文件拒收行比例：提示（3个文件）；其余3项通过",
+        "工单数据": "与上年相比的异常波动：提示（2项）；时间不可能的工单比例：未通过（1个城市年度）"
+                    "；其余2项通过",
+        "拨测监测": "全部通过",
+        "个人信息保护": "尚未全部检查",
+    }
+    # The demo as built: every suite ran and passed.
+    built = {cells[0]: cells[2] for cells in body_rows(site.page(), "check-family-table")}
+    assert built == dict.fromkeys(rows, "全部通过")
 
 
 def test_rendering_is_deterministic_and_replaces_stale_pages(site: Site, tmp_path: Path) -> None:
@@ -353,6 +469,29 @@ def test_report_data_is_read_once_per_mart(site: Site, monkeypatch: pytest.Monke
 # ---------------------------------------------------------------------------------------------
 # In a real browser.
 # ---------------------------------------------------------------------------------------------
+def test_public_pages_show_no_paths_table_names_or_check_names(
+    site: Site, browser: BrowserContext
+) -> None:
+    names = internal_names()
+    page = browser.new_page()
+    try:
+        for path in public_pages(site):
+            page.goto(path.as_uri(), wait_until="load")
+            # What a reader sees, tooltips included.
+            seen = page.inner_text("body") + "\n".join(page.eval_on_selector_all(
+                "[title]", "nodes => nodes.map(n => n.getAttribute('title'))"))
+            assert internals_in(seen, names) == [], path
+        assert internals_in(pdf_text(site.folder / "report.pdf"), names) == []
+        # The same scan finds every kind on the operator's appendix: it can fail.
+        page.goto(site.url(INTERNAL_PAGE), wait_until="load")
+        found = internals_in(page.inner_text("body"), names)
+    finally:
+        page.close()
+    assert {"file_reconciliation", "file_rejects", "category_mappings"} <= set(found)
+    assert any(f.endswith(".csv") and "/" in f for f in found)
+    assert any(f.startswith("expect_") for f in found)
+
+
 def test_pages_load_without_any_request_outside_file(site: Site, visit: Any) -> None:
     for relative in ("index.html", f"city/{HOSTILE_CITY}.html"):
         seen = visit(site.url(relative))
@@ -405,7 +544,7 @@ def test_hostile_category_label_renders_as_text(site: Site, visit: Any) -> None:
     assert site.query(
         "SELECT count(*) FROM category_unmapped_labels WHERE example_category = ?",
         [HOSTILE]) == [(1,)]
-    for relative, table in (("index.html", "#unmapped-table"),
+    for relative, table in ((INTERNAL_PAGE, "#unmapped-table"),
                             (f"city/{HOSTILE_CITY}.html", "#city-unmapped-table")):
         seen = visit(site.url(relative))
         page = seen.page
@@ -414,7 +553,7 @@ def test_hostile_category_label_renders_as_text(site: Site, visit: Any) -> None:
         cells = page.locator(f"{table} td").all_inner_texts()
         assert HOSTILE in cells, relative
         assert page.get_by_text(HOSTILE, exact=True).first.is_visible()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in site.page()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in site.page(INTERNAL_PAGE)
 
 
 def test_chinese_text_is_drawn_with_a_cjk_font(site: Site, visit: Any) -> None:
@@ -454,7 +593,6 @@ def test_pdf_holds_the_title_and_the_top_ten(site: Site) -> None:
         "AND national_rank <= 10 ORDER BY national_rank", [YEAR])]
     for name in top_ten:
         assert name in flat
-    assert HOSTILE in flat  # the planted label is printed as text in the PDF too
 
 
 def test_pdf_embeds_a_cjk_font(site: Site) -> None:
@@ -487,7 +625,7 @@ def test_a_city_without_monitoring_or_tickets_still_gets_a_readable_page(site: S
     data = load_report(site.paths.warehouse, YEAR, site.paths.lake)
     context = dict(data.cities[HOSTILE_CITY], hotline=None, comparison=[], rank_history=[],
                    kpi=None, kpi_history=[], categories=[], risers=[], mix=None, unmapped=[],
-                   files=[], call_files=[], awards=[],
+                   coverage=None, call_count=0, call_file_count=0, awards=[],
                    charts={"comparison": None, "rank_history": None})
     html = environment().get_template("city.html.j2").render(
         **context, generated_at="2019-09-17 09:00", page_codes=data.index["page_codes"],

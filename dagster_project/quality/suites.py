@@ -83,12 +83,31 @@ SuiteData = Annotated[TableData | LakeData | QueryData | TextColumnsData,
                       Field(discriminator="kind")]
 
 
+# The families a reader of the published report sees the checks in, with what each covers.
+CHECK_FAMILIES: dict[str, tuple[str, str]] = {
+    "receipt": ("数据接收", "各地工单文件是否按期报送、能否读取，拒收行与空字段是否过多"),
+    "tickets": ("工单数据", "工单的时间是否合理、与上年相比有无异常波动、诉求能否归入全国分类"),
+    "monitoring": ("拨测监测", "评估机构的拨测记录是否完整可信、排名覆盖的热线是否齐全"),
+    "privacy": ("个人信息保护", "数据仓库与报告的文字中不出现电话号码、身份证号等个人信息"),
+}
+
+
+class PublicSummary(BaseModel):
+    """How the public report names a suite: in plain Chinese, within its family."""
+
+    model_config = ConfigDict(extra="forbid")
+    family: Literal["receipt", "tickets", "monitoring", "privacy"]
+    title: str = Field(description="what the suite checks, in Chinese, e.g. 文件拒收行比例")
+    unit: str = Field(description="what a failing item is, counted, e.g. 个文件、个城市年度")
+
+
 class SuiteMeta(BaseModel):
     model_config = ConfigDict(extra="allow")
     asset: str = Field(description="asset key path joined by '/', e.g. lake/tickets")
     severity: Literal["ERROR", "WARN"] = "ERROR"
     data: SuiteData
     notes: str = ""
+    public: PublicSummary
     extra_columns: list[str] = Field(
         default_factory=list, description="columns row conditions need besides the checked ones"
     )

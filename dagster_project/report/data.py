@@ -7,7 +7,12 @@ monitoring_region_year). What this module still adds up is bookkeeping of the pa
 counts per source, line-class shares, how many hotlines rose or fell, which regions have fewer
 先锋奖 winners than places, and a city's difference from the national mean, taken of the two
 figures printed (formatting.difference). MARTS below lists every table the report reads and
-what for; the methods section prints it.
+what for; the operator's appendix prints it.
+
+Two editions come from one load: the public pages (results, methods and a summary of data
+coverage and quality in plain Chinese) and the operator's appendix (`internal`: sources, files,
+reject reasons, unmapped labels and every check by its name), kept apart so that the public
+text holds no table names, file paths or check names.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import duckdb
 import yaml
 
 from dagster_project.quality import latest_results
+from dagster_project.quality.suites import CHECK_FAMILIES, Suite, load_suite, suite_names
 from dagster_project.report import charts
 from dagster_project.report.formatting import difference, mask_personal, percent
 from dagster_project.settings import PROJECT_ROOT
@@ -39,9 +45,13 @@ INDICATORS = (
 LINE_CLASSES = (("hot", "热线"), ("warm", "温线"), ("cold", "冷线"), ("dead", "死线"))
 CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "app": "APP", "sms": "短信",
             "other": "其他"}
+# The ticket rates by their column in kpi_city_year, as the public summary names the unknown.
+RATE_LABELS = (("直接办结率", "direct_resolved_rate"), ("响应率", "response_rate"),
+               ("按时办结率", "on_time_close_rate"), ("解决率", "resolution_rate"),
+               ("满意率", "satisfaction_rate"), ("重复诉求率", "repeat_request_rate"))
 REQUEST_TYPES = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
                  "suggestion": "建议", "praise": "感谢", "other": "其他"}
-# Every table the report reads, with what it takes from it: printed in the methods section.
+# Every table the report reads, with what it takes from it: printed in the operator's appendix.
 MARTS = (
     ("monitoring_national_year",
      "全国概况：监测热线数、拨测次数、各指标全国均值、中位数、最低与最高分及较上年变化、线路类别数、"
@@ -61,6 +71,7 @@ MARTS = (
     ("category_unmapped_labels", "未能归入全国分类的城市分类标签"),
     ("file_reconciliation",
      "数据来源与文件：读取、拒收、合计行、写入、被更新版本替代（去重）、进入事实表的行数"),
+    ("file_reject_reasons", "拒收原因：各文件按原因与字段的拒收行数及首个行号"),
     ("fct_tickets", "各数据来源所属城市及其文件中本年度受理的工单数"),
     ("fct_test_calls", "各热线拨测记录所在的评估机构文件与拨测次数"),
     ("build_rules", "本次计算所用的规则：权重、阈值、时限与评奖规则（本节所列数值）"),
@@ -100,6 +111,8 @@ class ReportData:
     year: int
     index: dict[str, Any]
     cities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The operator's appendix: what the public pages leave out (sources, files, checks by name).
+    internal: dict[str, Any] = field(default_factory=dict)
 
 
 def indicator_config() -> dict[str, Any]:
@@ -137,6 +150,7 @@ class _Marts:
     national_mix: list[dict[str, Any]]
     unmapped: list[dict[str, Any]]
     files: list[dict[str, Any]]
+    rejects: list[dict[str, Any]]
     ticket_files: list[dict[str, Any]]
     call_files: list[dict[str, Any]]
     rules: dict[str, Any]
@@ -202,10 +216,13 @@ def _query_marts(warehouse: Path, year: int) -> _Marts:
             files=_rows(
                 con, "SELECT * EXCLUDE (ingested_at, file_sha256) FROM file_reconciliation "
                 "ORDER BY source_id, source_file", []),
+            rejects=_rows(
+                con, "SELECT * EXCLUDE (file_sha256) FROM file_reject_reasons ORDER BY "
+                "source_id, source_file, rejected_row_count DESC, reject_reason, "
+                "rejected_field NULLS LAST", []),
             ticket_files=_rows(
-                con, "SELECT city_code, source_id, source_file, "
-                "count(*) FILTER (WHERE received_year = ?) AS year_ticket_count "
-                "FROM fct_tickets GROUP BY ALL ORDER BY ALL", [year]),
+                con, "SELECT DISTINCT city_code, source_id, source_file FROM fct_tickets "
+                "ORDER BY ALL", []),
             call_files=_rows(
                 con, "SELECT city_code, source_id, source_file, count(*) AS call_count "
                 "FROM fct_test_calls WHERE evaluation_year = ? GROUP BY ALL ORDER BY ALL",
@@ -362,6 +379,66 @@ def _quality_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def check_families(
+    results: list[dict[str, Any]], suites: dict[str, Suite]
+) -> list[dict[str, Any]]:
+    """The checks as the public report shows them: per family, each suite by its Chinese
+    title with its latest outcome (passed, failed with how many items, or not run)."""
+    by_suite = _group(results, "suite")
+    families = []
+    for key, (label, covers) in CHECK_FAMILIES.items():
+        checks = []
+        for name, suite in sorted(suites.items()):
+            public = suite.meta.public
+            if public.family != key:
+                continue
+            rows = by_suite.get(name, [])
+            failed = [r for r in rows if not r["success"]]
+            checks.append({
+                "title": public.title, "unit": public.unit, "severity": suite.meta.severity,
+                "ran": bool(rows), "passed": bool(rows) and not failed,
+                "failed_expectations": len(failed),
+                "failed_items": failed[0]["unexpected_count"] if len(failed) == 1 else None,
+            })
+        if not checks:
+            continue
+        blocking = any(c["ran"] and not c["passed"] and c["severity"] == "ERROR" for c in checks)
+        warned = any(c["ran"] and not c["passed"] for c in checks)
+        families.append({
+            "label": label, "covers": covers, "checks": checks,
+            "status": "failed" if blocking else "warned" if warned
+            else "passed" if all(c["ran"] for c in checks) else "not_run",
+        })
+    return families
+
+
+def published_suites() -> dict[str, Suite]:
+    """Every suite of expectations/, by name: the public summary lists each, run or not."""
+    return {name: load_suite(name) for name in suite_names()}
+
+
+def _city_coverage(
+    sources: list[dict[str, Any]], kpis_year: list[dict[str, Any]], city_names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Per city with work orders: its sources' files added up, and what its year's figures
+    could not use (未分类 tickets, the rates its exports leave unknown)."""
+    kpi_by_city = {k["city_code"]: k for k in kpis_year}
+    by_city = _group([s for s in sources if s["city_code"]], "city_code")
+    rows = []
+    # In the order of the ticket table: most tickets first, cities without the year's last.
+    for code in sorted(by_city, key=lambda c: (-((kpi_by_city.get(c) or {}).get("ticket_count")
+                                                  or 0), c)):
+        summed = _entity_summary(by_city[code])[0]
+        kpi = kpi_by_city.get(code)
+        rows.append({
+            **summed, "city_code": code, "city_name": city_names.get(code, code),
+            "ticket_count": kpi["ticket_count"] if kpi else None,
+            "unmapped_category_count": kpi["unmapped_category_count"] if kpi else None,
+            "unknown_rates": [label for label, rate in RATE_LABELS if kpi and kpi[rate] is None],
+        })
+    return rows
+
+
 def _source_summary(
     files: list[dict[str, Any]], source_city: dict[str, str], city_names: dict[str, str]
 ) -> list[dict[str, Any]]:
@@ -432,6 +509,7 @@ def load_report(
     unmapped = [dict(u, city_name=city_names.get(u["city_code"], u["city_code"]))
                 for u in marts.unmapped]
 
+    suites = published_suites()
     index = {
         **monitoring,
         "year": year,
@@ -440,18 +518,16 @@ def load_report(
         "hot_topics": hot,
         "mix": _mix(marts.national_mix, "share"),
         "mix_coverage": _mix_coverage(marts.national_mix),
-        "sources": sources,
         "entity_summary": _entity_summary(sources),
-        "files": marts.files,
+        "file_count": len(marts.files),
         "files_needing_attention": _files_needing_attention(marts.files),
-        "unmapped": unmapped,
+        "city_coverage": _city_coverage(sources, kpis_year, city_names),
         "unmapped_by_label": _unmapped_by_label(unmapped),
-        "quality": quality,
-        "quality_summary": _quality_summary(quality),
+        "check_families": check_families(quality, suites),
+        "has_quality_results": bool(quality),
         "config": config,
         "indicator_labels": dict(INDICATORS),
         "request_type_labels": REQUEST_TYPES,
-        "marts": MARTS,
         "city_pages": [{"city_code": c, "city_name": city_names.get(c, c),
                         "hotline_name": (city_rows.get(c) or {}).get("hotline_name") or c,
                         "province": (city_rows.get(c) or {}).get("province"),
@@ -474,21 +550,33 @@ def load_report(
     categories_by_city = _group(marts.categories)
     mix_by_city = _group(marts.mix)
     unmapped_by_city = _group(unmapped)
-    ticket_files_by_city = _group(marts.ticket_files)
     call_files_by_city = _group(marts.call_files)
-    files_by_source = _group(marts.files, "source_id")
-    file_by_name = {row["source_file"]: row for row in marts.files}
+    coverage_by_city = {row["city_code"]: row for row in index["city_coverage"]}
     for code in page_codes:
         cities[code] = _city_context(
             code=code, year=year, index=index, city=city_rows.get(code, {"city_code": code}),
             history=history.get(code, []), hotline_count_by_year=hotline_count_by_year,
             kpis=kpi_history.get(code, []), categories=categories_by_city.get(code, []),
             mix=mix_by_city.get(code, []), unmapped=unmapped_by_city.get(code, []),
-            ticket_files=ticket_files_by_city.get(code, []),
-            call_files=call_files_by_city.get(code, []), files_by_source=files_by_source,
-            file_by_name=file_by_name,
+            coverage=coverage_by_city.get(code), call_files=call_files_by_city.get(code, []),
         )
-    return ReportData(year=year, index=index, cities=cities)
+    file_city = {f["source_file"]: f["city_code"] for f in marts.ticket_files}
+    internal = {
+        "year": year,
+        "sources": sources,
+        "entity_summary": index["entity_summary"],
+        "files": [dict(f, city_code=file_city.get(f["source_file"]),
+                       city_name=city_names.get(file_city.get(f["source_file"], ""), ""))
+                  for f in marts.files],
+        "rejects": marts.rejects,
+        "unmapped_by_label": index["unmapped_by_label"],
+        "quality": quality,
+        "quality_summary": _quality_summary(quality),
+        "suite_titles": {name: s.meta.public.title for name, s in suites.items()},
+        "marts": MARTS,
+        "page_codes": index["page_codes"],
+    }
+    return ReportData(year=year, index=index, cities=cities, internal=internal)
 
 
 def _monitoring(marts: _Marts, year: int, config: dict[str, Any]) -> dict[str, Any]:
@@ -603,10 +691,8 @@ def _city_context(
     categories: list[dict[str, Any]],
     mix: list[dict[str, Any]],
     unmapped: list[dict[str, Any]],
-    ticket_files: list[dict[str, Any]],
+    coverage: dict[str, Any] | None,
     call_files: list[dict[str, Any]],
-    files_by_source: dict[str, list[dict[str, Any]]],
-    file_by_name: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     national = index["national"]
     hotline = next((r for r in history if r["year"] == year), None)
@@ -631,11 +717,6 @@ def _city_context(
     unranked = [c for c in categories if c["rank_in_city"] is None and c["ticket_count"]]
     risers = sorted((c for c in categories if c["is_fastest_riser"]),
                     key=lambda c: (c["riser_rank"], c["category_code"]))
-    year_tickets = {f["source_file"]: f["year_ticket_count"] for f in ticket_files}
-    source_ids = sorted({f["source_id"] for f in ticket_files})
-    files = [dict(f, year_ticket_count=year_tickets.get(f["source_file"]))
-             for sid in source_ids for f in files_by_source.get(sid, [])]
-    calls = [dict(c, file=file_by_name.get(c["source_file"])) for c in call_files]
     name = city.get("hotline_name") or city.get("city_name") or code
     chart_set: dict[str, Any] = {"comparison": None, "rank_history": None}
     if hotline is not None:
@@ -669,8 +750,9 @@ def _city_context(
         "risers": risers,
         "mix": _mix(mix, "share_of_city") if mix else None,
         "unmapped": unmapped,
-        "files": files,
-        "call_files": calls,
+        "coverage": coverage,
+        "call_count": _sum(call_files, "call_count"),
+        "call_file_count": len({c["source_file"] for c in call_files}),
         "config": index["config"],
         "charts": chart_set,
     }

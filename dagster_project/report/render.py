@@ -2,6 +2,8 @@
 
 site/<year>/index.html     the national monitoring results (年度监测成果)
 site/<year>/city/<code>.html one page per monitored hotline and per city with tickets
+site/<year>/internal/index.html the operator's appendix: sources, files, reject reasons,
+                           unmapped labels, every check by name; linked from no public page
 site/<year>/report.pdf     the publication: cover, contents and the national page typeset by
                            WeasyPrint (CJK font embedded), only when the year is published
                            (`hotline publish`); every other rendering says whether it is stale
@@ -40,6 +42,7 @@ from dagster_project.settings import PROJECT_ROOT
 TEMPLATES_DIR = PROJECT_ROOT / "reports" / "templates"
 PDF_NAME = "report.pdf"
 CITY_DIR = "city"
+INTERNAL_PAGE = "internal/index.html"
 # The national page as the site shows it (with the PDF's download line) and as it is printed.
 SITE_INDEX_TEMPLATE = "site_index.html.j2"
 PUBLICATION_TEMPLATE = "publication.html.j2"
@@ -144,8 +147,8 @@ def render_pages(
     data: ReportData, generated_at: str, env: Environment | None = None,
     pdf: PdfState | None = None,
 ) -> dict[str, str]:
-    """Every HTML page of the year, by path relative to site/<year>/; the national page says
-    whether the PDF is published and current (`pdf`)."""
+    """Every HTML page of the year, by path relative to site/<year>/, the operator's appendix
+    included; the national page says whether the PDF is published and current (`pdf`)."""
     env = env or environment()
     common = {"generated_at": generated_at, "page_codes": data.index["page_codes"]}
     pages = {"index.html": env.get_template(SITE_INDEX_TEMPLATE).render(
@@ -158,6 +161,8 @@ def render_pages(
             "next_city": data.cities[codes[position + 1]] if position + 1 < len(codes) else None,
         }
         pages[city_page(code)] = template.render(**data.cities[code], **common, **neighbours)
+    pages[INTERNAL_PAGE] = env.get_template("internal.html.j2").render(
+        **data.internal, generated_at=generated_at)
     return pages
 
 

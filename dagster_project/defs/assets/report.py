@@ -13,7 +13,7 @@ from dagster_project.defs.build_state import published_build
 from dagster_project.defs.locks import report_lock, warehouse_read_lock
 from dagster_project.defs.partitions import report_year_partitions
 from dagster_project.report.publication import load_publication
-from dagster_project.report.render import render_year
+from dagster_project.report.render import INTERNAL_PAGE, render_year
 from dagster_project.settings import data_paths
 
 ANNUAL_REPORT = dg.AssetKey(["annual_report"])
@@ -75,6 +75,8 @@ def annual_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     metadata: dict[str, object] = {
         "years": dg.MetadataValue.json([r.year for r in rendered]),
         "report": dg.MetadataValue.path(str(rendered[-1].index_path)),
+        "operator_appendix": dg.MetadataValue.path(
+            str(rendered[-1].index_path.parent / INTERNAL_PAGE)),
         RENDERED_FROM_METADATA: dg.MetadataValue.json(rendered_from),
         "published": dg.MetadataValue.bool(publish),
         "pdf_stale_years": dg.MetadataValue.json(
