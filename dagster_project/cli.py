@@ -543,6 +543,7 @@ def _duckdb_message(exc: BaseException) -> str:
     return " ".join(" ".join(kept).split())
 
 
+SQL_PIPED_MAX_WIDTH = 100_000
 SQL_TABLE_ROWS = 1000
 SQL_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                      "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
@@ -565,9 +566,15 @@ def _print_result(ui: Ui, result: duckdb.DuckDBPyRelation, as_csv: bool) -> None
     rows = result.fetchmany(SQL_TABLE_ROWS + 1)
     for row in rows[:SQL_TABLE_ROWS]:
         table.add_row(*(_cell(v) if v is not None else Text("NULL", style="dim") for v in row))
-    # Piped output is not cut to 80 columns: it is as wide as the table.
-    width = None if ui.out.is_terminal else ui.out.measure(table).maximum
-    ui.out.print(table, width=width, crop=False)
+    if ui.out.is_terminal:
+        ui.out.print(table)
+    else:
+        # Piped output is not cut to 80 columns: it is as wide as the table. A console prints
+        # nothing wider than itself, and one without a terminal is 80 wide: print on one as
+        # wide as the table measures without that bound.
+        unbounded = ui.out.options.update(max_width=SQL_PIPED_MAX_WIDTH)
+        width = ui.out.measure(table, options=unbounded).maximum
+        Console(file=ui.out.file, width=width, highlight=False).print(table, crop=False)
     shown = min(len(rows), SQL_TABLE_ROWS)
     more = " (more not shown: --csv prints every row)" if len(rows) > SQL_TABLE_ROWS else ""
     ui.note(f"{shown:,} row(s){more}")

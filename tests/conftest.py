@@ -1,13 +1,19 @@
-"""Shared fixtures: every test works in its own temporary data root."""
+"""Shared fixtures: a test works in its own temporary data root, or reads the one demo data
+root that the session builds as `make demo` does."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dagster_project.ingest.pseudonymise import create_key_file
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -27,3 +33,17 @@ def sources_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv(SOURCES_DIR_ENV, str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
+    """The demo exactly as `make demo` builds it (`hotline demo`: the default seed and size,
+    every year published), once per session. Read-only: a test that changes data works on a
+    copy of it."""
+    root = tmp_path_factory.mktemp("demo") / "data"
+    # `hotline demo`, run from this checkout (as the tests import it, not an installed copy).
+    done = subprocess.run([sys.executable, "-m", "dagster_project.cli", "demo"],
+                          cwd=PROJECT_DIR, env={**os.environ, DATA_ROOT_ENV: str(root)},
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"hotline demo failed:\n{done.stdout}\n{done.stderr}"
+    return DataPaths(root=root)
