@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dagster_project.ingest.lake import process_alive
+from dagster_project.processes import process_alive
 from dagster_project.settings import DATA_ROOT_ENV, data_root
 
 if TYPE_CHECKING:

@@ -25,9 +25,9 @@ from dagster_project.ingest.lake import (
     LandingHashes,
     file_sha256,
     landing_name,
-    process_alive,
     refused_file_sha256,
 )
+from dagster_project.processes import process_alive
 from dagster_project.settings import DataPaths, sources_dir
 
 if TYPE_CHECKING:
