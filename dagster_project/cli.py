@@ -106,7 +106,7 @@ class Ui:
     @contextlib.contextmanager
     def running(self, command: str, phases: dict[str, int]) -> Iterator[Path]:
         """Progress bars for the phases, and the output of the run captured in a log file."""
-        from dagster_project.defs import progress
+        from dagster_project import progress
 
         logs = data_root() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -779,9 +779,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _known_errors() -> tuple[type[BaseException], ...]:
     import duckdb
 
-    from dagster_project.defs.locks import WarehouseLockTimeout
     from dagster_project.ingest.errors import IngestError
     from dagster_project.ingest.pseudonymise import PseudonymisationKeyError
+    from dagster_project.locks import WarehouseLockTimeout
     from dagster_project.quality.suites import SuiteError
     from dagster_project.report.render import ReportDataError
     from dagster_project.sources import SourceConfigError

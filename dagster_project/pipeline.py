@@ -89,7 +89,7 @@ def local_instance() -> dg.DagsterInstance:
     see `locks.instance_lock`)."""
     import dagster as dg
 
-    from dagster_project.defs.locks import instance_lock
+    from dagster_project.locks import instance_lock
 
     home = ensure_dagster_home()
     with instance_lock(home):

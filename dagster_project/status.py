@@ -173,7 +173,7 @@ def sources_table(paths: DataPaths) -> RenderableType:
 
 
 def warehouse_table(paths: DataPaths) -> RenderableType:
-    from dagster_project.defs.locks import (
+    from dagster_project.locks import (
         WarehouseLockTimeout,
         build_running,
         lock_holder,

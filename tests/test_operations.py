@@ -31,17 +31,17 @@ from pipeline_helpers import (
     write_big_export,
 )
 
-from dagster_project.defs.locks import (
-    WarehouseLockTimeout,
-    warehouse_publish_lock,
-    warehouse_read_lock,
-    warehouse_write_lock,
-)
 from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_ids
 from dagster_project.demo.generator import generate_demo
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.ingest.pseudonymise import DEMO_KEY, DEMO_MARKER, KEY_ENV
+from dagster_project.locks import (
+    WarehouseLockTimeout,
+    warehouse_publish_lock,
+    warehouse_read_lock,
+    warehouse_write_lock,
+)
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths, sources_dir
 from dagster_project.sources import load_source_config
 

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from dagster_project.defs import progress
+from dagster_project import progress
 from dagster_project.defs.build_state import (
     project_fingerprint,
     record_fingerprint,
@@ -22,7 +22,6 @@ from dagster_project.defs.dbt_files import (
     manifest_nodes,
     rule_overrides,
 )
-from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.defs.project import hotline_dbt_project
 from dagster_project.defs.publish import (
     BuildNotPublished,
@@ -31,6 +30,7 @@ from dagster_project.defs.publish import (
     prepare_building,
     publish,
 )
+from dagster_project.locks import warehouse_write_lock
 from dagster_project.quality.runner import ensure_results_schema
 from dagster_project.quality.validate import preloading
 from dagster_project.settings import WAREHOUSE_PATH_ENV, data_paths

@@ -18,6 +18,10 @@ source or rendering the same year's report at the same moment.
 
 `flock` locks belong to an open file description, so two threads of one process exclude each
 other too, and the kernel releases them when a process dies: a crash never leaves a stale lock.
+
+Every stage takes these locks (ingestion a source's, the build the warehouse's, checks and
+reports the readers'), as do `hotline status` and the job runner: they sit beneath the stages
+and import nothing of the project or of Dagster.
 """
 
 from __future__ import annotations
