@@ -3,7 +3,7 @@
 DuckDB lets one process open a database file read-write, and a read-only connection in another
 process fails while a writer holds that file (and the reverse). A build therefore never writes
 the live `warehouse.duckdb`: dbt writes `warehouse.building.duckdb`, and only a successful build
-replaces the live file with it (`dagster_project.defs.publish`). The Dagster pool
+replaces the live file with it (`dagster_project.warehouse.publish`). The Dagster pool
 `duckdb_writer` serialises builds inside one Dagster instance; these locks do it for every
 process on the machine (two `hotline build`, the UI and the CLI, an in-process run and a test):
 

@@ -109,8 +109,8 @@ def test_jobs_without_dbt_are_the_code_location_s() -> None:
     """`hotline ingest` and `hotline report` run these: same ops, inputs, partitions, checks."""
     from dagster_project.definitions import defs
     from dagster_project.defs import without_dbt
-    from dagster_project.defs.dbt_files import MANIFEST_PATH, manifest_is_stale
     from dagster_project.defs.project import hotline_dbt_project
+    from dagster_project.warehouse.dbt_files import MANIFEST_PATH, manifest_is_stale
 
     assert hotline_dbt_project.manifest_path == MANIFEST_PATH
     assert not manifest_is_stale()  # the code location has just parsed it if need be
@@ -564,7 +564,7 @@ def test_a_changed_model_makes_the_manifest_stale(tmp_path: Path) -> None:
     """After an update of the dbt project the manifest is parsed again before assets load."""
     import os
 
-    from dagster_project.defs.dbt_files import manifest_is_stale
+    from dagster_project.warehouse.dbt_files import manifest_is_stale
 
     (tmp_path / "models").mkdir()
     model = tmp_path / "models" / "m.sql"
