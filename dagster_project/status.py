@@ -96,10 +96,9 @@ def source_states(paths: DataPaths) -> list[SourceState]:
     are read and hashed. A file that ingestion refuses unopened (a control character in its
     name, a link leading out of landing/) is not read here either: it is refused, with the
     reason, once the manifest holds its refusal (keyed by its name), and waits until then."""
-    from dagster_project.defs.partitions import source_ids
     from dagster_project.ingest.errors import IngestError
     from dagster_project.ingest.pipeline import check_landing_path
-    from dagster_project.sources import SourceConfigError, load_source_config
+    from dagster_project.sources import SourceConfigError, load_source_config, source_ids
 
     files = _parquet_files(paths.lake / "manifest")
     manifest = _rows(f"SELECT * FROM {PARQUET} ORDER BY ingested_at", [files]) if files else []
@@ -216,7 +215,7 @@ def warehouse_table(paths: DataPaths) -> RenderableType:
 
 
 def quality_table(paths: DataPaths) -> Table:
-    from dagster_project.defs.assets.quality import suite_statuses
+    from dagster_project.quality.gate import suite_statuses
 
     table = _table("checks (latest result of each suite)")
     for column in ("suite", "severity", "result", "checked"):

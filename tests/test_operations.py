@@ -31,7 +31,7 @@ from pipeline_helpers import (
     write_big_export,
 )
 
-from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_ids
+from dagster_project.defs.partitions import REPORT_YEARS_NAME
 from dagster_project.demo.generator import generate_demo
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
@@ -43,7 +43,7 @@ from dagster_project.locks import (
     warehouse_write_lock,
 )
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths, sources_dir
-from dagster_project.sources import load_source_config
+from dagster_project.sources import load_source_config, source_ids
 
 TICKETS = 3000
 
