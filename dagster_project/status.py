@@ -275,7 +275,7 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[int, 
     first engine event (the worker runs beside them, on the machine of the instance)."""
     import dagster as dg
 
-    from dagster_project.pipeline import HOST_TAG, PID_TAG
+    from dagster_project.local_runs import HOST_TAG, PID_TAG
 
     pid = run.tags.get(PID_TAG, "")
     if pid.isdigit():
@@ -317,12 +317,12 @@ def interrupted_pid(instance: dg.DagsterInstance, record: dg.RunRecord) -> int |
 
 
 def runs_table(paths: DataPaths) -> RenderableType:
-    from dagster_project.pipeline import dagster_home
+    from dagster_project.local_runs import dagster_home
 
     home = dagster_home()
     if not (home / "dagster.yaml").exists():
         return Text("runs: none recorded yet", style="dim")
-    from dagster_project.pipeline import local_instance
+    from dagster_project.local_runs import local_instance
 
     with local_instance() as instance:
         records = instance.get_run_records(limit=RUNS_SHOWN)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from dagster_project.demo.generator import generate_demo
-from dagster_project.pipeline import PipelineRun, run_everything
+from dagster_project.local_runs import PipelineRun, run_everything
 from dagster_project.quality import load_suite, suites
 from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
 

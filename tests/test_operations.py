@@ -138,7 +138,7 @@ def test_commands_that_need_no_dbt_do_not_import_it() -> None:
         "import sys\n"
         "import dagster_project.ingest.runner\n"
         "assert 'dagster' not in sys.modules, 'an ingestion worker imports Dagster'\n"
-        "from dagster_project.pipeline import job_definition\n"
+        "from dagster_project.local_runs import job_definition\n"
         "job_definition('ingest'), job_definition('report')\n"
         "assert 'dagster_dbt' not in sys.modules, 'ingest or report imports dagster-dbt'\n"
     )
@@ -663,7 +663,7 @@ def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
 
 OPEN_INSTANCE = """
 import os, sys, time
-from dagster_project.pipeline import local_instance
+from dagster_project.local_runs import local_instance
 start = float(sys.argv[1])
 while time.time() < start:
     time.sleep(0.005)

@@ -36,7 +36,7 @@ from dagster_project.warehouse.publish import (
 )
 
 # The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
-# (1) is set in the instance's dagster.yaml (see pipeline.ensure_dagster_home).
+# (1) is set in the instance's dagster.yaml (see local_runs.ensure_dagster_home).
 WRITER_POOL = "duckdb_writer"
 COUNTED = ("table", "incremental", "seed")
 
