@@ -48,7 +48,7 @@ def build_demo(root: Path, tickets: int) -> tuple[Path, Path]:
     import os
 
     from dagster_project.demo.generator import generate_demo
-    from dagster_project.pipeline import run_everything
+    from dagster_project.local_runs import run_everything
     from dagster_project.settings import DATA_ROOT_ENV, DataPaths
 
     os.environ[DATA_ROOT_ENV] = str(root)

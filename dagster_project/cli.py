@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import dagster as dg
     import duckdb
 
-    from dagster_project.pipeline import JobOutcome
+    from dagster_project.local_runs import JobOutcome
 
 DEBUG_ENV = "HOTLINE_DEBUG"
 PHASES = {
@@ -106,7 +106,7 @@ class Ui:
     @contextlib.contextmanager
     def running(self, command: str, phases: dict[str, int]) -> Iterator[Path]:
         """Progress bars for the phases, and the output of the run captured in a log file."""
-        from dagster_project.defs import progress
+        from dagster_project import progress
 
         logs = data_root() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -128,7 +128,7 @@ class Ui:
 # Helpers
 # ---------------------------------------------------------------------------------------------
 def _instance() -> dg.DagsterInstance:
-    from dagster_project.pipeline import local_instance
+    from dagster_project.local_runs import local_instance
 
     return local_instance()
 
@@ -254,7 +254,7 @@ def _suite_count(lake: bool = True, warehouse: bool = True) -> int:
 def command_demo(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.defs.assets.report import PUBLISH_TAG
     from dagster_project.demo.generator import generate_demo
-    from dagster_project.pipeline import execute, report_range_tags, run_everything
+    from dagster_project.local_runs import execute, report_range_tags, run_everything
 
     paths = data_paths()
     ui.note(f"data root: {paths.root}")
@@ -291,7 +291,7 @@ def command_demo(args: argparse.Namespace, ui: Ui) -> int:
 
 def command_ingest(args: argparse.Namespace, ui: Ui) -> int:
     from dagster_project.defs.partitions import all_sources_tags, source_partitions
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     known = source_partitions.get_partition_keys()
     wanted = list(dict.fromkeys(args.source or []))
@@ -320,7 +320,7 @@ def command_ingest(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def command_build(args: argparse.Namespace, ui: Ui) -> int:
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     paths = data_paths()
     if not any((paths.lake / "manifest").glob("*/*.parquet")):
@@ -351,7 +351,7 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
     monitoring year whose rows that run loaded."""
     from dagster_project.defs.partitions import all_sources_tags
     from dagster_project.defs.sensors import report_years_of_run
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     _configured_sources()
     instance = _instance()
@@ -449,7 +449,7 @@ def _run_report(args: argparse.Namespace, ui: Ui, publish: bool) -> str:
         lake_report_years,
         report_years,
     )
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     paths = data_paths()
     _require_warehouse()
@@ -645,7 +645,7 @@ def command_sql(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def command_ui(args: argparse.Namespace, ui: Ui) -> int:
-    from dagster_project.pipeline import ensure_dagster_home
+    from dagster_project.local_runs import ensure_dagster_home
 
     os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
     ensure_dagster_home()
@@ -662,7 +662,7 @@ def command_ui(args: argparse.Namespace, ui: Ui) -> int:
 def command_automation(args: argparse.Namespace, ui: Ui) -> int:
     """Switch the data root's sensors and schedules on or off, or show them."""
     from dagster_project import automation
-    from dagster_project.pipeline import dagster_home
+    from dagster_project.local_runs import dagster_home
 
     instance = _instance()
     home = dagster_home()
@@ -787,9 +787,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _known_errors() -> tuple[type[BaseException], ...]:
     import duckdb
 
-    from dagster_project.defs.locks import WarehouseLockTimeout
     from dagster_project.ingest.errors import IngestError
     from dagster_project.ingest.pseudonymise import PseudonymisationKeyError
+    from dagster_project.locks import WarehouseLockTimeout
     from dagster_project.quality.suites import SuiteError
     from dagster_project.report.render import ReportDataError
     from dagster_project.sources import SourceConfigError

@@ -22,11 +22,11 @@ from dagster_project.defs.assets.quality import build_quality_gate, quality_resu
 from dagster_project.defs.assets.report import annual_report
 from dagster_project.defs.assets.warehouse import warehouse_models
 from dagster_project.defs.checks.quality import build_quality_checks, checked_assets
-from dagster_project.defs.dbt_files import mart_tables
 from dagster_project.defs.jobs import JOBS
 from dagster_project.defs.resources import dbt_resource
 from dagster_project.defs.schedules import SCHEDULES
 from dagster_project.defs.sensors import SENSORS
+from dagster_project.warehouse.dbt_files import mart_tables
 
 quality_checks = build_quality_checks(mart_tables())
 quality_gate = build_quality_gate(checked_assets(quality_checks))

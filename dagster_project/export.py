@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.ingest.readers import quote_identifier
+from dagster_project.sql import quote_identifier
 
 # What a spreadsheet may skip before the first character of a cell: spaces, separators,
 # control and format characters (\p{Z}, \p{Cc}, \p{Cf}), and the other default-ignorable code

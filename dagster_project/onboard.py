@@ -31,9 +31,7 @@ from dagster_project.ingest.readers import (
     RAW_TABLE,
     RawFile,
     drop_raw,
-    quote_identifier,
     read_raw,
-    sql_literal,
 )
 from dagster_project.settings import PROJECT_ROOT, data_paths
 from dagster_project.sources import (
@@ -41,6 +39,7 @@ from dagster_project.sources import (
     DEFAULT_TIMESTAMP_FORMATS,
     SourceConfig,
 )
+from dagster_project.sql import quote_identifier, sql_literal
 
 # Formats tried on a sample besides the defaults: 311 systems write 12-hour US times.
 EXTRA_TIMESTAMP_FORMATS = (

@@ -6,6 +6,7 @@ canonical fields of `canonical.py`. Onboarding a city means adding one such file
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -21,6 +22,7 @@ from dagster_project.canonical import (
     Entity,
     fields_of,
 )
+from dagster_project.settings import sources_dir
 
 DEFAULT_TIMESTAMP_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -41,7 +43,8 @@ WAREHOUSE_TIMEZONE = "Asia/Shanghai"
 # category mappings and the warehouse split a city's label on (int_category_labels_placed).
 CATEGORY_LEVEL_SEPARATOR = "/"
 
-SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+SourceId = Annotated[str, Field(pattern=SOURCE_ID.pattern)]
 CityCode = Annotated[str, Field(pattern=r"^\d{6}$")]
 
 
@@ -291,3 +294,10 @@ def load_source_configs(directory: Path) -> list[SourceConfig]:
     configs = [load_source_config(p) for p in sorted(directory.glob("*.yaml"))]
     return sorted(configs, key=lambda c: c.source_id)
 
+
+def source_ids(directory: Path | None = None) -> list[str]:
+    """The source ids configured in the directory: one per `<source_id>.yaml`."""
+    folder = directory or sources_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if SOURCE_ID.match(p.stem))

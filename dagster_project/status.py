@@ -25,9 +25,9 @@ from dagster_project.ingest.lake import (
     LandingHashes,
     file_sha256,
     landing_name,
-    process_alive,
     refused_file_sha256,
 )
+from dagster_project.processes import process_alive
 from dagster_project.settings import DataPaths, sources_dir
 
 if TYPE_CHECKING:
@@ -96,10 +96,9 @@ def source_states(paths: DataPaths) -> list[SourceState]:
     are read and hashed. A file that ingestion refuses unopened (a control character in its
     name, a link leading out of landing/) is not read here either: it is refused, with the
     reason, once the manifest holds its refusal (keyed by its name), and waits until then."""
-    from dagster_project.defs.partitions import source_ids
     from dagster_project.ingest.errors import IngestError
     from dagster_project.ingest.pipeline import check_landing_path
-    from dagster_project.sources import SourceConfigError, load_source_config
+    from dagster_project.sources import SourceConfigError, load_source_config, source_ids
 
     files = _parquet_files(paths.lake / "manifest")
     manifest = _rows(f"SELECT * FROM {PARQUET} ORDER BY ingested_at", [files]) if files else []
@@ -173,7 +172,7 @@ def sources_table(paths: DataPaths) -> RenderableType:
 
 
 def warehouse_table(paths: DataPaths) -> RenderableType:
-    from dagster_project.defs.locks import (
+    from dagster_project.locks import (
         WarehouseLockTimeout,
         build_running,
         lock_holder,
@@ -216,7 +215,7 @@ def warehouse_table(paths: DataPaths) -> RenderableType:
 
 
 def quality_table(paths: DataPaths) -> Table:
-    from dagster_project.defs.assets.quality import suite_statuses
+    from dagster_project.quality.gate import suite_statuses
 
     table = _table("checks (latest result of each suite)")
     for column in ("suite", "severity", "result", "checked"):
@@ -276,7 +275,7 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[int, 
     first engine event (the worker runs beside them, on the machine of the instance)."""
     import dagster as dg
 
-    from dagster_project.pipeline import HOST_TAG, PID_TAG
+    from dagster_project.local_runs import HOST_TAG, PID_TAG
 
     pid = run.tags.get(PID_TAG, "")
     if pid.isdigit():
@@ -318,12 +317,12 @@ def interrupted_pid(instance: dg.DagsterInstance, record: dg.RunRecord) -> int |
 
 
 def runs_table(paths: DataPaths) -> RenderableType:
-    from dagster_project.pipeline import dagster_home
+    from dagster_project.local_runs import dagster_home
 
     home = dagster_home()
     if not (home / "dagster.yaml").exists():
         return Text("runs: none recorded yet", style="dim")
-    from dagster_project.pipeline import local_instance
+    from dagster_project.local_runs import local_instance
 
     with local_instance() as instance:
         records = instance.get_run_records(limit=RUNS_SHOWN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from dagster_project.defs.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
+from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 
 
 def run_dbt(target: Path, *args: str) -> None:

@@ -35,7 +35,7 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPaths]:
     query time, and a pseudonymisation key in `secrets/` (created after ingestion, which used
     the public demo key)."""
     from dagster_project.defs.partitions import all_sources_tags
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     root = tmp_path_factory.mktemp("analyst")
     paths = DataPaths(root=root)

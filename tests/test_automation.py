@@ -121,7 +121,7 @@ def test_report_sensor_catches_up_with_a_refresh_that_finished_before_it(
     built: DataPaths,
 ) -> None:
     from dagster_project.defs.partitions import all_sources_tags
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     with data_root_only(built.root), instance_of(built.root) as instance:
         # `hotline demo` rendered every year from the warehouse of now.

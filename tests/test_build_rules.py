@@ -13,13 +13,13 @@ import pytest
 import yaml
 from pipeline_helpers import run_hotline as hotline
 
-from dagster_project.defs.dbt_files import (
+from dagster_project.demo import generator
+from dagster_project.settings import DataPaths
+from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
     RuleOverridesError,
     rule_overrides,
 )
-from dagster_project.demo import generator
-from dagster_project.settings import DataPaths
 
 YEAR = 2019
 DEFAULTS = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))[

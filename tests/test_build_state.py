@@ -11,18 +11,18 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.defs.build_state import (
+from dagster_project.defs.checks.quality import _built_by_current_code
+from dagster_project.settings import DataPaths
+from dagster_project.warehouse.build_state import (
     project_fingerprint,
     record_fingerprint,
     recorded_fingerprint,
 )
-from dagster_project.defs.checks.quality import _built_by_current_code
-from dagster_project.defs.dbt_files import (
+from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
     PARSE_STATE,
     forget_parse_of_other_project,
 )
-from dagster_project.settings import DataPaths
 
 
 def copy_of_project(tmp_path: Path) -> Path:
@@ -114,7 +114,7 @@ def test_checks_reuse_outcomes_only_of_a_warehouse_the_current_code_built(
 
 
 def _seed(project: Path, target: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:
-    from dagster_project.defs.dbt_files import DBT_EXECUTABLE
+    from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE
 
     return subprocess.run(
         [str(DBT_EXECUTABLE), "seed", "--select", "cities", "--project-dir", str(project),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dagster_project.defs.dbt_files import DBT_PROJECT_DIR
+from dagster_project.warehouse.dbt_files import DBT_PROJECT_DIR
 
 COLUMN_KEYS = {"name", "data_type", "description", "data_tests", "constraints", "quote",
                "meta", "config", "tags"}

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from dagster_project.demo.generator import generate_demo
-from dagster_project.pipeline import PipelineRun, run_everything
+from dagster_project.local_runs import PipelineRun, run_everything
 from dagster_project.quality import load_suite, suites
 from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
 
@@ -215,7 +215,7 @@ def test_failing_error_check_blocks_the_report(
 def test_dbt_unit_tests_pass_outside_the_production_build(demo: Demo, tmp_path: Path) -> None:
     """The pipeline's build skips the unit tests (they test the SQL on fixed rows, not the
     data); here every one of them runs against the built warehouse and passes."""
-    from dagster_project.defs.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR
+    from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     declared = set(manifest["unit_tests"])

@@ -26,7 +26,7 @@ from dagster_project import status
 from dagster_project.export import FORMULA_TRIGGERS, export_csv
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
-from dagster_project.pipeline import HOST_TAG, PID_TAG, local_instance
+from dagster_project.local_runs import HOST_TAG, PID_TAG, local_instance
 from dagster_project.settings import DataPaths
 from dagster_project.sources import load_source_config
 
@@ -187,7 +187,7 @@ def test_status_shows_files_refused_unread_with_the_reason(
 HANGING_RUN = """
 import os, socket, sys, time
 import dagster as dg
-from dagster_project.pipeline import HOST_TAG, PID_TAG, local_instance
+from dagster_project.local_runs import HOST_TAG, PID_TAG, local_instance
 
 @dg.op
 def wait() -> None:

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from dagster_project.demo.generator import generate_demo
-from dagster_project.pipeline import run_everything
+from dagster_project.local_runs import run_everything
 from dagster_project.report import formatting as fmt
 from dagster_project.report.render import environment
 from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths

@@ -31,19 +31,19 @@ from pipeline_helpers import (
     write_big_export,
 )
 
-from dagster_project.defs.locks import (
+from dagster_project.defs.partitions import REPORT_YEARS_NAME
+from dagster_project.demo.generator import generate_demo
+from dagster_project.ingest.lake import Lake
+from dagster_project.ingest.pipeline import ingest_source
+from dagster_project.ingest.pseudonymise import DEMO_KEY, DEMO_MARKER, KEY_ENV
+from dagster_project.locks import (
     WarehouseLockTimeout,
     warehouse_publish_lock,
     warehouse_read_lock,
     warehouse_write_lock,
 )
-from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_ids
-from dagster_project.demo.generator import generate_demo
-from dagster_project.ingest.lake import Lake
-from dagster_project.ingest.pipeline import ingest_source
-from dagster_project.ingest.pseudonymise import DEMO_KEY, DEMO_MARKER, KEY_ENV
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths, sources_dir
-from dagster_project.sources import load_source_config
+from dagster_project.sources import load_source_config, source_ids
 
 TICKETS = 3000
 
@@ -109,8 +109,8 @@ def test_jobs_without_dbt_are_the_code_location_s() -> None:
     """`hotline ingest` and `hotline report` run these: same ops, inputs, partitions, checks."""
     from dagster_project.definitions import defs
     from dagster_project.defs import without_dbt
-    from dagster_project.defs.dbt_files import MANIFEST_PATH, manifest_is_stale
     from dagster_project.defs.project import hotline_dbt_project
+    from dagster_project.warehouse.dbt_files import MANIFEST_PATH, manifest_is_stale
 
     assert hotline_dbt_project.manifest_path == MANIFEST_PATH
     assert not manifest_is_stale()  # the code location has just parsed it if need be
@@ -138,7 +138,7 @@ def test_commands_that_need_no_dbt_do_not_import_it() -> None:
         "import sys\n"
         "import dagster_project.ingest.runner\n"
         "assert 'dagster' not in sys.modules, 'an ingestion worker imports Dagster'\n"
-        "from dagster_project.pipeline import job_definition\n"
+        "from dagster_project.local_runs import job_definition\n"
         "job_definition('ingest'), job_definition('report')\n"
         "assert 'dagster_dbt' not in sys.modules, 'ingest or report imports dagster-dbt'\n"
     )
@@ -564,7 +564,7 @@ def test_a_changed_model_makes_the_manifest_stale(tmp_path: Path) -> None:
     """After an update of the dbt project the manifest is parsed again before assets load."""
     import os
 
-    from dagster_project.defs.dbt_files import manifest_is_stale
+    from dagster_project.warehouse.dbt_files import manifest_is_stale
 
     (tmp_path / "models").mkdir()
     model = tmp_path / "models" / "m.sql"
@@ -663,7 +663,7 @@ def test_a_delivery_to_one_source_reads_only_that_source_with_every_core(
 
 OPEN_INSTANCE = """
 import os, sys, time
-from dagster_project.pipeline import local_instance
+from dagster_project.local_runs import local_instance
 start = float(sys.argv[1])
 while time.time() < start:
     time.sleep(0.005)

@@ -120,7 +120,7 @@ def instance(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.Dagster
 
 def run_requested(instance: dg.DagsterInstance, request: dg.RunRequest) -> set[str]:
     """Launch the report job as the daemon would for the request; the assets it materialised."""
-    from dagster_project.pipeline import execute
+    from dagster_project.local_runs import execute
 
     outcome = execute("report", instance=instance, partition_key=request.partition_key,
                       tags=dict(request.tags))

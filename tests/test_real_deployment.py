@@ -17,11 +17,11 @@ from dbt_runner import run_dbt
 
 from dagster_project.cli import main
 from dagster_project.defs.assets.ingest import ingest_landing
-from dagster_project.defs.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 from dagster_project.ingest.pseudonymise import KEY_ENV
 from dagster_project.onboard import OnboardError, propose, write_proposal
 from dagster_project.settings import BUNDLED_SOURCES_DIR, SOURCES_DIR_ENV, DataPaths, sources_dir
 from dagster_project.sources import SourceConfigError, load_source_config
+from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
 
 US_TIME = "%m/%d/%Y %I:%M:%S %p"
 NEW_YORK = ZoneInfo("America/New_York")

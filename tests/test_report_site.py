@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from dagster_project.demo.generator import generate_demo
-from dagster_project.pipeline import run_everything
+from dagster_project.local_runs import run_everything
 from dagster_project.quality.suites import suite_names
 from dagster_project.report import formatting as fmt
 from dagster_project.report.data import (

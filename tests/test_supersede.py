@@ -9,9 +9,9 @@ import duckdb
 from test_ingest import KEY, STANDARD_HEADER, land, standard_config
 
 from dagster_project.canonical import Entity
-from dagster_project.defs.locks import warehouse_write_lock
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.runner import SourceIngested, ingest_one_source
+from dagster_project.locks import warehouse_write_lock
 from dagster_project.settings import DataPaths
 
 DAY_1 = dt.datetime(2020, 1, 5, 8, 0, 0)

@@ -4,8 +4,7 @@ and the dbt project."""
 import warnings
 
 # Dagster's own BetaWarning (`dg.BetaWarning` is this class), from the package that defines it:
-# importing `dagster` here would cost every user of this package, including the ingestion
-# worker processes and their `locks`, a second or so.
+# importing `dagster` here would cost every user of this package a second or so.
 from dagster_shared.utils.warnings import BetaWarning
 
 # Single-run backfill policies are what make one dbt build per run: the beta notice is noise.

@@ -16,7 +16,6 @@ and tickets after each run (idempotent), so the partitions are exactly the publi
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import dagster as dg
@@ -26,19 +25,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from dagster_project.settings import sources_dir
+from dagster_project.sources import source_ids
 
-SOURCE_ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 REPORT_YEARS_NAME = "report_years"
-
-
-def source_ids(directory: Path | None = None) -> list[str]:
-    """The source ids configured in the directory: one per `<source_id>.yaml`."""
-    folder = directory or sources_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.yaml") if SOURCE_ID.match(p.stem))
-
 
 source_partitions = dg.StaticPartitionsDefinition(source_ids())
 report_year_partitions = dg.DynamicPartitionsDefinition(name=REPORT_YEARS_NAME)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from dagster_project.defs.dbt_files import (
+from dagster_project.warehouse.dbt_files import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     dbt_environment,

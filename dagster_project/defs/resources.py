@@ -10,8 +10,8 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 from packaging.version import Version
 
-from dagster_project.defs.dbt_files import DBT_EXECUTABLE
 from dagster_project.defs.project import hotline_dbt_project
+from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE
 
 
 class HotlineDbtCliResource(DbtCliResource):

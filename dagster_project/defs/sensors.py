@@ -23,12 +23,12 @@ import dagster as dg
 
 from dagster_project.defs.assets.ingest import LAKE_MANIFEST, REPORT_YEARS_METADATA
 from dagster_project.defs.assets.report import ANNUAL_REPORT, MART_DEPS, RENDERED_FROM_METADATA
-from dagster_project.defs.build_state import PublishedBuild, published_build
 from dagster_project.defs.jobs import refresh_job, report_job
 from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_partitions
 from dagster_project.ingest.lake import Lake, file_sha256
 from dagster_project.settings import data_paths, sources_dir
 from dagster_project.sources import SourceConfigError, load_source_config
+from dagster_project.warehouse.build_state import PublishedBuild, published_build
 
 # Bytes hashed per evaluation at most; files beyond it are looked at on the next tick, so that
 # a first evaluation over a large landing folder stays within the sensor's time limit.

@@ -22,8 +22,8 @@ from dagster_project.defs.assets.ingest import ingest_landing
 from dagster_project.defs.assets.quality import build_quality_gate, quality_results
 from dagster_project.defs.assets.report import annual_report
 from dagster_project.defs.checks.quality import build_quality_checks, checked_assets
-from dagster_project.defs.dbt_files import manifest_is_stale, mart_tables
 from dagster_project.defs.jobs import ingest_job, report_job
+from dagster_project.warehouse.dbt_files import manifest_is_stale, mart_tables
 
 
 @cache

@@ -24,13 +24,13 @@ from dagster_project.canonical import (
     fields_of,
 )
 from dagster_project.ingest.pseudonymise import hmac_sha256_sql
-from dagster_project.ingest.readers import quote_identifier, sql_literal
 from dagster_project.personal_data import CANDIDATE_PATTERN, masked_sql
 from dagster_project.sources import (
     CATEGORY_LEVEL_SEPARATOR,
     WAREHOUSE_TIMEZONE,
     SourceConfig,
 )
+from dagster_project.sql import quote_identifier, sql_literal
 
 # Full-width forms U+FF01..U+FF5E are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
 _FULL_WIDTH_ASCII = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F)) + "\u3000"

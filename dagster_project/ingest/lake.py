@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.canonical import Entity
 from dagster_project.personal_data import mask_personal_data
+from dagster_project.processes import process_alive
 
 FileStatus = Literal["loaded", "failed"]
 
@@ -174,17 +175,6 @@ def refused_file_sha256(source_file: str) -> str:
     """The manifest key of a file refused unopened (by its name, as its content was not read;
     masked, as the manifest keeps it)."""
     return hashlib.sha256(f"name:{mask_personal_data(source_file)}".encode()).hexdigest()
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def publish(staged: Path, target: Path) -> None:

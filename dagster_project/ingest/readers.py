@@ -33,6 +33,7 @@ import python_calamine
 
 from dagster_project.ingest.errors import IngestError
 from dagster_project.sources import SourceConfig
+from dagster_project.sql import quote_identifier, sql_literal
 
 RAW_TABLE = "raw_rows"
 # Lines of a CSV that are not records of the header's columns: (source_row, line).
@@ -885,11 +886,6 @@ def _load_json(con: duckdb.DuckDBPyConnection, config: SourceConfig, path: Path)
     return _Notes()
 
 
-def sql_literal(value: str) -> str:
-    """A SQL string literal of `value`."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _number_rows(con: duckdb.DuckDBPyConnection, first_line: int | None) -> None:
     """Number rows by their line (CSV) or record (JSON): rowid of a freshly filled table is its
     insertion order, i.e. the order of the file. A view, so the rows are not copied; XLSX
@@ -967,10 +963,6 @@ def _unique_headers(names: list[str]) -> list[str]:
         seen[name.lower()] = count + 1
         unique.append(name if count == 0 else f"{name}_{count}")
     return unique
-
-
-def quote_identifier(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _first_line(exc: BaseException) -> str:

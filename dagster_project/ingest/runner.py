@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project.canonical import Entity
-from dagster_project.defs.locks import WarehouseLockTimeout, source_lock, warehouse_write_lock
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import FileOutcome, ingest_source, utc_now
 from dagster_project.ingest.pseudonymise import ingestion_key
 from dagster_project.ingest.supersede import SupersededFile, move_superseded, superseded_files
+from dagster_project.locks import WarehouseLockTimeout, source_lock, warehouse_write_lock
 from dagster_project.settings import DataPaths
 from dagster_project.sources import SourceConfig
 

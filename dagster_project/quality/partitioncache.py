@@ -29,10 +29,10 @@ from typing import Any
 import duckdb
 
 from dagster_project.ingest.lake import write_and_publish
-from dagster_project.ingest.readers import quote_identifier, sql_literal
 from dagster_project.quality.filecache import fingerprint
 from dagster_project.quality.suites import Suite
 from dagster_project.quality.validate import ExpectationOutcome
+from dagster_project.sql import quote_identifier, sql_literal
 
 
 @dataclass(frozen=True)

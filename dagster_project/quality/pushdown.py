@@ -22,8 +22,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dagster_project.ingest.readers import quote_identifier, sql_literal
 from dagster_project.quality.validate import ExpectationOutcome
+from dagster_project.sql import quote_identifier, sql_literal
 
 MAX_CANDIDATES = 1000
 

@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.ingest.lake import Lake, write_and_publish
-from dagster_project.ingest.readers import quote_identifier
 from dagster_project.personal_data import candidate_sql, findings_in, mask_personal_data
 from dagster_project.quality import pushdown
 from dagster_project.quality.filecache import FileOutcomes
@@ -42,6 +41,7 @@ from dagster_project.quality.validate import (
 )
 from dagster_project.settings import DataPaths, sources_dir
 from dagster_project.sources import SourceConfigError, load_source_config
+from dagster_project.sql import quote_identifier
 
 RESULT_SCHEMA = pa.schema([
     ("run_id", pa.string()),

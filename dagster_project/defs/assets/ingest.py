@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
 
+from dagster_project import progress
 from dagster_project.canonical import Entity
-from dagster_project.defs import progress
 from dagster_project.defs.partitions import (
     add_report_years,
     lake_report_years,

@@ -7,14 +7,14 @@ typesets the publication, report.pdf. Both pass the quality gate first.
 
 import dagster as dg
 
-from dagster_project.defs import progress
+from dagster_project import progress
 from dagster_project.defs.assets.quality import QUALITY_GATE
-from dagster_project.defs.build_state import published_build
-from dagster_project.defs.locks import report_lock, warehouse_read_lock
 from dagster_project.defs.partitions import report_year_partitions
+from dagster_project.locks import report_lock, warehouse_read_lock
 from dagster_project.report.publication import load_publication
 from dagster_project.report.render import INTERNAL_PAGE, render_year
 from dagster_project.settings import data_paths
+from dagster_project.warehouse.build_state import published_build
 
 ANNUAL_REPORT = dg.AssetKey(["annual_report"])
 # Per year rendered: the live warehouse it was rendered from (`PublishedBuild`), which the

@@ -9,34 +9,34 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from dagster_project.defs import progress
-from dagster_project.defs.build_state import (
+from dagster_project import progress
+from dagster_project.defs.project import hotline_dbt_project
+from dagster_project.locks import warehouse_write_lock
+from dagster_project.quality.runner import ensure_results_schema
+from dagster_project.quality.validate import preloading
+from dagster_project.settings import WAREHOUSE_PATH_ENV, data_paths
+from dagster_project.warehouse.build_state import (
     project_fingerprint,
     record_fingerprint,
     recorded_fingerprint,
 )
-from dagster_project.defs.dbt_files import (
+from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
     RULE_OVERRIDES,
     forget_parse_of_other_project,
     manifest_nodes,
     rule_overrides,
 )
-from dagster_project.defs.locks import warehouse_write_lock
-from dagster_project.defs.project import hotline_dbt_project
-from dagster_project.defs.publish import (
+from dagster_project.warehouse.publish import (
     BuildNotPublished,
     environment,
     flushing,
     prepare_building,
     publish,
 )
-from dagster_project.quality.runner import ensure_results_schema
-from dagster_project.quality.validate import preloading
-from dagster_project.settings import WAREHOUSE_PATH_ENV, data_paths
 
 # The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
-# (1) is set in the instance's dagster.yaml (see pipeline.ensure_dagster_home).
+# (1) is set in the instance's dagster.yaml (see local_runs.ensure_dagster_home).
 WRITER_POOL = "duckdb_writer"
 COUNTED = ("table", "incremental", "seed")
 

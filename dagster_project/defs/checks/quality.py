@@ -8,13 +8,13 @@ from collections.abc import Callable, Collection
 
 import dagster as dg
 
-from dagster_project.defs import progress
-from dagster_project.defs.build_state import project_fingerprint, recorded_fingerprint
-from dagster_project.defs.dbt_files import DBT_PROJECT_DIR
-from dagster_project.defs.locks import warehouse_read_lock
+from dagster_project import progress
+from dagster_project.locks import warehouse_read_lock
 from dagster_project.quality import SuiteOutcome, load_suite, run_suite, suite_names, write_results
 from dagster_project.quality.suites import LakeData, Suite, TextColumnsData
 from dagster_project.settings import DataPaths, data_paths
+from dagster_project.warehouse.build_state import project_fingerprint, recorded_fingerprint
+from dagster_project.warehouse.dbt_files import DBT_PROJECT_DIR
 
 
 def _asset_key(path: str) -> dg.AssetKey:

@@ -4,7 +4,7 @@
 -- within one city, so a build rebuilds only the cities whose set of lake files changed since
 -- their rows were written, and replaces those cities' rows (delete+insert on city_code). A
 -- build from other code, seeds or reference data starts from an empty warehouse instead
--- (dagster_project/defs/build_state.py), and `dbt build --full-refresh` rebuilds every city.
+-- (dagster_project/warehouse/build_state.py), and `dbt build --full-refresh` rebuilds every city.
 {{
     config(
         materialized='incremental',

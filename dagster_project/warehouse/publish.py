@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.defs.locks import warehouse_publish_lock
+from dagster_project.locks import warehouse_publish_lock
 
 
 class BuildNotPublished(RuntimeError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dagster_project.ingest.lake import process_alive
+from dagster_project.processes import process_alive
 from dagster_project.settings import DATA_ROOT_ENV, data_root
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def local_instance() -> dg.DagsterInstance:
     see `locks.instance_lock`)."""
     import dagster as dg
 
-    from dagster_project.defs.locks import instance_lock
+    from dagster_project.locks import instance_lock
 
     home = ensure_dagster_home()
     with instance_lock(home):

@@ -3,7 +3,7 @@
 DuckDB lets one process open a database file read-write, and a read-only connection in another
 process fails while a writer holds that file (and the reverse). A build therefore never writes
 the live `warehouse.duckdb`: dbt writes `warehouse.building.duckdb`, and only a successful build
-replaces the live file with it (`dagster_project.defs.publish`). The Dagster pool
+replaces the live file with it (`dagster_project.warehouse.publish`). The Dagster pool
 `duckdb_writer` serialises builds inside one Dagster instance; these locks do it for every
 process on the machine (two `hotline build`, the UI and the CLI, an in-process run and a test):
 
@@ -18,6 +18,10 @@ source or rendering the same year's report at the same moment.
 
 `flock` locks belong to an open file description, so two threads of one process exclude each
 other too, and the kernel releases them when a process dies: a crash never leaves a stale lock.
+
+Every stage takes these locks (ingestion a source's, the build the warehouse's, checks and
+reports the readers'), as do `hotline status` and the job runner: they sit beneath the stages
+and import nothing of the project or of Dagster.
 """
 
 from __future__ import annotations

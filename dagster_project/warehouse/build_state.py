@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.defs.dbt_files import project_files
+from dagster_project.warehouse.dbt_files import project_files
 
 SCHEMA = "hotline_meta"
 TABLE = f"{SCHEMA}.build"
