@@ -4,11 +4,13 @@ root that the session builds as `make demo` does."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from dagster_project.ingest.pseudonymise import create_key_file
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths
@@ -36,14 +38,24 @@ def sources_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> DataPaths:
+def shared_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> DataPaths:
     """The demo exactly as `make demo` builds it (`hotline demo`: the default seed and size,
-    every year published), once per session. Read-only: a test that changes data works on a
-    copy of it."""
-    root = tmp_path_factory.mktemp("demo") / "data"
-    # `hotline demo`, run from this checkout (as the tests import it, not an installed copy).
-    done = subprocess.run([sys.executable, "-m", "dagster_project.cli", "demo"],
-                          cwd=PROJECT_DIR, env={**os.environ, DATA_ROOT_ENV: str(root)},
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"hotline demo failed:\n{done.stdout}\n{done.stderr}"
+    every year published), built once per run, for every pytest-xdist worker. Read-only: a
+    test that changes data works on a copy of it."""
+    # Workers share the parent of their temporary folders; the first to get there builds.
+    base = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        base = base.parent
+    root = base / "shared-demo" / "data"
+    built = root.parent / "built"
+    with FileLock(str(root.parent) + ".lock"):
+        if not built.exists():
+            shutil.rmtree(root.parent, ignore_errors=True)  # a build that failed half-way
+            root.mkdir(parents=True)
+            # `hotline demo` from this checkout (as the tests import it, not an installed copy).
+            done = subprocess.run([sys.executable, "-m", "dagster_project.cli", "demo"],
+                                  cwd=PROJECT_DIR, env={**os.environ, DATA_ROOT_ENV: str(root)},
+                                  capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"hotline demo failed:\n{done.stdout}\n{done.stderr}"
+            built.touch()
     return DataPaths(root=root)

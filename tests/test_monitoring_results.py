@@ -12,7 +12,6 @@ import csv
 import html as html_text
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -22,11 +21,9 @@ import duckdb
 import pytest
 import yaml
 
-from dagster_project.demo.generator import generate_demo
-from dagster_project.local_runs import run_everything
 from dagster_project.report import formatting as fmt
 from dagster_project.report.render import environment
-from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
+from dagster_project.settings import PROJECT_ROOT, DataPaths
 
 YEAR = 2019
 
@@ -36,15 +33,9 @@ def dbt_vars() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPaths]:
-    root = tmp_path_factory.mktemp("monitoring")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(DATA_ROOT_ENV, str(root))
-        paths = DataPaths(root=root)
-        generate_demo(paths.landing, seed=11, total_tickets=6000)
-        run = run_everything(log_level="WARNING")
-        assert run.success, run
-        yield paths
+def demo(shared_demo: DataPaths) -> DataPaths:
+    """The demo as `make demo` builds it (read-only)."""
+    return shared_demo
 
 
 def query(paths: DataPaths, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
