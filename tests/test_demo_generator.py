@@ -525,7 +525,7 @@ def test_repeat_callers(tickets: dict[str, pd.DataFrame]) -> None:
 
 
 def test_categories_have_levels_and_city_wording(tickets: dict[str, pd.DataFrame]) -> None:
-    depths = {lay.source_id: lay.category_depth for lay in gen.LAYOUTS}
+    depths = {c.source_id: c.category_depth for c in gen.DEMO_CITIES}
     for source_id, frame in tickets.items():
         cat = norm(frame["category"])
         depth = cat.str.count("/") + 1
