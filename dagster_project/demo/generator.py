@@ -40,6 +40,7 @@ YEARS: Final = (2018, 2019)
 DEFAULT_SEED: Final = 2019
 DEFAULT_TOTAL_TICKETS: Final = 150_000
 DEFAULT_CITIES_CSV: Final = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "cities.csv"
+DEFAULT_CATEGORY_MAPPINGS_CSV: Final = DEFAULT_CITIES_CSV.with_name("category_mappings.csv")
 
 # ---------------------------------------------------------------------------------------------
 # Dirt: share of the work-order rows of every file that carries each defect. The one place
@@ -359,7 +360,6 @@ class City:
 
     source_id: str
     ticket_id: tuple[str, bool, int]  # (prefix with {year}, per-day sequence?, digits)
-    top_aliases: dict[str, str]  # the city's own wording of national top-level classes
     # Its files' name with {year}; empty: its YAML's file_pattern with {year} for the '*'.
     file_name: str = ""
     category_depth: int = 3  # levels of the category path it writes
@@ -375,31 +375,32 @@ class City:
 
 
 DEMO_CITIES: Final[tuple[City, ...]] = (
-    City("beijing_12345", ("BJ{year}", False, 8),
-         {"城乡建设": "住房城乡建设", "劳动和社会保障": "人力资源和社会保障",
-          "卫生计生": "卫生健康"}),
-    City("shanghai_12345", ("SH-{year}-", False, 7),
-         {"城乡建设": "城乡建设管理", "环境保护": "生态环境", "政法": "公共安全"},
-         spellings={"channel": {"app": "app"}}),
+    City("beijing_12345", ("BJ{year}", False, 8)),
+    City("shanghai_12345", ("SH-{year}-", False, 7), spellings={"channel": {"app": "app"}}),
     City("haikou_12345", ("HK", True, 5),
-         {"商贸旅游": "旅游文化", "劳动和社会保障": "人社", "国土资源": "自然资源和规划"},
          title_rows=("海口市12345热线工单明细（{year}年）", "导出时间：{exported}"),
          saved_by_excel=True, spellings={"direct_resolved": {"true": "Y", "false": "N"}}),
-    City("guangzhou_12345", ("GZ", True, 6),
-         {"卫生计生": "卫生健康", "农村农业": "农业农村", "经济管理": "市场监管",
-          "环境保护": "生态环境"},
-         file_name="广州12345工单_{year}年度.csv",
+    City("guangzhou_12345", ("GZ", True, 6), file_name="广州12345工单_{year}年度.csv",
          title_rows=("广州市12345政府服务热线工单明细表（{year}年度）",), extra_name_chars="䶮"),
-    City("taizhou_12345", ("{year}", False, 9),
-         {"交通运输": "交通出行", "教育文体": "教育", "科技与信息产业": "通信"}, category_depth=2),
-    City("yibin_12345", ("YB", True, 5), {"民政": "民政事务"}, left_out=("caller_name", "due_at")),
-    City("lianyungang_12345", ("LYG", True, 5), {"环境保护": "生态环境", "党务政务": "政务服务"}),
-    City("liaocheng_12345", ("LC", True, 5), {"政法": "公安", "城乡建设": "住房城建"}),
-    City("bazhong_12345", ("{year}", False, 6),
-         {"劳动和社会保障": "人力资源社会保障", "农村农业": "三农服务"}),
-    City("yanan_12345", ("YA{year}", False, 6), {"党务政务": "政务服务", "城乡建设": "住建城管"},
-         category_depth=1),  # 一级分类: the top level only
+    City("taizhou_12345", ("{year}", False, 9), category_depth=2),
+    City("yibin_12345", ("YB", True, 5), left_out=("caller_name", "due_at")),
+    City("lianyungang_12345", ("LYG", True, 5)),
+    City("liaocheng_12345", ("LC", True, 5)),
+    City("bazhong_12345", ("{year}", False, 6)),
+    City("yanan_12345", ("YA{year}", False, 6), category_depth=1),  # 一级分类: the top level
 )  # fmt: skip
+
+
+def own_top_levels(path: Path = DEFAULT_CATEGORY_MAPPINGS_CSV) -> dict[str, dict[str, str]]:
+    """Each city's own wording of national top-level classes, as the category mappings seed
+    maps it back: city code -> {national class: the city's label} (the first label listed)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    wording: dict[str, dict[str, str]] = {}
+    for code, label, national in frame[
+            ["city_code", "source_label", "national_category_name"]].itertuples(index=False):
+        wording.setdefault(code, {}).setdefault(national, label)
+    return wording
+
 
 # The codes of each enumerated field, in the order of the integer codes of _tickets; the demo's
 # tickets always say their status (no source writes `unknown`).
@@ -461,6 +462,7 @@ class Layout:
     # A government message board: every message arrives on the web and is answered by a
     # department (none is resolved on the spot); a withdrawal is answered too.
     message_board: bool
+    top_aliases: dict[str, str]  # national top-level class -> the city's own wording
     city: City
 
 
@@ -470,7 +472,8 @@ def layout_of(config: SourceConfig, city: City) -> Layout:
     What a YAML leaves at its default says something too: without `timestamp_formats` its
     times carry their UTC offset (ISO 8601); without true/false values it writes the standard
     export's words (JSON files: true and false); a `footer_prefix` it states is the first cell
-    of a totals row below the data."""
+    of a totals row below the data. The city's wording of top-level classes is what the
+    category mappings seed maps back for its code."""
     where = f"{config.source_id}.yaml"
     file_name = city.file_name or config.file_pattern.replace("*", "{year}", 1)
     if config.source_id != city.source_id or not fnmatch.fnmatchcase(
@@ -496,6 +499,7 @@ def layout_of(config: SourceConfig, city: City) -> Layout:
         line_terminator="\r\n" if city.saved_by_excel else "\n",
         padding=CELL_PADDING if config.format == "xlsx" else SPACE_PADDING,
         message_board=config.layout == "message_board",
+        top_aliases=_OWN_TOP_LEVELS.get(str(config.city_code), {}),
         city=city,
     )
 
@@ -568,6 +572,7 @@ def load_layouts(demo_cities: Sequence[City] = DEMO_CITIES,
                  for c in demo_cities)
 
 
+_OWN_TOP_LEVELS: Final = own_top_levels()
 LAYOUTS: Final[tuple[Layout, ...]] = load_layouts()
 
 DISTRICTS: Final[dict[str, tuple[str, ...]]] = {
@@ -922,7 +927,7 @@ def _leaves_for(rng: np.random.Generator, rtype: np.ndarray) -> np.ndarray:
 def _category_labels(layout: Layout) -> list[str]:
     labels = []
     for top, l2, l3, *_ in _LEAVES:
-        parts = [layout.city.top_aliases.get(top, top), l2, l3][: layout.city.category_depth]
+        parts = [layout.top_aliases.get(top, top), l2, l3][: layout.city.category_depth]
         labels.append("/".join(parts))
     return labels
 

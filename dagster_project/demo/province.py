@@ -199,8 +199,8 @@ def extra_config(extra: ExtraSource, cities: pd.DataFrame) -> dict[str, Any]:
 
 def extra_layout(extra: ExtraSource, cities: pd.DataFrame) -> Layout:
     """The layout the extra city's configuration describes, with its template city's demo
-    choices but its own ids and districts; category top levels in the national wording (no
-    mapping needed)."""
+    choices but its own file names, ids and districts; category top levels in the national
+    wording (the category mappings seed has no rows for the city, and needs none)."""
     template = _templates()[extra.template]
     old, new = _city_name(cities, template.city_code), _city_name(cities, extra.city_code)
     city = dataclasses.replace(
@@ -209,7 +209,6 @@ def extra_layout(extra: ExtraSource, cities: pd.DataFrame) -> Layout:
         ticket_id=extra.ticket_id,
         file_name=extra.file_name,
         districts=extra.districts,
-        top_aliases={},
         title_rows=tuple(t.replace(old, new) for t in template.city.title_rows),
     )
     return layout_of(SourceConfig.model_validate(extra_config(extra, cities)), city)
