@@ -63,36 +63,55 @@ STANDARD_VALUES: Final[dict[str, dict[str, str]]] = {
 }
 
 
-# Open311 GeoReport v2 service request fields. `closed_datetime` is not in the
-# spec: the Open311 reader derives it as updated_datetime of requests whose status is closed.
-OPEN311_COLUMNS: Final[dict[str, str]] = {
+# Open311 GeoReport v2 service request fields in the order of the specification: the canonical
+# field of each, or None for a field present on purpose and not ingested (a street address is
+# not a district; Open311 has no district field).
+OPEN311_FIELDS: Final[dict[str, str | None]] = {
     "service_request_id": "ticket_id",
-    "requested_datetime": "received_at",
+    "status": "status",
+    "status_notes": None,
     "service_name": "category",
+    "service_code": None,
     "description": "content",
     "agency_responsible": "department",
+    "service_notice": None,
+    "requested_datetime": "received_at",
+    "updated_datetime": None,
     "expected_datetime": "due_at",
+    "address": None,
+    "address_id": None,
+    "zipcode": None,
+    "lat": None,
+    "long": None,
+    "media_url": None,
+}
+# `closed_datetime` is not in the spec: the Open311 reader derives it as updated_datetime of
+# requests whose status is closed.
+OPEN311_COLUMNS: Final[dict[str, str]] = {
+    **{key: field for key, field in OPEN311_FIELDS.items() if field is not None},
     "closed_datetime": "closed_at",
-    "status": "status",
 }
 OPEN311_VALUES: Final[dict[str, dict[str, str]]] = {"status": {"open": "open", "closed": "closed"}}
-# A street address is not a district; Open311 has no district field.
-OPEN311_IGNORED: Final = (
-    "service_code", "status_notes", "service_notice", "updated_datetime", "address", "address_id",
-    "zipcode", "lat", "long", "media_url",
-)
+OPEN311_IGNORED: Final = tuple(key for key, field in OPEN311_FIELDS.items() if field is None)
 
-MESSAGE_BOARD_COLUMNS: Final[dict[str, str]] = {
+# Headers in file order; 答复意见 (the reply) is present on purpose and not ingested.
+MESSAGE_BOARD_FIELDS: Final[dict[str, str | None]] = {
     "留言编号": "ticket_id",
     # the user account that posted: who repeats a request where there is no phone number
     "留言用户": "caller_account",
     "留言主题": "title",
     "留言时间": "received_at",
     "留言详情": "content",
+    "答复意见": None,
     "答复时间": "closed_at",
     "一级分类": "category",
 }
-MESSAGE_BOARD_IGNORED: Final = ("答复意见",)
+MESSAGE_BOARD_COLUMNS: Final[dict[str, str]] = {
+    header: field for header, field in MESSAGE_BOARD_FIELDS.items() if field is not None
+}
+MESSAGE_BOARD_IGNORED: Final = tuple(
+    header for header, field in MESSAGE_BOARD_FIELDS.items() if field is None
+)
 # Every message arrives through the web; status follows from whether it has been answered.
 MESSAGE_BOARD_CONSTANTS: Final[dict[str, str]] = {"channel": "web"}
 
@@ -106,6 +125,12 @@ LAYOUT_COLUMNS: Final[dict[str, dict[str, str]]] = {
 LAYOUT_VALUES: Final[dict[str, dict[str, dict[str, str]]]] = {
     "standard": STANDARD_VALUES,
     "open311": OPEN311_VALUES,
+}
+# The headers of a known layout's files in file order, the ignored ones among them.
+LAYOUT_HEADERS: Final[dict[str, tuple[str, ...]]] = {
+    "standard": tuple(STANDARD_COLUMNS),
+    "open311": tuple(OPEN311_FIELDS),
+    "message_board": tuple(MESSAGE_BOARD_FIELDS),
 }
 LAYOUT_IGNORED: Final[dict[str, tuple[str, ...]]] = {
     "open311": OPEN311_IGNORED,

@@ -2,7 +2,7 @@
 
 Everything is measured from the written files (decoded with the declared encodings, read with the
 declared options: CSV with pandas, XLSX with openpyxl, JSON with the json module), not from the
-generator's own bookkeeping nor with the ingestion's readers.
+generator's own bookkeeping; one test also ingests every file with the pipeline's ingestion.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from dbt_runner import run_dbt
 
+from dagster_project.canonical import PSEUDONYMISED_FIELDS
 from dagster_project.defs.assets.ingest import ingest_landing
 from dagster_project.demo import ProvinceSummary, generate_demo, generate_province
 from dagster_project.demo import generator as gen
@@ -32,6 +33,8 @@ from dagster_project.demo.province import (
     extra_layout,
     province_counts,
 )
+from dagster_project.ingest.lake import Lake, ManifestEntry
+from dagster_project.ingest.pipeline import ingest_source
 from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths
 from dagster_project.sources import SourceConfig, load_source_configs
 
@@ -86,6 +89,8 @@ CITY_TOP_LEVELS = {
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_CARD = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
 FULLWIDTH_DIGIT = re.compile(r"[０-９]")
+INGEST_KEY = b"demo-generator-test-key"
+INGESTED_AT = datetime(2020, 1, 5, 8, 0, 0)
 
 
 def sha256_tree(root: Path) -> dict[str, str]:
@@ -307,23 +312,107 @@ def test_title_and_totals_rows(landing: Path, configs: dict[str, SourceConfig]) 
 # --- the configs describe the files ---------------------------------------------------------
 
 
-def test_configs_load_and_headers_map(landing: Path, configs: dict[str, SourceConfig]) -> None:
+@pytest.fixture(scope="module")
+def ingested(
+    landing: Path, configs: dict[str, SourceConfig], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[tuple[ManifestEntry, pd.DataFrame]]]:
+    """Every landing file ingested by the pipeline's own ingestion under its configuration:
+    per source, each file's manifest entry and rejected rows (reason, field)."""
+    lake = Lake(tmp_path_factory.mktemp("lake"))
+    out: dict[str, list[tuple[ManifestEntry, pd.DataFrame]]] = {}
+    for source_id in [*TICKET_SOURCES, "evaluator_d3"]:
+        for outcome in ingest_source(configs[source_id], landing, lake, INGEST_KEY, INGESTED_AT):
+            entry = outcome.entry
+            rejects = pd.read_parquet(lake.rejects_file(source_id, entry.file_sha256))
+            out.setdefault(source_id, []).append((entry, rejects[["reason", "field"]]))
+    return out
+
+
+def test_every_file_ingests_under_its_configuration(
+    ingested: dict[str, list[tuple[ManifestEntry, pd.DataFrame]]],
+    configs: dict[str, SourceConfig],
+    summary: gen.DemoSummary,
+) -> None:
+    """Each file loads with no unexpected column; the only missing columns are those of the
+    fields a city's files leave out (planted), every other mapped field is exported, and the
+    only rejected rows are the planted empty ids and unreadable receive times."""
     assert set(configs) >= set(TICKET_SOURCES) | {"evaluator_d3"}  # others may be added
-    for source_id, city_code in TICKET_SOURCES.items():
+    written = {f.path.relative_to(summary.landing_root).as_posix(): f.rows for f in summary.files}
+    left_out = {c.source_id: set(c.left_out) for c in gen.DEMO_CITIES}
+    assert left_out["yibin_12345"] == {"caller_name", "due_at"}
+    rejects, rows = [], 0
+    for source_id, files in ingested.items():
         config = configs[source_id]
-        assert config.city_code == city_code and config.format == FORMATS.get(source_id, "csv")
+        if source_id in TICKET_SOURCES:
+            assert config.city_code == TICKET_SOURCES[source_id]
+            assert config.format == FORMATS.get(source_id, "csv")
+        missing = left_out.get(source_id, set())
+        headers = sorted(h for h, f in config.column_map.items() if f in missing)
+        mapped = {*config.column_map.values(), *config.constant_values, "city_code"} - missing
+        given = {PSEUDONYMISED_FIELDS.get(f, f) for f in mapped}
+        assert len(files) == 2, source_id
+        for entry, rejected in files:
+            assert entry.status == "loaded", (entry.source_file, entry.error)
+            assert entry.unexpected_columns is None, (entry.source_file, entry.unexpected_columns)
+            assert entry.missing_columns == (", ".join(headers) or None), entry.source_file
+            assert set(entry.exported_fields.split(",")) == given, entry.source_file
+            assert entry.rows_read == written[entry.source_file], entry.source_file
+            assert entry.rows_read == entry.rows_written + entry.rows_rejected
+            assert entry.footer_rows == (1 if source_id == "haikou_12345" else 0)
+            if source_id == "evaluator_d3":
+                assert entry.rows_rejected == 0
+                continue
+            rows += entry.rows_read
+            rejects.append(rejected)
+    reasons = pd.concat(rejects).value_counts()
+    planted = {("missing_required", "ticket_id"): gen.EMPTY_TICKET_ID_RATE,
+               ("unparseable_timestamp", "received_at"): gen.BAD_RECEIVED_AT_RATE}
+    assert set(reasons.index) <= set(planted), reasons
+    for reason, rate in planted.items():
+        assert_rate(int(reasons.get(reason, 0)), rows, rate, str(reason))
+
+
+def test_each_city_demo_parameters_hold(
+    landing: Path, configs: dict[str, SourceConfig], tickets: dict[str, pd.DataFrame]
+) -> None:
+    """What DEMO_CITIES makes up about each city is what its files show: ticket ids, the
+    category's depth, its spellings, title rows and line ends; and its top levels are worded as
+    the category mappings seed maps them back."""
+    for layout in gen.LAYOUTS:
+        city = layout.city
+        config, frame = configs[city.source_id], tickets[city.source_id]
+        ids = norm(frame["ticket_id"])
+        ids, years = ids[ids != ""], frame.loc[ids != "", "year"]
+        prefix, daily, width = city.ticket_id
+        for year in gen.YEARS:
+            pattern = re.escape(prefix.format(year=year)) + (
+                rf"{year}\d{{4}}" if daily else "") + rf"\d{{{width}}}"
+            assert ids[years == year].str.fullmatch(pattern).all(), (city.source_id, pattern)
+        top = norm(frame["category"]).str.split("/").str[0]
+        assert norm(frame["category"]).str.count("/").max() + 1 == city.category_depth
+        assert top.isin(set(layout.top_aliases.values())).any(), city.source_id
+        assert not top.isin(set(layout.top_aliases)).any(), city.source_id  # never the national
+        for field, spelled in city.spellings.items():
+            seen = set(frame[field])
+            read_as = config.value_map.get(field) or {
+                **dict.fromkeys(config.true_values, "true"),
+                **dict.fromkeys(config.false_values, "false")}
+            for code, word in spelled.items():
+                others = {w for w, c in read_as.items() if c == code} - {word}
+                assert word in seen and not seen & others, (city.source_id, field, word)
+        if config.format != "csv":
+            continue
         for path in config.landing_files(landing):
-            headers = list(read_tickets(config, path).columns)
-            unmapped = [h for h in headers if h not in config.column_map]
-            assert set(unmapped) <= config.ignored_columns, (path.name, unmapped)
-            assert {"ticket_id", "received_at"} <= {config.column_map.get(h) for h in headers}
-    yibin = read_tickets(configs["yibin_12345"], configs["yibin_12345"].landing_files(landing)[0])
-    assert "来电人" not in yibin.columns and "办理时限" not in yibin.columns
-    d3 = configs["evaluator_d3"]
-    for path in d3.landing_files(landing):
-        sheet = openpyxl.load_workbook(path, read_only=True).active
-        headers = [c.value for c in next(sheet.iter_rows(max_row=1))]
-        assert [h for h in headers if h not in d3.column_map] == ["热线名称"]
+            year = int(re.search(r"(20\d\d)", path.name).group(1))
+            text = path.read_bytes().decode(config.encoding)
+            lines = text.split("\r\n" if city.saved_by_excel else "\n")
+            assert ("\r" in text) == city.saved_by_excel and text.endswith("\n")
+            header = lines[len(city.title_rows)].split(",")
+            assert set(header) <= {*config.column_map, *config.ignored_columns}, path.name
+            for line, title in zip(lines, city.title_rows, strict=False):
+                exported = f"{year + 1}-01-01 00:00:00"
+                assert line.startswith(title.format(year=year, exported=exported))
+                assert line.endswith(",") == city.saved_by_excel
 
 
 def test_values_are_mapped(
@@ -525,7 +614,7 @@ def test_repeat_callers(tickets: dict[str, pd.DataFrame]) -> None:
 
 
 def test_categories_have_levels_and_city_wording(tickets: dict[str, pd.DataFrame]) -> None:
-    depths = {lay.source_id: lay.category_depth for lay in gen.LAYOUTS}
+    depths = {c.source_id: c.category_depth for c in gen.DEMO_CITIES}
     for source_id, frame in tickets.items():
         cat = norm(frame["category"])
         depth = cat.str.count("/") + 1

@@ -4,12 +4,16 @@ Everything is built column-wise with numpy and pyarrow compute (no Python loop o
 the same code scales from a few thousand to millions of tickets; CSV and JSON are rendered by
 Arrow too. The one exception is the XLSX work-order export: xlsxwriter's constant_memory mode
 takes cells in row order, so its prepared columns are handed over row by row. The same seed gives
-byte-identical files. Dirt is injected at the rates defined in the "Dirt" block below; the
-layouts and the dirt are described in docs/demo-data.md.
+byte-identical files. Each city's files are laid out as its source configuration
+(config/sources/<source_id>.yaml, read with the project's loader) says, so ingestion and the demo
+share one description; DEMO_CITIES holds only what the demo makes up about each city. Dirt is
+injected at the rates defined in the "Dirt" block below; the layouts and the dirt are described
+in docs/demo-data.md.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 import zlib
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -28,11 +33,14 @@ import xlsxwriter
 from dagster_project import layouts
 from dagster_project.canonical import CHANNELS, REQUEST_TYPES, SATISFACTIONS, STATUSES
 from dagster_project.ingest.pseudonymise import mark_demo_sources
+from dagster_project.settings import BUNDLED_SOURCES_DIR
+from dagster_project.sources import SourceConfig, load_source_config
 
 YEARS: Final = (2018, 2019)
 DEFAULT_SEED: Final = 2019
 DEFAULT_TOTAL_TICKETS: Final = 150_000
 DEFAULT_CITIES_CSV: Final = Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "cities.csv"
+DEFAULT_CATEGORY_MAPPINGS_CSV: Final = DEFAULT_CITIES_CSV.with_name("category_mappings.csv")
 
 # ---------------------------------------------------------------------------------------------
 # Dirt: share of the work-order rows of every file that carries each defect. The one place
@@ -153,6 +161,7 @@ RECEIVED_AS_EXPORTED, RECEIVED_TYPED_TEXT, RECEIVED_SERIAL, RECEIVED_BAD_TEXT = 
 XLSX_TEXT_TIME_SHARE: Final = 0.10
 XLSX_SERIAL_TIME_SHARE: Final = 0.05
 XLSX_DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm:ss"
+XLSX_TYPED_TIME: Final = "%Y/%-m/%-d %-H:%M:%S"  # as people type it: no zero padding
 XLSX_MAX_ROWS: Final = 1_048_576  # of a sheet, header included
 # Open311 (巴中) and message boards (延安).
 MEDIA_URL_SHARE: Final = 0.12  # requests with a photo
@@ -341,26 +350,93 @@ _REMARKS: Final = ("已电话回复", "市民要求保密", "已合并处理", "
 
 
 # ---------------------------------------------------------------------------------------------
-# Layouts of the ten cities.
+# The ten cities. How each one's files are laid out (format, encoding, headers and their order,
+# value words, time format, title and totals rows) is its source's YAML in config/sources, read
+# with the project's own loader; DEMO_CITIES holds only what the demo makes up about each city.
 # ---------------------------------------------------------------------------------------------
-def _standard_words(field_name: str, codes: Sequence[str]) -> tuple[str, ...]:
-    """Chinese word of the standard export for each canonical code (the first one listed)."""
-    inverse: dict[str, str] = {}
-    for word, code in layouts.STANDARD_VALUES[field_name].items():
-        inverse.setdefault(code, word)
-    return tuple(inverse[c] for c in codes)
+@dataclass(frozen=True)
+class City:
+    """What the demo makes up about one city's exports; their layout is its source's YAML."""
+
+    source_id: str
+    ticket_id: tuple[str, bool, int]  # (prefix with {year}, per-day sequence?, digits)
+    # Its files' name with {year}; empty: its YAML's file_pattern with {year} for the '*'.
+    file_name: str = ""
+    category_depth: int = 3  # levels of the category path it writes
+    title_rows: tuple[str, ...] = ()  # as many as its YAML's skip_rows; with {year}, {exported}
+    # Saved by Excel: CRLF line ends, title rows padded with commas, times without zero padding.
+    saved_by_excel: bool = False
+    # field -> {code: word} where its YAML reads several words for a code (booleans: "true",
+    # "false"); otherwise the first word the YAML maps to the code.
+    spellings: dict[str, dict[str, str]] = field(default_factory=dict)
+    left_out: tuple[str, ...] = ()  # fields whose columns its YAML expects and its files lack
+    extra_name_chars: str = ""  # GB18030-only characters used in given names
+    districts: tuple[str, ...] = ()  # the city's districts; empty: DISTRICTS[city_code]
 
 
-_STANDARD_WORDS: Final = {
-    "channel": _standard_words("channel", CHANNELS),
-    "request_type": _standard_words("request_type", REQUEST_TYPES),
-    # the demo's tickets always say their status: no source writes `unknown`
-    "status": _standard_words(
-        "status", tuple(s for s in STATUSES if s != "unknown")),
-    "satisfaction": _standard_words("satisfaction", SATISFACTIONS),
+DEMO_CITIES: Final[tuple[City, ...]] = (
+    City("beijing_12345", ("BJ{year}", False, 8)),
+    City("shanghai_12345", ("SH-{year}-", False, 7), spellings={"channel": {"app": "app"}}),
+    City("haikou_12345", ("HK", True, 5),
+         title_rows=("海口市12345热线工单明细（{year}年）", "导出时间：{exported}"),
+         saved_by_excel=True, spellings={"direct_resolved": {"true": "Y", "false": "N"}}),
+    City("guangzhou_12345", ("GZ", True, 6), file_name="广州12345工单_{year}年度.csv",
+         title_rows=("广州市12345政府服务热线工单明细表（{year}年度）",), extra_name_chars="䶮"),
+    City("taizhou_12345", ("{year}", False, 9), category_depth=2),
+    City("yibin_12345", ("YB", True, 5), left_out=("caller_name", "due_at")),
+    City("lianyungang_12345", ("LYG", True, 5)),
+    City("liaocheng_12345", ("LC", True, 5)),
+    City("bazhong_12345", ("{year}", False, 6)),
+    City("yanan_12345", ("YA{year}", False, 6), category_depth=1),  # 一级分类: the top level
+)  # fmt: skip
+
+
+def own_top_levels(path: Path = DEFAULT_CATEGORY_MAPPINGS_CSV) -> dict[str, dict[str, str]]:
+    """Each city's own wording of national top-level classes, as the category mappings seed
+    maps it back: city code -> {national class: the city's label} (the first label listed)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    wording: dict[str, dict[str, str]] = {}
+    for code, label, national in frame[
+            ["city_code", "source_label", "national_category_name"]].itertuples(index=False):
+        wording.setdefault(code, {}).setdefault(national, label)
+    return wording
+
+
+# The codes of each enumerated field, in the order of the integer codes of _tickets; the demo's
+# tickets always say their status (no source writes `unknown`).
+_CODES: Final = {
+    "channel": CHANNELS,
+    "request_type": REQUEST_TYPES,
+    "status": tuple(s for s in STATUSES if s != "unknown"),
+    "satisfaction": SATISFACTIONS,
 }
-
-
+# A code a source has no word for is written as another's: GeoReport v2 knows open and closed
+# only, so a withdrawn request is closed.
+_WRITTEN_AS: Final = {"withdrawn": "closed"}
+# (true, false) of a source whose YAML declares no words of its own: JSON's literals in JSON
+# files, else the standard export's words (docs/standard-export.md).
+_JSON_BOOLEANS: Final = ("true", "false")
+_STANDARD_BOOLEANS: Final = {"direct_resolved": ("是", "否"), "resolved": ("已解决", "未解决")}
+# What the columns a YAML ignores (and Open311's address) hold in the demo's files.
+_IGNORED_HOLD: Final = {
+    "序号": "_row_no",  # a spreadsheet's row number: the first column
+    "备注": "_remark",
+    "operatorNo": "_operator",
+    "答复意见": "_reply",
+    "status_notes": "_status_notes",
+    "service_code": "_service_code",
+    "service_notice": "_service_notice",
+    "updated_datetime": "_updated_at",
+    "address": "district",  # a street address in the district
+    "address_id": "_address_id",
+    "zipcode": "_zipcode",
+    "lat": "_lat",
+    "long": "_long",
+    "media_url": "_media_url",
+}
+# In JSON files, these are literals (booleans, numbers), not strings.
+_JSON_LITERALS: Final = frozenset({"direct_resolved", "resolved", "_lat", "_long"})
+_JSON_FORMATS: Final = ("jsonl", "open311")
 # How padded values look (PADDED_SPACES_RATE): (before, after), one of three kinds per value.
 SPACE_PADDING: Final = ((" ", ""), ("", "  "), ("\u3000", " "))
 CELL_PADDING: Final = (("\t", ""), ("", "\n"), ("\n", "\t"))  # typed into spreadsheet cells
@@ -368,309 +444,136 @@ CELL_PADDING: Final = (("\t", ""), ("", "\n"), ("\n", "\t"))  # typed into sprea
 
 @dataclass(frozen=True)
 class Layout:
-    """How one city's system writes its export (mirrors its YAML in config/sources)."""
+    """How the demo writes one source's files: its YAML read for writing, and its City."""
 
     source_id: str
     city_code: str
     file_name: str  # with {year}
-    encoding: str  # Python codec
-    # (header, canonical field or one of the derived columns of _render: _row_no, _remark, ...)
+    file_format: str  # csv, xlsx (one sheet per quarter), jsonl or open311 (JSON array)
+    encoding: str  # Python codec, or "xlsx"
+    # (header, what it holds: a canonical field or one of the derived columns of _tickets)
     columns: tuple[tuple[str, str], ...]
-    timestamp_style: str  # a strftime format, or "slash_nopad"
-    ticket_id: tuple[str, bool, int]  # (prefix with {year}, per-day sequence?, digits)
-    words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(_STANDARD_WORDS))
-    booleans: tuple[str, str] = ("是", "否")  # direct_resolved
-    resolved_words: tuple[str, str] = ("已解决", "未解决")
-    title_rows: tuple[str, ...] = ()  # with {year}, {exported}
-    pad_title_rows: bool = False  # Excel pads title rows with commas
-    totals_row: bool = False
-    line_terminator: str = "\n"
-    category_depth: int = 3
-    top_aliases: dict[str, str] = field(default_factory=dict)
-    extra_name_chars: str = ""  # GB18030-only characters used in given names
-    file_format: str = "csv"  # csv, xlsx (one sheet per quarter), jsonl or open311 (JSON array)
-    padding: tuple[tuple[str, str], ...] = SPACE_PADDING
-    json_literals: frozenset[str] = frozenset()  # JSON keys whose values are not quoted
+    timestamp_style: str  # strftime fields (%-m: without zero padding) and literal text
+    words: dict[str, tuple[str, ...]]  # field -> word of each code (booleans: true, false)
+    json_literals: frozenset[str]  # headers whose JSON values are not quoted
+    totals: str | None  # first cell of the totals row below the data, if any
+    line_terminator: str
+    padding: tuple[tuple[str, str], ...]
     # A government message board: every message arrives on the web and is answered by a
     # department (none is resolved on the spot); a withdrawal is answered too.
-    message_board: bool = False
-    districts: tuple[str, ...] = ()  # the city's districts; empty: DISTRICTS[city_code]
+    message_board: bool
+    top_aliases: dict[str, str]  # national top-level class -> the city's own wording
+    city: City
 
 
-_STD_COLUMNS: Final = tuple(layouts.STANDARD_COLUMNS.items())
+def layout_of(config: SourceConfig, city: City) -> Layout:
+    """The layout of a source's files as its YAML describes it, with the city's demo choices.
 
-LAYOUTS: Final[tuple[Layout, ...]] = (
-    Layout(
-        source_id="beijing_12345",
-        city_code="110000",
-        file_name="工单导出_{year}.csv",
-        encoding="utf-8",
-        columns=_STD_COLUMNS,
-        timestamp_style="%Y-%m-%d %H:%M:%S",
-        ticket_id=("BJ{year}", False, 8),
-        top_aliases={
-            "城乡建设": "住房城乡建设",
-            "劳动和社会保障": "人力资源和社会保障",
-            "卫生计生": "卫生健康",
-        },
-    ),
-    Layout(
-        source_id="shanghai_12345",
-        city_code="310000",
-        file_name="SH12345_工单_{year}.csv",
-        encoding="utf-8-sig",
-        columns=_STD_COLUMNS,
-        timestamp_style="%Y-%m-%dT%H:%M:%S",
-        ticket_id=("SH-{year}-", False, 7),
-        words={**_STANDARD_WORDS, "channel": ("电话", "网站", "微信", "app", "短信", "其他")},
-        top_aliases={"城乡建设": "城乡建设管理", "环境保护": "生态环境", "政法": "公共安全"},
-    ),
-    Layout(
-        source_id="haikou_12345",
-        city_code="460100",
-        file_name="海口12345工单明细_{year}.csv",
-        encoding="gbk",
-        columns=(
-            ("序号", "_row_no"),
-            ("受理编号", "ticket_id"),
-            ("来电时间", "received_at"),
-            ("来源", "channel"),
-            ("类型", "request_type"),
-            ("事项分类", "category"),
-            ("所属区县", "district"),
-            ("标题", "title"),
-            ("内容", "content"),
-            ("联系电话", "caller_phone"),
-            ("联系人", "caller_name"),
-            ("是否直办", "direct_resolved"),
-            ("转派时间", "dispatched_at"),
-            ("责任单位", "department"),
-            ("响应时间", "responded_at"),
-            ("期限", "due_at"),
-            ("完成时间", "closed_at"),
-            ("状态", "status"),
-            ("解决情况", "resolved"),
-            ("评价", "satisfaction"),
-        ),
-        timestamp_style="slash_nopad",
-        ticket_id=("HK", True, 5),
-        words={
-            "channel": ("热线电话", "网络", "微信", "App", "短信", "其他"),
-            "request_type": ("咨询类", "求助类", "投诉类", "举报类", "建议类", "表扬类", "其他类"),
-            "status": ("处理中", "已完成", "已撤单"),
-            "satisfaction": ("非常满意", "比较满意", "不满意", "未评价"),
-        },
-        booleans=("Y", "N"),
-        title_rows=("海口市12345热线工单明细（{year}年）", "导出时间：{exported}"),
-        pad_title_rows=True,
-        totals_row=True,
-        line_terminator="\r\n",
-        top_aliases={
-            "商贸旅游": "旅游文化",
-            "劳动和社会保障": "人社",
-            "国土资源": "自然资源和规划",
-        },
-    ),
-    Layout(
-        source_id="guangzhou_12345",
-        city_code="440100",
-        file_name="广州12345工单_{year}年度.csv",
-        encoding="gb18030",
-        columns=(
-            ("工单号", "ticket_id"),
-            ("登记时间", "received_at"),
-            ("诉求渠道", "channel"),
-            ("诉求性质", "request_type"),
-            ("业务分类", "category"),
-            ("行政区", "district"),
-            ("主题", "title"),
-            ("诉求描述", "content"),
-            ("主叫号码", "caller_phone"),
-            ("市民姓名", "caller_name"),
-            ("即时办结", "direct_resolved"),
-            ("交办时间", "dispatched_at"),
-            ("承办部门", "department"),
-            ("签收时间", "responded_at"),
-            ("办理期限", "due_at"),
-            ("办结日期", "closed_at"),
-            ("办理状态", "status"),
-            ("回访结果", "resolved"),
-            ("满意度评价", "satisfaction"),
-            ("备注", "_remark"),
-        ),
-        timestamp_style="%Y年%m月%d日 %H:%M:%S",
-        ticket_id=("GZ", True, 6),
-        words={
-            "channel": ("12345热线", "政府网站", "微信公众号", "APP", "短信", "其他"),
-            "request_type": ("咨询", "求助", "投诉", "举报", "意见建议", "表扬", "其他"),
-            "status": ("在办", "办结", "撤回"),
-            "satisfaction": ("满意", "基本满意", "不满意", "未评价"),
-        },
-        title_rows=("广州市12345政府服务热线工单明细表（{year}年度）",),
-        top_aliases={
-            "卫生计生": "卫生健康",
-            "农村农业": "农业农村",
-            "经济管理": "市场监管",
-            "环境保护": "生态环境",
-        },
-        extra_name_chars="䶮",
-    ),
-    Layout(
-        source_id="taizhou_12345",
-        city_code="331000",
-        file_name="taizhou_orders_{year}.csv",
-        encoding="utf-8",
-        columns=(
-            ("order_no", "ticket_id"),
-            ("create_time", "received_at"),
-            ("source_channel", "channel"),
-            ("appeal_type", "request_type"),
-            ("category_path", "category"),
-            ("area", "district"),
-            ("title", "title"),
-            ("content", "content"),
-            ("phone", "caller_phone"),
-            ("contact_name", "caller_name"),
-            ("is_direct", "direct_resolved"),
-            ("dispatch_time", "dispatched_at"),
-            ("handle_dept", "department"),
-            ("response_time", "responded_at"),
-            ("deadline", "due_at"),
-            ("finish_time", "closed_at"),
-            ("order_status", "status"),
-            ("is_solved", "resolved"),
-            ("satisfaction", "satisfaction"),
-        ),
-        timestamp_style="%Y-%m-%d %H:%M",
-        ticket_id=("{year}", False, 9),
-        words={
-            "channel": ("TEL", "WEB", "WECHAT", "APP", "SMS", "OTHER"),
-            "request_type": ("咨询", "求助", "投诉", "举报", "建议", "表扬", "其他"),
-            "status": ("DOING", "DONE", "CANCELLED"),
-            "satisfaction": ("1", "2", "3", "0"),
-        },
-        booleans=("1", "0"),
-        resolved_words=("1", "0"),
-        category_depth=2,
-        top_aliases={"交通运输": "交通出行", "教育文体": "教育", "科技与信息产业": "通信"},
-    ),
-    Layout(
-        source_id="yibin_12345",
-        city_code="511500",
-        file_name="宜宾12345_工单_{year}.csv",
-        encoding="utf-8",
-        columns=tuple((h, f) for h, f in _STD_COLUMNS if f not in ("caller_name", "due_at")),
-        timestamp_style="%Y/%m/%d %H:%M:%S",
-        ticket_id=("YB", True, 5),
-        top_aliases={"民政": "民政事务"},
-    ),
-    Layout(
-        source_id="lianyungang_12345",
-        city_code="320700",
-        file_name="连云港12345工单_{year}.xlsx",
-        encoding="xlsx",
-        columns=_STD_COLUMNS,
-        timestamp_style="%Y-%m-%d %H:%M:%S",  # text only where XLSX_TEXT_TIME_SHARE applies
-        ticket_id=("LYG", True, 5),
-        top_aliases={"环境保护": "生态环境", "党务政务": "政务服务"},
-        file_format="xlsx",
-        padding=CELL_PADDING,
-    ),
-    Layout(
-        source_id="liaocheng_12345",
-        city_code="371500",
-        file_name="liaocheng_12345_{year}.jsonl",
-        encoding="utf-8",
-        columns=(
-            ("orderId", "ticket_id"),
-            ("acceptTime", "received_at"),
-            ("channel", "channel"),
-            ("appealType", "request_type"),
-            ("category", "category"),
-            ("area", "district"),
-            ("title", "title"),
-            ("content", "content"),
-            ("callerPhone", "caller_phone"),
-            ("callerName", "caller_name"),
-            ("directHandled", "direct_resolved"),
-            ("dispatchTime", "dispatched_at"),
-            ("handleDept", "department"),
-            ("firstResponseTime", "responded_at"),
-            ("deadline", "due_at"),
-            ("finishTime", "closed_at"),
-            ("status", "status"),
-            ("solved", "resolved"),
-            ("satisfaction", "satisfaction"),
-            ("operatorNo", "_operator"),
-        ),
-        timestamp_style="%Y-%m-%dT%H:%M:%S+08:00",
-        ticket_id=("LC", True, 5),
-        words={
-            "channel": ("hotline", "web", "wechat", "app", "sms", "other"),
-            "request_type": ("咨询", "求助", "投诉", "举报", "建议", "表扬", "其他"),
-            "status": ("PROCESSING", "FINISHED", "REVOKED"),
-            "satisfaction": ("SATISFIED", "BASIC", "DISSATISFIED", "UNRATED"),
-        },
-        booleans=("true", "false"),
-        resolved_words=("true", "false"),
-        top_aliases={"政法": "公安", "城乡建设": "住房城建"},
-        file_format="jsonl",
-        json_literals=frozenset({"directHandled", "solved"}),
-    ),
-    Layout(
-        source_id="bazhong_12345",
-        city_code="511900",
-        file_name="bazhong_requests_{year}.json",
-        encoding="utf-8",
-        columns=(
-            ("service_request_id", "ticket_id"),
-            ("status", "status"),
-            ("status_notes", "_status_notes"),
-            ("service_name", "category"),
-            ("service_code", "_service_code"),
-            ("description", "content"),
-            ("agency_responsible", "department"),
-            ("service_notice", "_service_notice"),
-            ("requested_datetime", "received_at"),
-            ("updated_datetime", "_updated_at"),
-            ("expected_datetime", "due_at"),
-            ("address", "district"),  # a street address: Open311 has no district
-            ("address_id", "_address_id"),
-            ("zipcode", "_zipcode"),
-            ("lat", "_lat"),
-            ("long", "_long"),
-            ("media_url", "_media_url"),
-        ),
-        timestamp_style="%Y-%m-%dT%H:%M:%S+08:00",
-        ticket_id=("{year}", False, 6),
-        # GeoReport v2 knows open and closed only: a withdrawn request is closed.
-        words={**_STANDARD_WORDS, "status": ("open", "closed", "closed")},
-        top_aliases={"劳动和社会保障": "人力资源社会保障", "农村农业": "三农服务"},
-        file_format="open311",
-        json_literals=frozenset({"lat", "long"}),
-    ),
-    Layout(
-        source_id="yanan_12345",
-        city_code="610600",
-        file_name="延安问政留言_{year}.csv",
-        encoding="gb18030",
-        columns=(
-            ("留言编号", "ticket_id"),
-            ("留言用户", "caller_account"),
-            ("留言主题", "title"),
-            ("留言时间", "received_at"),
-            ("留言详情", "content"),
-            ("答复意见", "_reply"),
-            ("答复时间", "closed_at"),
-            ("一级分类", "category"),
-        ),
-        timestamp_style="%Y-%m-%d %H:%M:%S",
-        ticket_id=("YA{year}", False, 6),
-        category_depth=1,
-        top_aliases={"党务政务": "政务服务", "城乡建设": "住建城管"},
-        message_board=True,
-    ),
-)
+    What a YAML leaves at its default says something too: without `timestamp_formats` its
+    times carry their UTC offset (ISO 8601); without true/false values it writes the standard
+    export's words (JSON files: true and false); a `footer_prefix` it states is the first cell
+    of a totals row below the data. The city's wording of top-level classes is what the
+    category mappings seed maps back for its code."""
+    where = f"{config.source_id}.yaml"
+    file_name = city.file_name or config.file_pattern.replace("*", "{year}", 1)
+    if config.source_id != city.source_id or not fnmatch.fnmatchcase(
+            file_name.format(year=YEARS[0]), config.file_pattern):
+        raise ValueError(f"{where}: not {city.source_id}'s, or file_pattern does not match "
+                         f"{file_name}")
+    if len(city.title_rows) != config.skip_rows:
+        raise ValueError(f"{where}: skip_rows {config.skip_rows}, demo title rows "
+                         f"{len(city.title_rows)}")
+    columns = _columns(config, city)
+    is_json = config.format in _JSON_FORMATS
+    return Layout(
+        source_id=config.source_id,
+        city_code=str(config.city_code),
+        file_name=file_name,
+        file_format=config.format,
+        encoding="xlsx" if config.format == "xlsx" else config.encoding,
+        columns=columns,
+        timestamp_style=_timestamp_style(config, city),
+        words=_words(config, city),
+        json_literals=frozenset(h for h, held in columns if is_json and held in _JSON_LITERALS),
+        totals=config.footer_prefix if "footer_prefix" in config.model_fields_set else None,
+        line_terminator="\r\n" if city.saved_by_excel else "\n",
+        padding=CELL_PADDING if config.format == "xlsx" else SPACE_PADDING,
+        message_board=config.layout == "message_board",
+        top_aliases=_OWN_TOP_LEVELS.get(str(config.city_code), {}),
+        city=city,
+    )
+
+
+def _columns(config: SourceConfig, city: City) -> tuple[tuple[str, str], ...]:
+    """(header, what it holds) in file order: the layout's headers, the source's own and the
+    ones it ignores, a row number first; without the columns of the city's left-out fields."""
+    holds = {**_IGNORED_HOLD, **config.column_map}
+    headers = dict.fromkeys([*layouts.LAYOUT_HEADERS.get(config.layout, ()), *config.columns,
+                             *config.ignore_columns])
+    unknown = [h for h in headers if h not in holds]
+    if unknown:
+        raise ValueError(f"{config.source_id}.yaml: the demo has nothing to write under {unknown}")
+    columns = [(h, holds[h]) for h in headers if holds[h] not in city.left_out]
+    return tuple(sorted(columns, key=lambda column: column[1] != "_row_no"))  # stable
+
+
+def _timestamp_style(config: SourceConfig, city: City) -> str:
+    if "timestamp_formats" in config.model_fields_set:
+        style = config.timestamp_formats[0]
+    else:  # ISO 8601 with the offset of the source's zone (at the start of the demo years)
+        offset = datetime(YEARS[0], 1, 1, tzinfo=ZoneInfo(config.timezone)).strftime("%z")
+        style = f"%Y-%m-%dT%H:%M:%S{offset[:3]}:{offset[3:]}"
+    return re.sub(r"%([mdH])", r"%-\1", style) if city.saved_by_excel else style
+
+
+def _words(config: SourceConfig, city: City) -> dict[str, tuple[str, ...]]:
+    """The words a source writes for each code of its enumerated fields (the city's spelling,
+    else the first word its YAML maps to the code or to the code it is written as) and for
+    true and false; a word its YAML would not read back is an error."""
+    words: dict[str, tuple[str, ...]] = {}
+    for name, codes in _CODES.items():
+        first: dict[str, str] = {}
+        for word, code in config.value_map.get(name, {}).items():
+            first.setdefault(code, word)
+        if not first:
+            continue
+        first |= city.spellings.get(name, {})
+        first |= {c: first[w] for c, w in _WRITTEN_AS.items() if c not in first and w in first}
+        if set(codes) - set(first):
+            raise ValueError(f"{config.source_id}.yaml: values.{name} has no word for "
+                             f"{sorted(set(codes) - set(first))}")
+        words[name] = tuple(first[code] for code in codes)
+    declared = "true_values" in config.model_fields_set
+    for name, standard in _STANDARD_BOOLEANS.items():
+        default = (config.true_values[0], config.false_values[0]) if declared else (
+            _JSON_BOOLEANS if config.format in _JSON_FORMATS else standard)
+        spelled = city.spellings.get(name, {})
+        words[name] = (spelled.get("true", default[0]), spelled.get("false", default[1]))
+    checked = {**city.spellings, **{name: dict(zip(("true", "false"), words[name], strict=True))
+                                     for name in _STANDARD_BOOLEANS}}
+    for name, spelled in checked.items():
+        if any(_read_back(config, name, word) != code for code, word in spelled.items()):
+            raise ValueError(f"{config.source_id}.yaml does not read {name} as {spelled}")
+    return words
+
+
+def _read_back(config: SourceConfig, name: str, word: str) -> str | None:
+    """The code a source's YAML reads a word of a field as (booleans: "true", "false")."""
+    if name not in _STANDARD_BOOLEANS:
+        return config.value_map.get(name, {}).get(word)
+    return "true" if word in config.true_values else (
+        "false" if word in config.false_values else None)
+
+
+def load_layouts(demo_cities: Sequence[City] = DEMO_CITIES,
+                 directory: Path = BUNDLED_SOURCES_DIR) -> tuple[Layout, ...]:
+    """The layouts of the cities' sources, from their YAML in `directory`."""
+    return tuple(layout_of(load_source_config(directory / f"{c.source_id}.yaml"), c)
+                 for c in demo_cities)
+
+
+_OWN_TOP_LEVELS: Final = own_top_levels()
+LAYOUTS: Final[tuple[Layout, ...]] = load_layouts()
 
 DISTRICTS: Final[dict[str, tuple[str, ...]]] = {
     "110000": (
@@ -824,8 +727,8 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 
 
 def _format_ts(ts: np.ndarray, style: str) -> pa.Array:
-    """datetime64 (NaT → null) rendered in a layout's style: a strftime format of zero-padded
-    %Y %m %d %H %M %S fields and literal text, or "slash_nopad" (2019/2/8 9:05:03)."""
+    """datetime64 (NaT → null) rendered in a layout's style: a strftime format of %Y %m %d %H %M
+    %S fields and literal text, each field zero-padded unless written %-m, %-d, %-H ..."""
     secs = ts.astype("datetime64[s]")
     nat = np.isnat(secs)
     secs = np.where(nat, np.datetime64("2000-01-01", "s"), secs)
@@ -840,21 +743,19 @@ def _format_ts(ts: np.ndarray, style: str) -> pa.Array:
         "%M": (of_day // 60 % 60, 2),
         "%S": (of_day % 60, 2),
     }
-    if style == "slash_nopad":
+    tokens = [t for t in re.split(r"(%-?[YmdHMS])", style) if t]
+    if any(t.startswith("%-") for t in tokens):  # variable width: concatenated by Arrow
 
-        def num(key: str, pad: bool = False) -> pa.Array:
-            value, width = fields[key]
-            text = pc.cast(pa.array(value), pa.string())
-            return pc.utf8_lpad(text, width, "0") if pad else text
+        def part(token: str) -> pa.Array | str:
+            if token.replace("-", "") not in fields:
+                return token
+            value, width = fields[token.replace("-", "")]
+            digits = pc.cast(pa.array(value), pa.string())
+            return digits if "-" in token else pc.utf8_lpad(digits, width, "0")
 
-        out = _cat(
-            num("%Y"), "/", num("%m"), "/", num("%d"), " ",
-            num("%H"), ":", num("%M", pad=True), ":", num("%S", pad=True),
-        )  # fmt: skip
-        return _null_where(nat, out)
+        return _null_where(nat, _cat(*(part(t) for t in tokens)))
     # Fixed width: build the UTF-8 bytes of every value as one uint8 matrix, two digits at a
     # time from a table, and hand its memory to Arrow as the data of a string array.
-    tokens = [t for t in re.split(r"(%[YmdHMS])", style) if t]
     widths = [fields[t][1] if t in fields else len(t.encode("utf-8")) for t in tokens]
     matrix = np.empty((len(secs), sum(widths)), dtype=np.uint8)
     column = 0
@@ -904,10 +805,7 @@ def _csv_lines(columns: Sequence[pa.Array], line_terminator: str) -> bytes:
         text = pc.fill_null(col, "")
         needs = _rows_containing(text, '",\r\n')
         fields.append(_edit_where(needs, text, _quote))
-    lines = pc.binary_join_element_wise(*fields, ",")
-    lines = _cat(lines, line_terminator)
-    one_list = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
-    return pc.binary_join(one_list, "")[0].as_buffer().to_pybytes()
+    return _joined(_cat(pc.binary_join_element_wise(*fields, ","), line_terminator), "")
 
 
 def _fullwidth(arr: pa.Array) -> pa.Array:
@@ -1003,7 +901,7 @@ def _id_cards(rng: np.random.Generator, city_code: str, n: int) -> pa.Array:
 
 
 def _ticket_ids(layout: Layout, year: int, received: np.ndarray) -> pa.Array:
-    prefix, daily, width = layout.ticket_id
+    prefix, daily, width = layout.city.ticket_id
     prefix = prefix.format(year=year)
     n = len(received)
     if not daily:
@@ -1029,7 +927,7 @@ def _leaves_for(rng: np.random.Generator, rtype: np.ndarray) -> np.ndarray:
 def _category_labels(layout: Layout) -> list[str]:
     labels = []
     for top, l2, l3, *_ in _LEAVES:
-        parts = [layout.top_aliases.get(top, top), l2, l3][: layout.category_depth]
+        parts = [layout.top_aliases.get(top, top), l2, l3][: layout.city.category_depth]
         labels.append("/".join(parts))
     return labels
 
@@ -1052,7 +950,7 @@ def _tickets(
         channel[:] = CHANNELS.index("web")
     rtype = rng.choice(len(REQUEST_TYPES), size=n, p=REQUEST_TYPE_MIX)
     leaf = _leaves_for(rng, rtype)
-    districts = layout.districts or DISTRICTS[layout.city_code]
+    districts = layout.city.districts or DISTRICTS[layout.city_code]
     dw = np.linspace(2.0, 0.6, len(districts))  # inner districts busier
     district = rng.choice(len(districts), size=n, p=dw / dw.sum())
 
@@ -1125,7 +1023,7 @@ def _tickets(
     asking = "网友咨询：" if layout.message_board else "市民咨询："
     opening = _replace_where(question, asking, opening)
     phones = _phones(caller, salt)
-    names = _names(caller, salt, layout.extra_name_chars)
+    names = _names(caller, salt, layout.city.extra_name_chars)
     named = _choose(rng, np.ones(n, bool), n, NAME_IN_CONTENT_RATE)
     said = "留言反映：" if layout.message_board else "来电反映："
     opening = _replace_where(named, _cat(names, said), opening)
@@ -1144,7 +1042,8 @@ def _tickets(
     category = _pick(_category_labels(layout), leaf)
     unmatched = _choose(rng, np.ones(n, bool), n, UNMATCHED_CATEGORY_RATE)
     odd_idx = rng.integers(0, len(UNMATCHED_CATEGORIES), n)
-    odd_labels = ["/".join(c.split("/")[: layout.category_depth]) for c in UNMATCHED_CATEGORIES]
+    depth = layout.city.category_depth
+    odd_labels = ["/".join(c.split("/")[:depth]) for c in UNMATCHED_CATEGORIES]
     category = _replace_where(unmatched, _pick(odd_labels, odd_idx), category)
 
     suffix = _pick([_DEPARTMENTS[leaf_[0]] for leaf_ in _LEAVES], leaf)
@@ -1354,20 +1253,24 @@ def _render(
         if name == "received_at":
             out = _format_ts(col, layout.timestamp_style)
             if layout.file_format == "xlsx":  # typed by people, to the minute
-                typed = _format_ts(col.astype("datetime64[m]"), "slash_nopad")
+                typed = _format_ts(col.astype("datetime64[m]"), XLSX_TYPED_TIME)
                 out = _replace_where(kind == RECEIVED_TYPED_TEXT, typed, out)
             return _replace_where(bad_time, bad_text, out)
         if name.endswith("_at"):
             return _format_ts(col, layout.timestamp_style)
         if name in layout.words:
-            return _pick(layout.words[name], col)
-        if name == "direct_resolved":
-            return _pick(layout.booleans, (~col).astype(np.int64))
-        if name == "resolved":
-            return _pick(layout.resolved_words, np.where(col < 0, -1, 1 - col))
+            return _pick(layout.words[name], _WORD_INDEX.get(name, np.asarray)(col))
         return col
 
     return pa.table({header: text(name) for header, name in layout.columns}), kind
+
+
+# The index of each value's word, where it is not the value itself: booleans (true first), and
+# the callback result (-1 without a callback).
+_WORD_INDEX: Final[dict[str, Callable[[np.ndarray], np.ndarray]]] = {
+    "direct_resolved": lambda col: (~col).astype(np.int64),
+    "resolved": lambda col: np.where(col < 0, -1, 1 - col),
+}
 
 
 def _derive_after_export(layout: Layout, rows: dict[str, np.ndarray | pa.Array]) -> None:
@@ -1388,15 +1291,15 @@ def _derive_after_export(layout: Layout, rows: dict[str, np.ndarray | pa.Array])
         rows["_updated_at"] = np.where(np.isnat(close), latest, close)
 
 
-def _write_csv(layout: Layout, table: pa.Table, path: Path, year: int) -> None:
+def _write_csv(layout: Layout, table: pa.Table, path: Path, year: int, *_: object) -> None:
     """Title rows, header, data in chunks and the totals row, in the layout's encoding."""
     n_cols = table.num_columns
     lt = layout.line_terminator
     exported = f"{year + 1}-01-01 00:00:00"
     head = ""
-    for title in layout.title_rows:
+    for title in layout.city.title_rows:
         head += title.format(year=year, exported=exported)
-        head += ("," * (n_cols - 1) if layout.pad_title_rows else "") + lt
+        head += ("," * (n_cols - 1) if layout.city.saved_by_excel else "") + lt
     head += ",".join(table.column_names) + lt
     utf8 = layout.encoding in ("utf-8", "utf-8-sig")
     with path.open("wb") as fh:
@@ -1405,8 +1308,8 @@ def _write_csv(layout: Layout, table: pa.Table, path: Path, year: int) -> None:
             chunk = table.slice(start, CSV_CHUNK_ROWS)
             data = _csv_lines([c.combine_chunks() for c in chunk.columns], lt)
             fh.write(data if utf8 else data.decode("utf-8").encode(layout.encoding))
-        if layout.totals_row:
-            cells = ["合计", f"共{table.num_rows}条"] + [""] * (n_cols - 2)
+        if layout.totals is not None:
+            cells = [layout.totals, f"共{table.num_rows}条"] + [""] * (n_cols - 2)
             fh.write((",".join(cells) + lt).encode(layout.encoding))
 
 
@@ -1436,7 +1339,7 @@ def _joined(lines: pa.Array, separator: str) -> bytes:
     return pc.binary_join(one_list, separator)[0].as_buffer().to_pybytes()
 
 
-def _write_json(layout: Layout, table: pa.Table, path: Path) -> None:
+def _write_json(layout: Layout, table: pa.Table, path: Path, *_: object) -> None:
     """JSON Lines (one object a line) or a JSON array (Open311), UTF-8, in chunks."""
     lines = layout.file_format == "jsonl"
     with path.open("wb") as fh:
@@ -1461,10 +1364,10 @@ def _excel_serial(ts: np.ndarray) -> np.ndarray:
 def _write_xlsx_tickets(
     layout: Layout,
     table: pa.Table,
-    rows: dict[str, np.ndarray | pa.Array],
-    received_kind: np.ndarray,
     path: Path,
     year: int,
+    rows: dict[str, np.ndarray | pa.Array],
+    received_kind: np.ndarray,
 ) -> None:
     """One workbook a year, one sheet per quarter of the receive time, each with the header.
 
@@ -1517,6 +1420,15 @@ def _write_xlsx_tickets(
     workbook.close()
 
 
+# Writers by file format: (layout, table, path, year, rows, how each 受理时间 is written).
+_WRITERS: Final[dict[str, Callable[..., None]]] = {
+    "csv": _write_csv,
+    "xlsx": _write_xlsx_tickets,
+    "jsonl": _write_json,
+    "open311": _write_json,
+}
+
+
 def _source_work_orders(
     landing_root: Path, seed: int, layout: Layout, city_name: str, per_year: Sequence[int]
 ) -> list[DemoFile]:
@@ -1536,12 +1448,7 @@ def _source_work_orders(
         rows, take = _with_duplicates(rng, rows, n)
         table, received_kind = _render(layout, year, rows, take, rng, n)
         path = folder / layout.file_name.format(year=year)
-        if layout.file_format == "csv":
-            _write_csv(layout, table, path, year)
-        elif layout.file_format == "xlsx":
-            _write_xlsx_tickets(layout, table, rows, received_kind, path, year)
-        else:
-            _write_json(layout, table, path)
+        _WRITERS[layout.file_format](layout, table, path, year, rows, received_kind)
         files.append(DemoFile(layout.source_id, path, year, layout.encoding, table.num_rows))
     return files
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -47,11 +47,12 @@ from dagster_project.demo.generator import (
     _source_work_orders,
     _test_calls,
     _ticket_counts,
+    layout_of,
     load_cities,
     mark_demo_files,
 )
 from dagster_project.settings import DATA_ROOT_ENV, PACKAGE_ROOT, SOURCES_DIR_ENV, DataPaths
-from dagster_project.sources import load_source_config
+from dagster_project.sources import SourceConfig, load_source_config
 
 PROVINCE_TOTAL_TICKETS: Final = 10_000_000
 PROVINCE_HOTLINES: Final = 350
@@ -81,7 +82,7 @@ class ExtraSource:
     city_code: str
     template: str  # source_id of the demo layout: format, headers, values, encoding, dirt
     file_name: str  # with {year}
-    ticket_id: tuple[str, bool, int]  # as Layout.ticket_id
+    ticket_id: tuple[str, bool, int]  # as City.ticket_id
     districts: tuple[str, ...]
 
 
@@ -184,21 +185,33 @@ def _templates() -> dict[str, Layout]:
     return {lay.source_id: lay for lay in LAYOUTS}
 
 
+def extra_config(extra: ExtraSource, cities: pd.DataFrame) -> dict[str, Any]:
+    """The source configuration of an extra city: its template's YAML with the city's own id,
+    name, city code and file pattern."""
+    config = yaml.safe_load((BUNDLED_SOURCES_DIR / f"{extra.template}.yaml").read_text("utf-8"))
+    return config | {
+        "source_id": extra.source_id,
+        "name": f"{_city_name(cities, extra.city_code)}12345",
+        "city_code": extra.city_code,
+        "file_pattern": extra.file_name.format(year="*"),
+    }
+
+
 def extra_layout(extra: ExtraSource, cities: pd.DataFrame) -> Layout:
-    """The template's layout with the city's own id, code, files, ids and districts; category
-    top levels in the national wording (no mapping needed)."""
+    """The layout the extra city's configuration describes, with its template city's demo
+    choices but its own file names, ids and districts; category top levels in the national
+    wording (the category mappings seed has no rows for the city, and needs none)."""
     template = _templates()[extra.template]
     old, new = _city_name(cities, template.city_code), _city_name(cities, extra.city_code)
-    return dataclasses.replace(
-        template,
+    city = dataclasses.replace(
+        template.city,
         source_id=extra.source_id,
-        city_code=extra.city_code,
-        file_name=extra.file_name,
         ticket_id=extra.ticket_id,
+        file_name=extra.file_name,
         districts=extra.districts,
-        top_aliases={},
-        title_rows=tuple(t.replace(old, new) for t in template.title_rows),
+        title_rows=tuple(t.replace(old, new) for t in template.city.title_rows),
     )
+    return layout_of(SourceConfig.model_validate(extra_config(extra, cities)), city)
 
 
 def synthetic_hotlines(seed: int, count: int, cities: pd.DataFrame) -> pd.DataFrame:
@@ -231,28 +244,20 @@ def province_counts(layouts: Sequence[Layout], total: int, cities: pd.DataFrame)
     return counts
 
 
-def write_sources(directory: Path, layouts: Sequence[Layout], cities: pd.DataFrame) -> None:
-    """The bundled source configurations, and for each extra source its template's YAML with
-    the source's id, name, city and file pattern (validated as the pipeline loads it)."""
+def write_sources(
+    directory: Path, extras: Sequence[ExtraSource], cities: pd.DataFrame
+) -> None:
+    """The bundled source configurations and each extra source's (extra_config), validated as
+    the pipeline loads them."""
     directory.mkdir(parents=True, exist_ok=True)
     for path in sorted(BUNDLED_SOURCES_DIR.glob("*.yaml")):
         shutil.copyfile(path, directory / path.name)
-    extras = {e.source_id: e for e in EXTRA_SOURCES}
-    for layout in layouts:
-        if layout.source_id not in extras:
-            continue
-        template = extras[layout.source_id].template
-        config = yaml.safe_load((BUNDLED_SOURCES_DIR / f"{template}.yaml").read_text("utf-8"))
-        name = f"{_city_name(cities, layout.city_code)}12345"
-        config |= {
-            "source_id": layout.source_id,
-            "name": name,
-            "city_code": layout.city_code,
-            "file_pattern": layout.file_name.format(year="*"),
-        }
-        path = directory / f"{layout.source_id}.yaml"
+    for extra in extras:
+        config = extra_config(extra, cities)
+        path = directory / f"{extra.source_id}.yaml"
         path.write_text(
-            f"# {name}: synthetic province-scale exports in the layout of {template}.yaml.\n"
+            f"# {config['name']}: synthetic province-scale exports in the layout of "
+            f"{extra.template}.yaml.\n"
             + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
             encoding="utf-8",
         )
@@ -333,9 +338,8 @@ def generate_province(
     if cities["city_code"].str.startswith("9").any():
         raise ValueError(f"{cities_csv or DEFAULT_CITIES_CSV}: codes 9xxxxx are for synthetic "
                          "hotlines")
-    layouts = LAYOUTS + tuple(
-        extra_layout(e, cities) for e in EXTRA_SOURCES[: ticket_sources - len(LAYOUTS)]
-    )
+    extras = EXTRA_SOURCES[: ticket_sources - len(LAYOUTS)]
+    layouts = LAYOUTS + tuple(extra_layout(e, cities) for e in extras)
     missing = sorted({lay.city_code for lay in layouts} - set(cities["city_code"]))
     if missing:
         raise ValueError(f"{cities_csv or DEFAULT_CITIES_CSV}: no row for city code(s) {missing}")
@@ -345,7 +349,7 @@ def generate_province(
     reference.parent.mkdir(parents=True, exist_ok=True)
     synthetic.to_csv(reference, index=False, encoding="utf-8", lineterminator="\n")
     sources = paths.root / "sources"
-    write_sources(sources, layouts, cities)
+    write_sources(sources, extras, cities)
     counts = province_counts(layouts, total_tickets, cities)
     files = _work_orders_in_parallel(
         paths.landing,
