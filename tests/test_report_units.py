@@ -112,6 +112,17 @@ def test_award_sections_lay_out_the_places_the_mart_counted() -> None:
         award_sections([places("golden_phone", "全国", 1, 0)], [])
 
 
+def test_a_misspelt_field_fails_the_rendering() -> None:
+    """The pages are typed objects and the environment strict: a field a template misspells
+    raises instead of printing nothing."""
+    env = environment()
+    places = AwardPlaces("top_ten", "全国十佳热线", "全国", 10, 9, True)
+    assert env.from_string("{{ p.places }}/{{ p['winner_count'] }}").render(p=places) == "10/9"
+    for misspelt in ("{{ p.place }}", "{% if p.is_shrot %}x{% endif %}", "{{ p['winners'] }}"):
+        with pytest.raises(jinja2.UndefinedError):
+            env.from_string(misspelt).render(p=places)
+
+
 def test_personal_numbers_are_masked() -> None:
     text = ("来电 138-1234-5678，身份证 11010519491231002X，邮箱 a.b@example.com，"
             "工单 201900000001234567890")
