@@ -8,18 +8,11 @@ with sources as (
 
 select
     entity,
-    count(*) as source_count,
-    cast(sum(file_count) as bigint) as file_count,
-    cast(sum(failed_file_count) as bigint) as failed_file_count,
-    cast(sum(rows_read) as bigint) as rows_read,
-    cast(sum(rows_rejected) as bigint) as rows_rejected,
-    cast(sum(footer_rows) as bigint) as footer_rows,
-    cast(sum(rows_written) as bigint) as rows_written,
+    {{ summed_file_counts() }},
     -- counted for work orders only (file_reconciliation)
     case when entity = 'tickets' then cast(sum(rows_superseded) as bigint) end
         as rows_superseded,
-    case when entity = 'tickets' then cast(sum(rows_in_facts) as bigint) end as rows_in_facts,
-    bool_and(is_balanced) as is_balanced
+    case when entity = 'tickets' then cast(sum(rows_in_facts) as bigint) end as rows_in_facts
 
 from sources
 group by entity
