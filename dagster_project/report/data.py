@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from markupsafe import Markup
 
 from dagster_project.report import charts
 from dagster_project.report.checks import (
@@ -52,8 +51,6 @@ from dagster_project.report.marts import (
     Marts,
     NationalCategory,
     NationalMix,
-    NationalMonitoring,
-    RegionYear,
     ReportDataError,
     UnmappedLabel,
     monitoring_years,
@@ -74,6 +71,7 @@ from dagster_project.report.model import (
     Mix,
     MixCoverage,
     MixShare,
+    MonitoringResults,
     NationalCharts,
     NationalPage,
     OperatorAppendix,
@@ -286,18 +284,8 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
     suites = published_suites()
     city_coverage = _city_coverage(marts.city_files, kpis_year, city_names)
     index = NationalPage(
+        **_values(monitoring),
         year=year,
-        monitored_year=monitoring.monitored_year,
-        national=monitoring.national,
-        previous_national=monitoring.previous_national,
-        indicators=monitoring.indicators,
-        line_classes=monitoring.line_classes,
-        ranking=monitoring.ranking,
-        awards=monitoring.awards,
-        awards_by_city=monitoring.awards_by_city,
-        top_ten_cities=monitoring.top_ten_cities,
-        regions=monitoring.regions,
-        hollow_heat=monitoring.hollow_heat,
         tickets=kpis_year,
         ticket_totals=marts.national_tickets,
         hot_topics=hot,
@@ -322,18 +310,7 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
                      monitored=c in monitored, has_tickets=c in with_tickets)
             for c in page_codes),
         page_codes=frozenset(page_codes),
-        charts=NationalCharts(
-            distributions=monitoring.distributions,
-            score_vs_previous=monitoring.score_vs_previous,
-            regions=monitoring.regions_chart,
-            hollow_heat=monitoring.hollow_heat_chart,
-            hot_topics=charts.horizontal_bars(
-                [charts.Bar(e.category_name, e.share or 0.0, e.is_top_category)
-                 for e in hot.mix if e.ticket_count],
-                title=f"{year}年全国诉求分类构成",
-                max_value=charts.share_scale(e.share or 0.0 for e in hot.mix),
-                label_width=120, fmt=percent),
-        ),
+        charts=_national_charts(monitoring, hot, year),
     )
 
     history = _group(marts.hotlines, lambda r: r.city_code)
@@ -375,28 +352,7 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
     return ReportData(year=year, index=index, cities=cities, internal=internal)
 
 
-@dataclass(frozen=True)
-class _Monitoring:
-    """The monitoring sections of the national page."""
-
-    monitored_year: bool
-    national: NationalMonitoring | None
-    previous_national: NationalMonitoring | None
-    indicators: tuple[Indicator, ...]
-    line_classes: tuple[LineClass, ...]
-    ranking: tuple[HotlineYear, ...]
-    awards: tuple[AwardSection, ...]
-    awards_by_city: dict[str, tuple[str, ...]]
-    top_ten_cities: tuple[str, ...]
-    regions: tuple[RegionYear, ...]
-    hollow_heat: tuple[HotlineYear, ...]
-    distributions: tuple[Markup, ...]
-    score_vs_previous: Markup | None
-    regions_chart: Markup | None
-    hollow_heat_chart: Markup | None
-
-
-def _monitoring(marts: Marts, year: int) -> _Monitoring:
+def _monitoring(marts: Marts, year: int) -> MonitoringResults:
     """The monitoring results of the year (test calls); empty when the evaluator's calls of
     the year are not in the warehouse (`monitored_year` false), so the pages say so."""
     summary = marts.national[-1] if marts.national and marts.national[-1].year == year else None
@@ -404,11 +360,10 @@ def _monitoring(marts: Marts, year: int) -> _Monitoring:
     awards = award_sections(marts.award_places, marts.awards,
                             [r.region for r in marts.regions])
     if summary is None:
-        return _Monitoring(
+        return MonitoringResults(
             monitored_year=False, national=None, previous_national=None, indicators=(),
             line_classes=(), ranking=(), awards=awards, awards_by_city={}, top_ten_cities=(),
-            regions=(), hollow_heat=(), distributions=(), score_vs_previous=None,
-            regions_chart=None, hollow_heat_chart=None)
+            regions=(), hollow_heat=())
     previous = next((n for n in marts.national if n.year == year - 1), None)
     ranking = tuple(r for r in marts.hotlines if r.year == year)
     names_by_city: dict[str, list[str]] = defaultdict(list)
@@ -431,11 +386,10 @@ def _monitoring(marts: Marts, year: int) -> _Monitoring:
                   previous=getattr(previous, f"{key}_line_count") if previous else None)
         for key, label in LINE_CLASSES)
 
-    compared = [r for r in ranking if r.previous_total_score is not None]
     # The mart decides who is on the 虚热 list (var hollow_heat) and in which place.
     hollow = tuple(sorted((r for r in ranking if r.hollow_heat_place is not None),
                           key=lambda r: r.hollow_heat_place or 0))
-    return _Monitoring(
+    return MonitoringResults(
         monitored_year=True,
         national=summary,
         previous_national=previous,
@@ -447,29 +401,44 @@ def _monitoring(marts: Marts, year: int) -> _Monitoring:
         top_ten_cities=top_ten_cities,
         regions=marts.regions,
         hollow_heat=hollow,
+    )
+
+
+def _national_charts(monitoring: MonitoringResults, hot: HotTopics, year: int) -> NationalCharts:
+    """The national page's charts: geometry of the rows laid out, no figure of their own."""
+    ranking, hollow = monitoring.ranking, monitoring.hollow_heat
+    compared = [r for r in ranking if r.previous_total_score is not None]
+    return NationalCharts(
         distributions=tuple(
             charts.histogram(
                 [score for r in ranking if (score := getattr(r, f"{i.key}_score")) is not None],
                 title=i.label, mean=i.mean)
-            for i in indicators),
+            for i in monitoring.indicators),
         score_vs_previous=charts.scatter(
             [charts.Point(r.hotline_name or r.city_code, r.previous_total_score or 0.0,
-                          r.total_score or 0.0, r.city_code in top_ten_cities)
+                          r.total_score or 0.0, r.city_code in monitoring.top_ten_cities)
              for r in compared],
             title=f"{year}年与{year - 1}年监测总分",
             x_label=f"{year - 1}年总分", y_label=f"{year}年总分",
         ) if compared else None,
-        regions_chart=charts.horizontal_bars(
+        regions=charts.horizontal_bars(
             [charts.Bar(f"{r.region}（{r.hotline_count}）", r.mean_total_score or 0.0)
-             for r in marts.regions],
-            title=f"{year}年各区域热线平均总分", label_width=110),
-        hollow_heat_chart=charts.grouped_bars(
+             for r in monitoring.regions],
+            title=f"{year}年各区域热线平均总分", label_width=110)
+        if monitoring.monitored_year else None,
+        hollow_heat=charts.grouped_bars(
             [r.hotline_name or r.city_code for r in hollow],
             [charts.Series("接通率得分", [r.connect_score for r in hollow], charts.ACCENT),
              charts.Series("问题解决得分", [r.resolution_score for r in hollow],
                            charts.HIGHLIGHT)],
             title=f"{year}年虚热差距最大的热线：接通率得分与问题解决得分", label_width=120)
         if hollow else None,
+        hot_topics=charts.horizontal_bars(
+            [charts.Bar(e.category_name, e.share or 0.0, e.is_top_category)
+             for e in hot.mix if e.ticket_count],
+            title=f"{year}年全国诉求分类构成",
+            max_value=charts.share_scale(e.share or 0.0 for e in hot.mix),
+            label_width=120, fmt=percent),
     )
 
 

@@ -171,13 +171,10 @@ class NationalCharts:
 
 
 @dataclass(frozen=True)
-class NationalPage:
-    """The national page (site/<year>/index.html and the PDF). The monitoring sections are
-    empty when the evaluator's calls of the year are not in the warehouse (`monitored_year`
-    false): the page then says so."""
+class MonitoringResults:
+    """The monitoring results of the year (test calls). Empty when the evaluator's calls of
+    the year are not in the warehouse (`monitored_year` false): the page then says so."""
 
-    year: int
-    # the monitoring results
     monitored_year: bool
     national: NationalMonitoring | None
     previous_national: NationalMonitoring | None
@@ -189,6 +186,14 @@ class NationalPage:
     top_ten_cities: tuple[str, ...]
     regions: tuple[RegionYear, ...]
     hollow_heat: tuple[HotlineYear, ...]
+
+
+@dataclass(frozen=True)
+class NationalPage(MonitoringResults):
+    """The national page (site/<year>/index.html and the PDF): the monitoring results, the
+    work orders, data coverage and quality, the rules."""
+
+    year: int
     # the work orders
     tickets: tuple[ListedKpi, ...]
     ticket_totals: NationalKpi | None
