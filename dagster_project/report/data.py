@@ -304,11 +304,9 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
         request_type_labels=REQUEST_TYPES,
         city_pages=tuple(
             CityLink(city_code=c, city_name=city_names.get(c, c),
-                     hotline_name=(city_rows[c].hotline_name if c in city_rows else None) or c,
-                     province=city_rows[c].province if c in city_rows else None,
-                     region=city_rows[c].region if c in city_rows else None,
-                     monitored=c in monitored, has_tickets=c in with_tickets)
-            for c in page_codes),
+                     hotline_name=city.hotline_name or c, province=city.province,
+                     region=city.region, monitored=c in monitored, has_tickets=c in with_tickets)
+            for c in page_codes for city in [city_rows.get(c, City(c))]),
         page_codes=frozenset(page_codes),
         charts=_national_charts(monitoring, hot, year),
     )
