@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from dagster_project.demo.generator import generate_demo
 from dagster_project.local_runs import run_everything
 from dagster_project.quality.suites import suite_names
 from dagster_project.report import formatting as fmt
+from dagster_project.report.checks import CheckResult
 from dagster_project.report.data import (
     MARTS,
     check_families,
@@ -31,7 +32,14 @@ from dagster_project.report.data import (
     load_report,
     published_suites,
 )
-from dagster_project.report.render import INTERNAL_PAGE, environment, render_year, visible_text
+from dagster_project.report.model import CityCharts
+from dagster_project.report.render import (
+    INTERNAL_PAGE,
+    environment,
+    page_context,
+    render_year,
+    visible_text,
+)
 from dagster_project.settings import DATA_ROOT_ENV, PROJECT_ROOT, DataPaths
 
 YEAR = 2019
@@ -395,8 +403,8 @@ def test_the_public_check_summary_says_what_failed_in_chinese(site: Site) -> Non
     data = load_report(site.paths.warehouse, YEAR, site.paths.lake)
     suites = published_suites()
 
-    def result(suite: str, success: bool, count: int = 0) -> dict[str, Any]:
-        return {"suite": suite, "success": success, "unexpected_count": count}
+    def result(suite: str, success: bool, count: int = 0) -> CheckResult:
+        return CheckResult(suite=suite, success=success, unexpected_count=count)
 
     planted = {"file_rejects": [result("file_rejects", False, 3)],
                "ticket_plausibility": [result("ticket_plausibility", False, 1)],
@@ -406,7 +414,7 @@ def test_the_public_check_summary_says_what_failed_in_chinese(site: Site) -> Non
     results = [r for name in suites if name != "personal_data"
                for r in planted.get(name, [result(name, True)])]
     html = environment().get_template("index.html.j2").render(
-        **dict(data.index, check_families=check_families(results, suites)),
+        **page_context(replace(data.index, check_families=check_families(results, suites))),
         generated_at="2019-09-17 09:00", pdf=False)
     rows = {cells[0]: re.sub(r"\s+", "", cells[2])
             for cells in body_rows(html, "check-family-table")}
@@ -623,14 +631,13 @@ def test_pdf_keeps_headings_with_what_follows(site: Site) -> None:
 
 def test_a_city_without_monitoring_or_tickets_still_gets_a_readable_page(site: Site) -> None:
     data = load_report(site.paths.warehouse, YEAR, site.paths.lake)
-    context = dict(data.cities[HOSTILE_CITY], hotline=None, comparison=[], rank_history=[],
-                   kpi=None, kpi_history=[], categories=[], risers=[], mix=None, unmapped=[],
-                   coverage=None, call_count=0, call_file_count=0, awards=[],
-                   charts={"comparison": None, "rank_history": None})
+    page = replace(data.cities[HOSTILE_CITY], hotline=None, comparison=(), rank_history=(),
+                   kpi=None, kpi_history=(), categories=(), risers=(), mix=None, unmapped=(),
+                   coverage=None, awards=(), charts=CityCharts(None, None))
     html = environment().get_template("city.html.j2").render(
-        **context, generated_at="2019-09-17 09:00", page_codes=data.index["page_codes"],
-        previous_city=None, next_city=None)
-    name = context["name"]
+        **page_context(page), generated_at="2019-09-17 09:00",
+        page_codes=data.index.page_codes, previous_city=None, next_city=None)
+    name = page.name
     assert f"{name}未列入{YEAR}年监测。" in html
     assert f"{name}没有报送{YEAR}年受理的工单。" in html
     assert "<svg" not in html and "None" not in html

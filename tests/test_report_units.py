@@ -12,7 +12,8 @@ import pytest
 
 from dagster_project.report import charts, render
 from dagster_project.report import formatting as fmt
-from dagster_project.report.data import award_sections, indicator_config
+from dagster_project.report.data import AWARDS, award_sections, indicator_config
+from dagster_project.report.marts import AwardPlaces, AwardWinner, ReportDataError
 from dagster_project.report.render import environment
 
 HOSTILE = "<script>alert(1)</script>"
@@ -71,19 +72,55 @@ def test_differences_are_those_of_the_printed_figures() -> None:
     assert fmt.difference(None, 1.0) is None and fmt.difference(1.0, None) is None
 
 
-def test_award_sections_say_where_fewer_hotlines_qualify() -> None:
-    config = indicator_config()
-    places = config["monitoring_awards"]["fastest_riser"]["count"]
-    winners = [
-        {"award_key": "regional_pioneer", "award_scope": "华北", "city_code": "120000"},
-        {"award_key": "fastest_riser", "award_scope": "全国", "city_code": "140100"},
-    ]
-    sections = {s["key"]: s for s in award_sections(config, winners, ["华北", "华中", "东北"])}
-    assert [r["region"] for r in sections["regional_pioneer"]["short_regions"]] == ["华中", "东北"]
-    assert all(r["winner_count"] == 0 for r in sections["regional_pioneer"]["short_regions"])
-    assert sections["fastest_riser"]["short"] is (places > 1)
-    assert sections["fastest_riser"]["places"] == places
-    assert sections["service_star"]["short"] and not sections["service_star"]["winners"]
+def test_rule_numbers_print_as_the_configuration_writes_them() -> None:
+    assert fmt.rule_number(3.0) == "3" and fmt.rule_number(4) == "4"
+    assert fmt.rule_number(0.25) == "0.25" and fmt.rule_number(None) == fmt.MISSING
+
+
+def test_a_chart_of_shares_spans_the_largest_share() -> None:
+    assert charts.share_scale([0.2, 0.35, 0.0]) == 0.35
+    assert charts.share_scale([]) == charts.share_scale([0.0]) == 0.01
+
+
+def test_award_sections_lay_out_the_places_the_mart_counted() -> None:
+    """Where fewer hotlines qualified than an award's places is monitoring_award_places'
+    figure; the page lists each award in its order and the short regions of 先锋奖 in the
+    order it compares the regions, not the mart's."""
+    def places(key: str, scope: str, count: int, won: int) -> AwardPlaces:
+        return AwardPlaces(key, key, scope, count, won, won < count)
+
+    def winner(key: str, scope: str, code: str) -> AwardWinner:
+        return AwardWinner(award_key=key, award_name=key, award_scope=scope, award_place=1,
+                           city_code=code, hotline_name=None, region=None, national_rank=None,
+                           total_score=None, award_measure=None)
+
+    mart = [places("top_ten", "全国", 10, 10), places("regional_pioneer", "东北", 1, 0),
+            places("regional_pioneer", "华中", 1, 0), places("regional_pioneer", "华北", 1, 1),
+            places("fastest_riser", "全国", 5, 1), places("service_star", "全国", 3, 0)]
+    winners = [winner("regional_pioneer", "华北", "120000"),
+               winner("fastest_riser", "全国", "140100")]
+    sections = {s.key: s for s in award_sections(mart, winners, ["华北", "华中", "东北"])}
+    assert list(sections) == [a.key for a in AWARDS]
+    assert [(r.region, r.winner_count) for r in sections["regional_pioneer"].short_regions] == [
+        ("华中", 0), ("东北", 0)]
+    assert not sections["regional_pioneer"].short
+    assert sections["fastest_riser"].short and sections["fastest_riser"].places == 5
+    assert [w.city_code for w in sections["fastest_riser"].winners] == ["140100"]
+    assert sections["service_star"].short and not sections["service_star"].winners
+    assert not sections["top_ten"].short
+    with pytest.raises(ReportDataError, match="differ from the awards the report knows"):
+        award_sections([places("golden_phone", "全国", 1, 0)], [])
+
+
+def test_a_misspelt_field_fails_the_rendering() -> None:
+    """The pages are typed objects and the environment strict: a field a template misspells
+    raises instead of printing nothing."""
+    env = environment()
+    places = AwardPlaces("top_ten", "全国十佳热线", "全国", 10, 9, True)
+    assert env.from_string("{{ p.places }}/{{ p['winner_count'] }}").render(p=places) == "10/9"
+    for misspelt in ("{{ p.place }}", "{% if p.is_shrot %}x{% endif %}", "{{ p['winners'] }}"):
+        with pytest.raises(jinja2.UndefinedError):
+            env.from_string(misspelt).render(p=places)
 
 
 def test_personal_numbers_are_masked() -> None:

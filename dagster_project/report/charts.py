@@ -11,7 +11,7 @@ line, another label or the chart's edge moves to a free spot; long labels are sh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from itertools import pairwise
@@ -336,6 +336,12 @@ def scatter(
     )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def share_scale(values: Iterable[float], least: float = 0.01) -> float:
+    """The value a bar of shares spans the full width at: the largest share, and at least
+    `least`, so that a chart of zeros still has a scale."""
+    return max([*values, least])
 
 
 def score_domain(values: Sequence[float], step: float = 10.0) -> tuple[float, float]:

@@ -87,6 +87,12 @@ def points(value: float | None, digits: int = 1) -> str:
     return MISSING if _is_missing(value) else signed(100 * value, digits)
 
 
+def rule_number(value: float | int | None) -> str:
+    """A number of the rules as the configuration writes it: 3, 0.25 (a whole number without
+    decimals)."""
+    return MISSING if _is_missing(value) else f"{value:g}"
+
+
 def mask_personal(text: object) -> str:
     """Free text with personal data masked (`personal_data`). None prints as an empty string."""
     return "" if text is None else mask_personal_data(str(text))
@@ -100,5 +106,6 @@ FILTERS = {
     "signed": signed,
     "signed_percent": signed_percent,
     "points": points,
+    "rule_number": rule_number,
     "mask": mask_personal,
 }

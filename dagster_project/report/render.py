@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -65,6 +65,7 @@ __all__ = [
     "indicator_config",
     "load_report",
     "monitoring_years",
+    "page_context",
     "pdf_state",
     "render_pages",
     "render_pdf",
@@ -117,6 +118,13 @@ def environment() -> Environment:
     return env
 
 
+def page_context(page: object) -> dict[str, object]:
+    """A page's fields as the names its template reads. Shallow: each section stays the typed
+    object it is, so that a field a template misspells fails the rendering (the environment
+    is strict) instead of printing nothing."""
+    return {f.name: getattr(page, f.name) for f in fields(page)}  # type: ignore[arg-type]
+
+
 def city_page(code: str) -> str:
     """Path of a city page relative to the year's folder."""
     return f"{CITY_DIR}/{code}.html"
@@ -150,9 +158,10 @@ def render_pages(
     """Every HTML page of the year, by path relative to site/<year>/, the operator's appendix
     included; the national page says whether the PDF is published and current (`pdf`)."""
     env = env or environment()
-    common = {"generated_at": generated_at, "page_codes": data.index["page_codes"]}
+    common = {"generated_at": generated_at, "page_codes": data.index.page_codes}
     pages = {"index.html": env.get_template(SITE_INDEX_TEMPLATE).render(
-        **data.index, generated_at=generated_at, pdf=False, pdf_download=_download(pdf))}
+        **page_context(data.index), generated_at=generated_at, pdf=False,
+        pdf_download=_download(pdf))}
     template = env.get_template("city.html.j2")
     codes = sorted(data.cities)
     for position, code in enumerate(codes):
@@ -160,9 +169,10 @@ def render_pages(
             "previous_city": data.cities[codes[position - 1]] if position > 0 else None,
             "next_city": data.cities[codes[position + 1]] if position + 1 < len(codes) else None,
         }
-        pages[city_page(code)] = template.render(**data.cities[code], **common, **neighbours)
+        pages[city_page(code)] = template.render(
+            **page_context(data.cities[code]), **common, **neighbours)
     pages[INTERNAL_PAGE] = env.get_template("internal.html.j2").render(
-        **data.internal, generated_at=generated_at)
+        **page_context(data.internal), generated_at=generated_at)
     return pages
 
 
@@ -184,12 +194,12 @@ def render_pdf_html(
     typeset for print (same content, no links to other pages)."""
     env = env or environment()
     publication = publication or Publication()
-    year = int(data.index["year"])
+    year = data.index.year
     # The contents follow whatever chapters the page has: read them off the page itself.
     body = env.get_template("index.html.j2").render(
-        **data.index, generated_at=generated_at, pdf=True)
+        **page_context(data.index), generated_at=generated_at, pdf=True)
     return env.get_template(PUBLICATION_TEMPLATE).render(
-        **data.index, generated_at=generated_at, pdf=True,
+        **page_context(data.index), generated_at=generated_at, pdf=True,
         publication_title=publication.title_of(year), publisher=publication.publisher,
         published_on=generated_at[:10], contents=contents_of(body))
 

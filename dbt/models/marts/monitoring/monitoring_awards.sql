@@ -145,29 +145,26 @@ service_star as (
 
 winners as (
 
-    select *, 1 as award_order from top_ten
+    select * from top_ten
     union all
-    select *, 2 as award_order from regional_pioneer
+    select * from regional_pioneer
     where award_place <= {{ pioneer['count_per_region'] }}
     union all
-    select *, 3 as award_order from fastest_riser
+    select * from fastest_riser
     where award_place <= {{ riser['count'] }}
     union all
-    select *, 4 as award_order from service_star
+    select * from service_star
     where award_place <= {{ star['count'] }}
 
 )
 
+-- Names and the report's order of the awards: macro monitoring_award_list.
 select
     winners.year,
     winners.award_key,
-    case winners.award_key
-        when 'top_ten' then '{{ top_ten['name'] | replace("'", "''") }}'
-        when 'regional_pioneer' then '{{ pioneer['name'] | replace("'", "''") }}'
-        when 'fastest_riser' then '{{ riser['name'] | replace("'", "''") }}'
-        when 'service_star' then '{{ star['name'] | replace("'", "''") }}'
-    end as award_name,
-    cast(winners.award_order as integer) as award_order,
+    {{ monitoring_award_attribute('winners.award_key', 'name') }} as award_name,
+    cast({{ monitoring_award_attribute('winners.award_key', 'order') }} as integer)
+        as award_order,
     winners.award_scope,
     cast(winners.award_place as integer) as award_place,
     winners.city_code,

@@ -1,7 +1,9 @@
--- The national summary per monitoring year: coverage, mean scores, change against the
--- previous year, the spread of each indicator over the hotlines (median, lowest, highest), how
--- many hotlines fall in each line class, and the mean 虚热 gap.
+-- The national summary per monitoring year: coverage, the national connect rate, mean scores,
+-- change against the previous year, the spread of each indicator over the hotlines (median,
+-- lowest, highest), how many hotlines fall in each line class and their share, how many rose
+-- or fell against the previous year, and the mean 虚热 gap.
 {%- set indicators = ['connect', 'time_to_human', 'etiquette', 'communication', 'resolution'] %}
+{%- set line_classes = ['hot', 'warm', 'cold', 'dead'] %}
 
 with hotlines as (
 
@@ -30,7 +32,12 @@ yearly as (
         count(*) filter (where line_class = '热线') as hot_line_count,
         count(*) filter (where line_class = '温线') as warm_line_count,
         count(*) filter (where line_class = '冷线') as cold_line_count,
-        count(*) filter (where line_class = '死线') as dead_line_count
+        count(*) filter (where line_class = '死线') as dead_line_count,
+        -- compared with the calendar year before: total_score_change is the difference of
+        -- the published totals, so a hotline printed at the same total neither rose nor fell
+        count(*) filter (where previous_total_score is not null) as compared_hotline_count,
+        count(*) filter (where total_score_change > 0) as improved_hotline_count,
+        count(*) filter (where total_score_change < 0) as declined_hotline_count
 
     from hotlines
     group by year
@@ -57,7 +64,10 @@ means as (
         hot_line_count,
         warm_line_count,
         cold_line_count,
-        dead_line_count
+        dead_line_count,
+        compared_hotline_count,
+        improved_hotline_count,
+        declined_hotline_count
 
     from yearly
 
@@ -70,6 +80,7 @@ select
     current.hotline_count,
     current.call_count,
     current.connected_call_count,
+    {{ safe_rate('current.connected_call_count', 'current.call_count') }} as connect_rate,
     current.mean_total_score,
     {%- for indicator in indicators %}
     current.mean_{{ indicator }}_score,
@@ -90,6 +101,18 @@ select
     current.warm_line_count,
     current.cold_line_count,
     current.dead_line_count,
+    {%- for line_class in line_classes %}
+    {{ safe_rate('current.' ~ line_class ~ '_line_count', 'current.hotline_count') }}
+        as {{ line_class }}_line_share,
+    {%- endfor %}
+    current.compared_hotline_count,
+    -- Whether a hotline rose or fell is unknown (null), not 0, when none was monitored the
+    -- year before.
+    case when current.compared_hotline_count > 0 then current.improved_hotline_count end
+        as improved_hotline_count,
+    case when current.compared_hotline_count > 0 then current.declined_hotline_count end
+        as declined_hotline_count,
+    current.hotline_count - current.compared_hotline_count as new_hotline_count,
     {{ published_difference('current.mean_connect_score', 'current.mean_resolution_score') }}
         as mean_hollow_heat_gap
 
