@@ -260,7 +260,8 @@ def command_demo(args: argparse.Namespace, ui: Ui) -> int:
     ui.note(f"data root: {paths.root}")
     with ui.err.status("writing the demo exports"):
         summary = generate_demo(paths.landing, seed=args.seed, total_tickets=args.tickets)
-    ui.out.print(f"demo exports written to {paths.landing} ({summary.total_tickets:,} tickets)")
+    ui.out.print(f"demo exports written to {paths.landing} ({summary.total_tickets:,} tickets)",
+                 soft_wrap=True)
     ui.note("callers are hashed with the public demo key: set HOTLINE_PSEUDONYMISATION_KEY "
             "for real data")
     instance = _instance()
@@ -285,7 +286,7 @@ def command_demo(args: argparse.Namespace, ui: Ui) -> int:
         raise CliError("no report was rendered")
     for report in reports:
         _report_lines(ui, report.parent.name)
-    ui.out.print(f"report: {reports[-1]}")
+    ui.out.print(f"report: {reports[-1]}", soft_wrap=True)
     return 0
 
 
@@ -409,7 +410,7 @@ def command_check(args: argparse.Namespace, ui: Ui) -> int:
                       verdict, details)
         failed_errors += not outcome.success and outcome.severity == "ERROR"
     ui.out.print(table)
-    ui.out.print(f"results appended to {paths.lake / 'quality'} (run {run_id})")
+    ui.out.print(f"results appended to {paths.lake / 'quality'} (run {run_id})", soft_wrap=True)
     if failed_errors:
         raise CliError(f"{failed_errors} ERROR suite(s) failed: the report stays blocked until "
                        "they pass")
