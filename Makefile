@@ -48,9 +48,12 @@ system-packages:
 			apt-get install -y --no-install-recommends $$missing; \
 	fi
 
+# The suite on every core (pytest-xdist), a module's tests on one worker so that its
+# fixtures are built once; TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Run every expectation suite on the current warehouse (after `make demo`).
 check: $(STAMP)

@@ -18,12 +18,19 @@ from unicodedata import east_asian_width
 import pytest
 from markupsafe import Markup
 from playwright.sync_api import BrowserContext
-from test_report_site import Site, browser, site  # noqa: F401 (fixtures used by name)
+from test_report_site import Site, browser  # noqa: F401 (fixtures used by name)
 
 from dagster_project.report import charts
+from dagster_project.settings import DataPaths
 
 CITY = "110000"
 WIDTHS = (1280, 390)
+
+
+@pytest.fixture(scope="module")
+def site(shared_demo: DataPaths) -> Site:
+    """The demo as `make demo` builds it (read-only): the layout needs no planted data."""
+    return Site(shared_demo)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +260,7 @@ def open_page(browser: BrowserContext) -> Iterator[Any]:  # noqa: F811 (the fixt
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("relative", ["index.html", f"city/{CITY}.html"])
-def test_pages_do_not_scroll_sideways(site: Site, open_page: Any,  # noqa: F811
+def test_pages_do_not_scroll_sideways(site: Site, open_page: Any,
                                       relative: str, width: int) -> None:
     page = open_page(site.url(relative), width)
     sizes = page.evaluate(OVERFLOW)
@@ -261,7 +268,7 @@ def test_pages_do_not_scroll_sideways(site: Site, open_page: Any,  # noqa: F811
     assert sizes["scroll"] <= sizes["inner"], page.evaluate(STICKING_OUT, width)
 
 
-def test_wide_tables_scroll_inside_their_box_on_a_phone(site: Site, open_page: Any) -> None:  # noqa: F811
+def test_wide_tables_scroll_inside_their_box_on_a_phone(site: Site, open_page: Any) -> None:
     page = open_page(site.url(), 390)
     wraps = page.evaluate("""() => [...document.querySelectorAll('table')].map(t => {
       const box = t.closest('.table-wrap');
@@ -276,7 +283,7 @@ def test_wide_tables_scroll_inside_their_box_on_a_phone(site: Site, open_page: A
 
 
 @pytest.mark.parametrize("relative", ["index.html", f"city/{CITY}.html"])
-def test_print_stylesheet_applies(site: Site, open_page: Any, relative: str) -> None:  # noqa: F811
+def test_print_stylesheet_applies(site: Site, open_page: Any, relative: str) -> None:
     # About the width an A4 landscape page leaves for text.
     page = open_page(site.url(relative), 1000, media="print")
     hidden = page.evaluate("""() => [...document.querySelectorAll(
