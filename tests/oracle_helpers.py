@@ -789,7 +789,7 @@ MONITORING_COLUMNS = (
     "connect_score", "time_to_human_score", "etiquette_score", "communication_score",
     "resolution_score", "total_score", "national_rank", "line_class", "total_score_change",
     "rank_change", "hollow_heat_gap", "service_score", "previous_total_score",
-    "previous_national_rank", "previous_line_class", "hollow_heat_place",
+    "previous_national_rank", "previous_line_class", "hollow_heat_place", "call_file_count",
 )
 
 
@@ -832,6 +832,8 @@ def monitoring_hotline_year(calls: pd.DataFrame, ref: Reference) -> pd.DataFrame
             line_class = "死线"
         rows.append({
             "year": int(year), "city_code": city, "call_count": n, "connected_call_count": k,
+            # the evaluator's files that hold the hotline-year's calls (their latest versions)
+            "call_file_count": c.file_name.nunique(),
             "connect_rate": connect_rate, "mean_seconds_to_human": mean_seconds,
             "connect_score": scores["connect"], "time_to_human_score": scores["time_to_human"],
             "etiquette_score": scores["etiquette"],
