@@ -64,9 +64,11 @@ XLSX_MAX_TICKETS_PER_YEAR: Final = 100_000
 XLSX_ROW_COST: Final = 20  # relative to a CSV or JSON row, to schedule the largest tasks first
 BUNDLED_SOURCES_DIR: Final = PACKAGE_ROOT / "config" / "sources"
 # Synthetic hotlines: codes 9NNN00. GB/T 2260 has no province code starting with 9, so they
-# cannot collide with a real city; names say what they are.
+# cannot collide with a real city; names say what they are. The number sits before 市: a name
+# ending in digits would run into the hotline's "12345" (模拟市010 + 12345 reads as Beijing's
+# area code and a number, which the personal-data check rightly stops).
 SYNTHETIC_CODE: Final = "9{:03d}00"
-SYNTHETIC_NAME: Final = "模拟市{:03d}"
+SYNTHETIC_NAME: Final = "模拟{:03d}市"
 SYNTHETIC_MAX: Final = 999
 SYNTHETIC_POPULATION: Final = (3_500_000, 0.6, 300_000, 15_000_000)  # median, sigma, min, max
 # glibc mallopt parameters, and the size below which a worker keeps freed memory for reuse.
