@@ -111,10 +111,6 @@ INDICATORS = (
 LINE_CLASSES = (("hot", "热线"), ("warm", "温线"), ("cold", "冷线"), ("dead", "死线"))
 CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "app": "APP", "sms": "短信",
             "other": "其他"}
-# The ticket rates by their column in kpi_city_year, as the public summary names the unknown.
-RATE_LABELS = (("直接办结率", "direct_resolved_rate"), ("响应率", "response_rate"),
-               ("按时办结率", "on_time_close_rate"), ("解决率", "resolution_rate"),
-               ("满意率", "satisfaction_rate"), ("重复诉求率", "repeat_request_rate"))
 REQUEST_TYPES = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
                  "suggestion": "建议", "praise": "感谢", "other": "其他"}
 NATIONAL_SCOPE = "全国"
@@ -250,14 +246,10 @@ def _city_coverage(
     rows = []
     for files in sorted(city_files,
                         key=lambda f: (order.get(f.city_code, len(order)), f.city_code)):
-        kpi = kpi_by_city.get(files.city_code)
         rows.append(CityCoverage(
             **_values(files),
             city_name=city_names.get(files.city_code, files.city_code),
-            ticket_count=kpi.ticket_count if kpi else None,
-            unmapped_category_count=kpi.unmapped_category_count if kpi else None,
-            unknown_rates=tuple(label for label, rate in RATE_LABELS
-                                if kpi and getattr(kpi, rate) is None),
+            kpi=kpi_by_city.get(files.city_code),
         ))
     return tuple(rows)
 

@@ -135,9 +135,7 @@ class CityCoverage(CityFiles):
     """A city's files (all years) beside what its year's figures could not use."""
 
     city_name: str
-    ticket_count: int | None
-    unmapped_category_count: int | None
-    unknown_rates: tuple[str, ...]
+    kpi: CityKpi | None  # the year's figures; None for a city without the year's tickets
 
 
 @dataclass(frozen=True)
