@@ -31,6 +31,7 @@ from pipeline_helpers import HOTLINE, hotline_env
 from dagster_project.demo import generator
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
+from dagster_project import personal_data as detector
 from dagster_project.personal_data import find_personal_data, mask_personal_data
 from dagster_project.settings import PROJECT_ROOT
 from dagster_project.sources import load_source_config
@@ -292,3 +293,52 @@ def test_a_file_named_with_a_phone_number_is_refused_and_its_name_masked(
 def test_numbers_that_are_not_personal_data_are_left_alone(text: str) -> None:
     assert find_personal_data(text) == []
     assert mask_personal_data(text) == text
+
+
+# Ids of letters and digits: runs of digits between letters, some of them personal data written
+# without a separator (a mobile with or without its country code, a landline with its trunk 0,
+# ID and card numbers), some not.
+LETTERS = st.from_regex(r"[A-Za-z]{1,3}", fullmatch=True)
+DIGIT_RUNS = st.one_of(
+    st.text("0123456789", min_size=1, max_size=22),
+    mobiles.map(lambda v: v.core),
+    mobiles.map(lambda v: "86" + v.core), mobiles.map(lambda v: "0086" + v.core),
+    landlines.map(lambda v: "0" + v.core), landlines.map(lambda v: "86" + v.core),
+    id_cards.map(lambda v: v.core), id_cards.map(lambda v: v.core.upper()),
+    cards.map(lambda v: v.core),
+)
+alphanumeric_ids = st.lists(st.one_of(LETTERS, DIGIT_RUNS), min_size=1, max_size=4).map("".join)
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(alphanumeric_ids, min_size=1, max_size=30))
+def test_values_the_gate_spares_hold_nothing_the_detector_would_find(values: list[str]) -> None:
+    """The gate in front of the detector (`may_hold_personal_data`, and `candidate_sql` for
+    DuckDB) only spares values in which the full search finds nothing, and both forms of it
+    agree."""
+    for value in values:
+        if not detector.may_hold_personal_data(value):
+            assert detector._search(value) == [], value
+    with duckdb.connect() as con:
+        con.register("ids", pa.table({"v": values, "n": list(range(len(values)))}))
+        in_sql = [m for (m,) in con.sql(
+            f"SELECT {detector.candidate_sql('v')} FROM ids ORDER BY n").fetchall()]
+    assert in_sql == [detector.may_hold_personal_data(v) for v in values]
+
+
+@pytest.mark.parametrize(("value", "spared", "kinds"), [
+    ("BJ201800090899", True, []),
+    ("202401010001", True, []),
+    ("SH20190000123456789012", True, []),
+    ("BJ13712340002", False, ["mobile"]),
+    ("T008613712340002", False, ["mobile"]),
+    ("089866123457", False, ["landline"]),
+    ("ID11010519491231002X", False, ["id_card"]),
+    ("BJ2018000908991", True, []),
+    ("BJ201800090899123", False, []),  # as long as an old ID number: searched, and clean
+])
+def test_the_gate_spares_ids_and_passes_numbers_in_them(
+        value: str, spared: bool, kinds: list[str]) -> None:
+    assert detector.may_hold_personal_data(value) is not spared
+    assert [f.kind for f in find_personal_data(value)] == kinds
