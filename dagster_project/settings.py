@@ -16,8 +16,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 
 DATA_ROOT_ENV = "HOTLINE_DATA_ROOT"
 SOURCES_DIR_ENV = "HOTLINE_SOURCES_DIR"
-# The file dbt writes (dbt/profiles.yml); a build points it at `DataPaths.building_warehouse`.
-WAREHOUSE_PATH_ENV = "HOTLINE_WAREHOUSE_PATH"
 INGEST_WORKERS_ENV = "HOTLINE_INGEST_WORKERS"
 
 

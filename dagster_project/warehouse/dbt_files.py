@@ -16,6 +16,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The dbt of this interpreter's environment, not whichever one is first on PATH.
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+# The var by which a build tells dbt's profile which file to write (a command-line var, the
+# only kind profiles.yml sees).
+WAREHOUSE_PATH_VAR = "hotline_warehouse_path"
 PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 
 
@@ -94,10 +97,10 @@ class RuleOverridesError(ValueError):
     """The data root's rule overrides cannot be used."""
 
 
-def rule_overrides(root: Path, project_dir: Path = DBT_PROJECT_DIR) -> str | None:
-    """The data root's reference/dbt_vars.yml as dbt's `--vars` argument (JSON), checked: a
-    mapping whose keys are vars of dbt_project.yml (a misspelt key would silently change
-    nothing). None when the root has no such file. The file is part of the reference data,
+def rule_overrides(root: Path, project_dir: Path = DBT_PROJECT_DIR) -> dict[str, Any] | None:
+    """The data root's reference/dbt_vars.yml, checked: a mapping whose keys are vars of
+    dbt_project.yml (a misspelt key would silently change nothing). None when the root has
+    no such file. The file is part of the reference data,
     so a change to it rebuilds the warehouse from scratch (build_state's fingerprint)."""
     import yaml
 
@@ -119,4 +122,11 @@ def rule_overrides(root: Path, project_dir: Path = DBT_PROJECT_DIR) -> str | Non
         raise RuleOverridesError(
             f"{path}: {', '.join(map(str, unknown))} not among the vars of "
             f"{project_dir / 'dbt_project.yml'} ({', '.join(known)}); fix the name")
-    return json.dumps(overrides, ensure_ascii=False)
+    return overrides
+
+
+def build_vars(building: Path, overrides: dict[str, Any] | None) -> str:
+    """dbt's `--vars` argument (JSON) for a build into `building`: the rule overrides and the
+    file to write (`WAREHOUSE_PATH_VAR`, read by profiles.yml)."""
+    return json.dumps({**(overrides or {}), WAREHOUSE_PATH_VAR: str(building)},
+                      ensure_ascii=False)

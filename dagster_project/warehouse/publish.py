@@ -89,17 +89,3 @@ def publish(
         wal_path(warehouse).unlink(missing_ok=True)
         os.replace(building, warehouse)
         _fsync(warehouse.parent)
-
-
-@contextlib.contextmanager
-def environment(name: str, value: str) -> Iterator[None]:
-    """Set one environment variable for the duration (a subprocess started meanwhile gets it)."""
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous

@@ -14,7 +14,7 @@ from dagster_project.defs.project import hotline_dbt_project
 from dagster_project.locks import warehouse_write_lock
 from dagster_project.quality.runner import ensure_results_schema
 from dagster_project.quality.validate import preloading
-from dagster_project.settings import WAREHOUSE_PATH_ENV, data_paths
+from dagster_project.settings import data_paths
 from dagster_project.warehouse.build_state import (
     project_fingerprint,
     record_fingerprint,
@@ -23,13 +23,13 @@ from dagster_project.warehouse.build_state import (
 from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
     RULE_OVERRIDES,
+    build_vars,
     forget_parse_of_other_project,
     manifest_nodes,
     rule_overrides,
 )
 from dagster_project.warehouse.publish import (
     BuildNotPublished,
-    environment,
     flushing,
     prepare_building,
     publish,
@@ -152,16 +152,15 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         # (tests/test_end_to_end.py); a production build need not repeat them each time.
         args = ["build", "--exclude-resource-type", "unit_test"]
         if (overrides := rule_overrides(paths.root)) is not None:
-            args += ["--vars", overrides]
             context.log.info(f"rules set by {paths.root / RULE_OVERRIDES}: {overrides}")
+        args += ["--vars", build_vars(building, overrides)]
         if plan.full_refresh:
             args.append("--full-refresh")
         if forget_parse_of_other_project(paths.dbt_target):
             context.log.info("dbt parses the whole project: its saved parse came from a "
                              "checkout in another folder")
-        with environment(WAREHOUSE_PATH_ENV, str(building)):
-            invocation = dbt.cli(args, context=context, raise_on_error=False,
-                                 target_path=paths.dbt_target)
+        invocation = dbt.cli(args, context=context, raise_on_error=False,
+                             target_path=paths.dbt_target)
         # The warehouse checks run after this step: Great Expectations is imported meanwhile.
         with preloading(), flushing(building):
             for event in invocation.stream():
