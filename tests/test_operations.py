@@ -145,15 +145,6 @@ def test_commands_that_need_no_dbt_do_not_import_it() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
 
 
-def test_the_dbt_resource_knows_the_dbt_version_without_asking_dbt() -> None:
-    from dagster_dbt import DbtCliResource
-
-    from dagster_project.defs.resources import dbt_resource
-
-    asked = DbtCliResource._cli_version.func(dbt_resource)  # type: ignore[attr-defined]
-    assert dbt_resource._cli_version == asked
-
-
 # ---------------------------------------------------------------------------------------------
 # Schedules
 # ---------------------------------------------------------------------------------------------
