@@ -270,3 +270,17 @@ def planted(rows, summary, config, marts, folder, name, year):
     template = "{{ weights.values() | sum }} {{ tw.a + tw.b }} {{ year - 1 }} {{ rows | length }}"
     assert sorted(f.what for f in template_findings(template, "planted.j2")) == [
         "arithmetic on a field or a rule", "the sum filter"]
+
+
+def test_the_report_asset_depends_on_every_mart_it_reads() -> None:
+    """Lineage and the report sensor see every mart the report reads, each a dbt model."""
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+    from dagster_project.report.marts import MARTS
+
+    graph = defs.resolve_asset_graph()
+    read = {dg.AssetKey([name]) for name, _ in MARTS}
+    assert read <= graph.get(dg.AssetKey(["annual_report"])).parent_keys
+    models = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "warehouse"}
+    assert read <= models, sorted(k.to_user_string() for k in read - models)

@@ -11,6 +11,7 @@ from dagster_project import progress
 from dagster_project.defs.assets.quality import QUALITY_GATE
 from dagster_project.defs.partitions import report_year_partitions
 from dagster_project.locks import report_lock, warehouse_read_lock
+from dagster_project.report.marts import MARTS
 from dagster_project.report.publication import load_publication
 from dagster_project.report.render import INTERNAL_PAGE, render_year
 from dagster_project.settings import data_paths
@@ -23,18 +24,8 @@ RENDERED_FROM_METADATA = "rendered_from"
 # Set to "true" on a run of the report job to typeset the PDF too.
 PUBLISH_TAG = "hotline/publish"
 
-MART_DEPS = [
-    dg.AssetKey(["monitoring_hotline_year"]),
-    dg.AssetKey(["monitoring_national_year"]),
-    dg.AssetKey(["monitoring_awards"]),
-    dg.AssetKey(["kpi_city_year"]),
-    dg.AssetKey(["kpi_national_year"]),
-    dg.AssetKey(["category_national_year"]),
-    dg.AssetKey(["ticket_mix_national_year"]),
-    dg.AssetKey(["monitoring_region_year"]),
-    dg.AssetKey(["file_reconciliation"]),
-    dg.AssetKey(["dim_city"]),
-]
+# Every mart the report reads: a build that rebuilt them makes the report stale.
+MART_DEPS = [dg.AssetKey([name]) for name, _ in MARTS]
 
 
 @dg.asset(
