@@ -34,6 +34,8 @@ import duckdb
 import phonenumbers
 import pyarrow as pa
 
+from dagster_project.sql import sql_literal
+
 # Separators people put between the digits of a number, ASCII and full-width.
 _SEPARATORS = " \t\\-‐‑–—－.．()（）/"
 # Text that may hold personal data: 7 or more digits with at most two separators between
@@ -196,13 +198,9 @@ def masked_sql(expression: str) -> str:
 def candidate_sql(expression: str) -> str:
     """A DuckDB condition: the text may hold personal data (only such text needs the
     detector)."""
-    return (f"(regexp_matches({expression}, '{_sql_escape(CANDIDATE_PATTERN)}') AND ("
-            f"NOT regexp_full_match({expression}, '{ALPHANUMERIC_PATTERN}') "
-            f"OR regexp_matches({expression}, '{RISKY_RUN_PATTERN}')))")
-
-
-def _sql_escape(pattern: str) -> str:
-    return pattern.replace("'", "''")
+    return (f"(regexp_matches({expression}, {sql_literal(CANDIDATE_PATTERN)}) AND ("
+            f"NOT regexp_full_match({expression}, {sql_literal(ALPHANUMERIC_PATTERN)}) "
+            f"OR regexp_matches({expression}, {sql_literal(RISKY_RUN_PATTERN)})))")
 
 
 def _mask_batch(texts: pa.Array) -> pa.Array:
