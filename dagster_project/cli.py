@@ -381,8 +381,8 @@ def command_refresh(args: argparse.Namespace, ui: Ui) -> int:
 
 def command_check(args: argparse.Namespace, ui: Ui) -> int:
     """Run every expectation suite against the current lake and warehouse."""
-    from dagster_project.defs.checks.quality import validate
     from dagster_project.quality import load_suite, suite_names, write_results
+    from dagster_project.quality.runner import check_suite
 
     paths = data_paths()
     _require_warehouse()
@@ -391,7 +391,7 @@ def command_check(args: argparse.Namespace, ui: Ui) -> int:
     outcomes = []
     with ui.running("check", {"checks": len(suite_names())}):
         for name in suite_names():
-            outcome = validate(load_suite(name), paths, on_wait=ui.note)
+            outcome = check_suite(load_suite(name), paths, on_wait=ui.note)
             write_results(outcome, paths.lake, run_id, checked_at)
             outcomes.append(outcome)
     table = Table(title="expectation suites", title_justify="left")
@@ -445,11 +445,8 @@ def _run_report(args: argparse.Namespace, ui: Ui, publish: bool) -> str:
     """Run the report job for one year (the quality gate, then the pages; with `publish`
     the PDF too); returns the year."""
     from dagster_project.defs.assets.report import PUBLISH_TAG
-    from dagster_project.defs.partitions import (
-        add_report_years,
-        lake_report_years,
-        report_years,
-    )
+    from dagster_project.defs.partitions import add_report_years, report_years
+    from dagster_project.ingest.lake import lake_report_years
     from dagster_project.local_runs import execute
 
     paths = data_paths()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.defs.checks.quality import _built_by_current_code
 from dagster_project.settings import DataPaths
 from dagster_project.warehouse.build_state import (
+    built_by_current_code,
     project_fingerprint,
     record_fingerprint,
     recorded_fingerprint,
@@ -97,20 +97,20 @@ def test_checks_reuse_outcomes_only_of_a_warehouse_the_current_code_built(
 ) -> None:
     paths = DataPaths(root=tmp_path)
     paths.warehouse.parent.mkdir(parents=True)
-    assert _built_by_current_code(paths) is None  # no warehouse
+    assert built_by_current_code(paths) is None  # no warehouse
     duckdb.connect(str(paths.warehouse)).close()
-    assert _built_by_current_code(paths) is None  # no fingerprint recorded
+    assert built_by_current_code(paths) is None  # no fingerprint recorded
 
     current = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
     record_fingerprint(paths.warehouse, "0" * 64)  # built by other code
-    assert _built_by_current_code(paths) is None
+    assert built_by_current_code(paths) is None
     record_fingerprint(paths.warehouse, current)
-    assert _built_by_current_code(paths) == current
+    assert built_by_current_code(paths) == current
 
     # Reference data the build did not see: the rows may be stale, nothing is reused.
     paths.reference.mkdir()
     (paths.reference / "cities.csv").write_text("city_code\n990100\n", encoding="utf-8")
-    assert _built_by_current_code(paths) is None
+    assert built_by_current_code(paths) is None
 
 
 def _seed(project: Path, target: Path, warehouse: Path) -> subprocess.CompletedProcess[str]:

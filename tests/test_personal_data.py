@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pipeline_helpers import HOTLINE, hotline_env
 
+from dagster_project import personal_data as detector
 from dagster_project.demo import generator
 from dagster_project.ingest.lake import Lake
 from dagster_project.ingest.pipeline import ingest_source
-from dagster_project import personal_data as detector
 from dagster_project.personal_data import find_personal_data, mask_personal_data
 from dagster_project.settings import PROJECT_ROOT
 from dagster_project.sources import load_source_config

@@ -16,10 +16,7 @@ and tickets after each run (idempotent), so the partitions are exactly the publi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
-import duckdb
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -47,25 +44,6 @@ def all_sources_tags() -> dict[str, str]:
     if not keys:
         return {}
     return range_tags(keys[0], keys[-1])
-
-
-def lake_report_years(lake: Path) -> list[int]:
-    """Years a report can be made for: those the lake holds evaluator test calls of (the
-    monitoring results) or work orders received in (a year not monitored yet still reports
-    its ticket operations)."""
-    reads = [
-        ("year", sorted((lake / "raw" / "test_calls").glob("*/*.parquet"))),
-        ("year(received_at)", sorted((lake / "raw" / "tickets").glob("*/*.parquet"))),
-    ]
-    years: set[int] = set()
-    with duckdb.connect() as con:
-        for expression, files in reads:
-            if files:
-                years.update(y for (y,) in con.execute(
-                    f"SELECT DISTINCT {expression} AS y FROM read_parquet(?) WHERE y IS NOT NULL",
-                    [[str(f) for f in files]],
-                ).fetchall())
-    return sorted(int(y) for y in years)
 
 
 def add_report_years(instance: dg.DagsterInstance, years: list[int]) -> list[str]:

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -261,3 +262,22 @@ class LandingHashes:
         # Only a shortcut: if it cannot be written, the next run hashes these files again.
         with contextlib.suppress(OSError):
             write_and_publish(staged, self.path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def lake_report_years(lake: Path) -> list[int]:
+    """Years a report can be made for: those the lake holds evaluator test calls of (the
+    monitoring results) or work orders received in (a year not monitored yet still reports
+    its ticket operations)."""
+    reads = [
+        ("year", sorted((lake / "raw" / "test_calls").glob("*/*.parquet"))),
+        ("year(received_at)", sorted((lake / "raw" / "tickets").glob("*/*.parquet"))),
+    ]
+    years: set[int] = set()
+    with duckdb.connect() as con:
+        for expression, files in reads:
+            if files:
+                years.update(y for (y,) in con.execute(
+                    f"SELECT DISTINCT {expression} AS y FROM read_parquet(?) WHERE y IS NOT NULL",
+                    [[str(f) for f in files]],
+                ).fetchall())
+    return sorted(int(y) for y in years)

@@ -3,10 +3,12 @@ results as Parquet in the lake (`lake/quality/`), where the report and analysts 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dagster_project import progress
 from dagster_project.ingest.lake import Lake, write_and_publish
+from dagster_project.locks import warehouse_read_lock
 from dagster_project.personal_data import candidate_sql, findings_in, mask_personal_data
 from dagster_project.quality import pushdown
 from dagster_project.quality.filecache import FileOutcomes
@@ -42,6 +46,7 @@ from dagster_project.quality.validate import (
 from dagster_project.settings import DataPaths, sources_dir
 from dagster_project.sources import SourceConfigError, load_source_config
 from dagster_project.sql import quote_identifier
+from dagster_project.warehouse.build_state import built_by_current_code
 
 RESULT_SCHEMA = pa.schema([
     ("run_id", pa.string()),
@@ -118,6 +123,21 @@ def run_suite(suite: Suite, paths: DataPaths,
     return SuiteOutcome(suite.name, suite.meta.asset, suite.meta.severity, rows,
                         _merge([[replace(o, partition=label) for o in outcomes]
                                 for label, _, outcomes in pieces]))
+
+
+def check_suite(
+    suite: Suite, paths: DataPaths, on_wait: Callable[[str], None] | None = None
+) -> SuiteOutcome:
+    """Run a suite as the checks run it: one reading the warehouse holds the shared readers
+    lock meanwhile, so that a new build is never published between two of its queries, and
+    keeps the outcomes of unchanged cities when the current code built the warehouse."""
+    reads_warehouse = not isinstance(suite.meta.data, LakeData)
+    with (warehouse_read_lock(paths.warehouse, on_wait=on_wait) if reads_warehouse
+          else contextlib.nullcontext()):
+        outcome = run_suite(suite, paths, built_by_current_code(paths) if reads_warehouse
+                            else None)
+    progress.advance("checks", detail=suite.name)
+    return outcome
 
 
 Piece = tuple[str | None, int, list[ExpectationOutcome]]  # partition label, rows, outcomes

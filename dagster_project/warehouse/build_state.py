@@ -19,7 +19,8 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.warehouse.dbt_files import project_files
+from dagster_project.settings import DataPaths
+from dagster_project.warehouse.dbt_files import DBT_PROJECT_DIR, project_files
 
 SCHEMA = "hotline_meta"
 TABLE = f"{SCHEMA}.build"
@@ -107,3 +108,12 @@ def published_build(warehouse: Path) -> PublishedBuild | None:
     except FileNotFoundError:
         return None
     return PublishedBuild(stat.st_mtime_ns, stat.st_size, recorded_fingerprint(warehouse))
+
+
+def built_by_current_code(paths: DataPaths) -> str | None:
+    """The live warehouse's build fingerprint when the current code and reference data built
+    it in full, else None: only then may a check keep the outcomes of unchanged cities."""
+    recorded = recorded_fingerprint(paths.warehouse)
+    if recorded is None or recorded != project_fingerprint(DBT_PROJECT_DIR, paths.reference):
+        return None
+    return recorded

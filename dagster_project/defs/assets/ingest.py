@@ -14,12 +14,8 @@ import pyarrow.parquet as pq
 
 from dagster_project import progress
 from dagster_project.canonical import Entity
-from dagster_project.defs.partitions import (
-    add_report_years,
-    lake_report_years,
-    source_partitions,
-)
-from dagster_project.ingest.lake import Lake
+from dagster_project.defs.partitions import add_report_years, source_partitions
+from dagster_project.ingest.lake import Lake, lake_report_years
 from dagster_project.ingest.pipeline import (
     FileOutcome,
     has_files_to_read,

@@ -2,11 +2,9 @@
 
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project import progress
@@ -15,17 +13,16 @@ from dagster_project.locks import warehouse_write_lock
 from dagster_project.quality.runner import ensure_results_schema
 from dagster_project.quality.validate import preloading
 from dagster_project.settings import data_paths
+from dagster_project.warehouse.build_plan import plan_build, row_counts
 from dagster_project.warehouse.build_state import (
     project_fingerprint,
     record_fingerprint,
-    recorded_fingerprint,
 )
 from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
     RULE_OVERRIDES,
     build_vars,
     forget_parse_of_other_project,
-    manifest_nodes,
     rule_overrides,
 )
 from dagster_project.warehouse.publish import (
@@ -38,77 +35,11 @@ from dagster_project.warehouse.publish import (
 # The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
 # (1) is set in the instance's dagster.yaml (see local_runs.ensure_dagster_home).
 WRITER_POOL = "duckdb_writer"
-COUNTED = ("table", "incremental", "seed")
-
-
-def _relations() -> dict[str, str]:
-    """Model or seed name -> quoted relation, for the nodes whose rows are counted."""
-    relations = {}
-    for node in manifest_nodes().values():
-        if node["resource_type"] not in ("model", "seed"):
-            continue
-        if node["config"].get("materialized", "seed") not in COUNTED:
-            continue
-        name = node.get("alias") or node["name"]
-        relations[node["name"]] = f'"{node["schema"]}"."{name}"'
-    return relations
-
-
-def keeps_previous_state() -> bool:
-    """Whether a build reads what the previous one wrote: incremental models and snapshots do.
-    Without them every relation is created anew and a build can start from an empty file."""
-    return any(
-        node["resource_type"] == "snapshot"
-        or node["config"].get("materialized") == "incremental"
-        for node in manifest_nodes().values()
-    )
-
-
-class BuildPlan(NamedTuple):
-    """How a build starts: from an empty file or a copy of the live one, and whether dbt
-    rebuilds incremental models in full."""
-
-    from_previous: bool
-    full_refresh: bool
-    covers_every_model: bool
-
-
-def plan_build(
-    context: dg.AssetExecutionContext, warehouse: Path, fingerprint: str
-) -> BuildPlan:
-    """A run of some models only (a selection in the UI) keeps the others as they are: it
-    starts from a copy of the live warehouse. So does a build of a project that keeps state
-    (incremental models), as long as the live warehouse was built from the same code and
-    reference data; otherwise it starts from an empty file, or refreshes in full the
-    incremental models of a partial run (see `build_state`)."""
-    covers_every_model = context.selected_asset_keys == context.assets_def.keys
-    same_code = recorded_fingerprint(warehouse) == fingerprint
-    from_previous = not covers_every_model or (keeps_previous_state() and same_code)
-    return BuildPlan(from_previous=from_previous, full_refresh=from_previous and not same_code,
-                     covers_every_model=covers_every_model)
 
 
 class HotlineDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "warehouse"
-
-
-def row_counts(warehouse: Path, names: list[str]) -> dict[str, int]:
-    """Rows of each named table, counted on a read-only connection once dbt has exited."""
-    relations = _relations()
-    wanted = [n for n in names if n in relations]
-    if not wanted or not warehouse.exists():
-        return {}
-    counts = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        for name in wanted:
-            try:
-                (count,) = con.execute(f"SELECT count(*) FROM {relations[name]}").fetchone() \
-                    or (0,)
-            except duckdb.Error:
-                continue  # not built (a failed model): no count rather than a wrong one
-            counts[name] = int(count)
-    return counts
 
 
 def _event_name(context: dg.AssetExecutionContext, event: object) -> str:
@@ -142,7 +73,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     counts: dict[str, int] = {}
     with warehouse_write_lock(warehouse, on_wait=context.log.info):
         fingerprint = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
-        plan = plan_build(context, warehouse, fingerprint)
+        plan = plan_build(context.selected_asset_keys == context.assets_def.keys, warehouse,
+                          fingerprint)
         context.log.info(
             "building from a copy of the live warehouse" if plan.from_previous
             else "building from an empty warehouse (none yet, or built from other code or "

@@ -2,19 +2,15 @@
 downstream of its asset (the report, in the end); a WARN suite is reported. Each run's results
 are appended to the lake's quality results."""
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import dagster as dg
 
-from dagster_project import progress
-from dagster_project.locks import warehouse_read_lock
-from dagster_project.quality import SuiteOutcome, load_suite, run_suite, suite_names, write_results
-from dagster_project.quality.suites import LakeData, Suite, TextColumnsData
-from dagster_project.settings import DataPaths, data_paths
-from dagster_project.warehouse.build_state import project_fingerprint, recorded_fingerprint
-from dagster_project.warehouse.dbt_files import DBT_PROJECT_DIR
+from dagster_project.quality import SuiteOutcome, load_suite, suite_names, write_results
+from dagster_project.quality.runner import check_suite
+from dagster_project.quality.suites import Suite, TextColumnsData
+from dagster_project.settings import data_paths
 
 
 def _asset_key(path: str) -> dg.AssetKey:
@@ -26,31 +22,8 @@ def _severity(suite: Suite) -> dg.AssetCheckSeverity:
         else dg.AssetCheckSeverity.WARN
 
 
-def validate(
-    suite: Suite, paths: DataPaths, on_wait: Callable[[str], None] | None = None
-) -> SuiteOutcome:
-    """Run a suite; those reading the warehouse hold the shared readers lock meanwhile, so
-    that a new build is never published between two of its queries."""
-    reads_warehouse = not isinstance(suite.meta.data, LakeData)
-    with (warehouse_read_lock(paths.warehouse, on_wait=on_wait) if reads_warehouse
-          else contextlib.nullcontext()):
-        outcome = run_suite(suite, paths, _built_by_current_code(paths) if reads_warehouse
-                            else None)
-    progress.advance("checks", detail=suite.name)
-    return outcome
-
-
-def _built_by_current_code(paths: DataPaths) -> str | None:
-    """The live warehouse's build fingerprint when the current code and reference data built
-    it in full, else None: only then may a check keep the outcomes of unchanged cities."""
-    recorded = recorded_fingerprint(paths.warehouse)
-    if recorded is None or recorded != project_fingerprint(DBT_PROJECT_DIR, paths.reference):
-        return None
-    return recorded
-
-
 def _run_and_record(suite: Suite, context: dg.AssetCheckExecutionContext) -> SuiteOutcome:
-    outcome = validate(suite, data_paths(), on_wait=context.log.info)
+    outcome = check_suite(suite, data_paths(), on_wait=context.log.info)
     _record(outcome, context)
     for failure in outcome.failures:
         context.log.warning(f"{suite.name}: {failure.describe()}")
@@ -108,7 +81,7 @@ def _text_columns_check(suite: Suite, tables: list[str]) -> dg.AssetChecksDefini
         can_subset=True,
     )
     def check(context: dg.AssetCheckExecutionContext):
-        outcome = validate(load_suite(suite.name), data_paths(), on_wait=context.log.info)
+        outcome = check_suite(load_suite(suite.name), data_paths(), on_wait=context.log.info)
         _record(outcome, context)
         selected = {key.asset_key for key in context.selected_asset_check_keys}
         for table in tables:
