@@ -4,9 +4,9 @@
         [--warehouse data/warehouse/warehouse.duckdb --lake data/lake | --demo-tickets 150000]
 
 The marts of a built warehouse (by default a demo warehouse of 150,000 tickets built here by the
-whole pipeline, two minutes or so) are scaled to N hotlines: each city is cloned with a new code
-and name, its five indicator scores jittered (seeded) and the total, ranks,
-changes, line classes, national means and awards recomputed with the vars of dbt_project.yml.
+whole pipeline) are scaled to N hotlines: each city is cloned with a new code and name, its five
+indicator scores jittered (seeded) and the total, ranks, changes, line classes, national means
+and awards recomputed with the vars of dbt_project.yml.
 Every cloned hotline also gets the ticket marts of one of the demo's ticket cities, so N city
 pages carry the full ticket, category and reconciliation sections (the worst case).
 

@@ -1,10 +1,11 @@
 """The `ingest` and `report` jobs without dagster-dbt, for the commands that run them.
 
 Neither job runs a dbt asset, but the code location (`dagster_project.definitions`) imports
-dagster-dbt and dbt-core and builds the dbt assets from the manifest: about 2 s of every
-`hotline ingest` and `hotline report`. The definitions here hold the same assets, checks and
-jobs minus the dbt assets and the dbt resource, so the jobs have the same ops, dependencies,
-partitions and checks (tests/test_operations.py compares them with the code location's).
+dagster-dbt and dbt-core and builds the dbt assets from the manifest, which slows the start of
+every `hotline ingest` and `hotline report` for nothing (BENCHMARKS.md, "Figures that were in
+code comments"). The definitions here hold the same assets, checks and jobs minus the dbt
+assets and the dbt resource, so the jobs have the same ops, dependencies, partitions and checks
+(tests/test_operations.py compares them with the code location's).
 
 The quality gate depends on every checked table, the marts among them: they are read from the
 dbt manifest. When the manifest is missing or older than the dbt project, only the code

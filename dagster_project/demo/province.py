@@ -58,8 +58,9 @@ PROVINCE_TOTAL_TICKETS: Final = 10_000_000
 PROVINCE_HOTLINES: Final = 350
 PROVINCE_TICKET_SOURCES: Final = 20
 PROVINCE_WORKERS: Final = 2
-# 连云港's XLSX is written cell by cell (about 0.3 ms a row): in province mode its tickets are
-# capped a year, and what the cap removes goes to the other sources.
+# 连云港's XLSX is written cell by cell, far slower per row than the CSV and JSON layouts
+# (BENCHMARKS.md, "Figures that were in code comments"): in province mode its
+# tickets are capped a year, and what the cap removes goes to the other sources.
 XLSX_MAX_TICKETS_PER_YEAR: Final = 100_000
 XLSX_ROW_COST: Final = 20  # relative to a CSV or JSON row, to schedule the largest tasks first
 BUNDLED_SOURCES_DIR: Final = PACKAGE_ROOT / "config" / "sources"
@@ -268,9 +269,10 @@ def write_sources(
 
 def _keep_freed_memory() -> None:
     """Worker set-up. A source allocates and frees arrays of hundreds of MB over and over; by
-    default they are handed back to the system and faulted in again, which took about a third
-    of the CPU time. Arrow allocates through malloc here, and glibc's malloc keeps what is freed
-    (other C libraries: their defaults)."""
+    default they are handed back to the system and faulted in again, which took a large share
+    of the CPU time (BENCHMARKS.md, "Figures that were in code comments"). Arrow allocates
+    through malloc here, and glibc's malloc keeps what is freed (other C libraries: their
+    defaults)."""
     pa.set_memory_pool(pa.system_memory_pool())
     try:
         libc = ctypes.CDLL("libc.so.6")

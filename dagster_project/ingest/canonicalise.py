@@ -182,8 +182,9 @@ def timestamp_sql(
     when the two differ (ICU, built into DuckDB, knows the daylight-saving rules); otherwise
     they are taken as they are, at no cost.
 
-    A failed `try_strptime` costs about ten times a successful one, so text ending in an offset
-    tries the offset formats first: the source's would fail on nearly all of it."""
+    A failed `try_strptime` costs far more than a successful one, so text ending in an offset
+    tries the offset formats first: the source's would fail on nearly all of it
+    (BENCHMARKS.md, "What limits each stage")."""
     low, high = _EXCEL_SERIAL_RANGE
     serial = (
         f"CASE WHEN regexp_full_match({text}, '\\d{{5}}(\\.\\d+)?') "

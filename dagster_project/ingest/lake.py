@@ -157,8 +157,9 @@ class Lake:
 
 
 def _manifest_entry(path: Path) -> ManifestEntry:
-    # One known file: `pq.read_table` would go through pyarrow.dataset, which imports pandas
-    # (half a second in an ingestion worker that only skips files).
+    # One known file: `pq.read_table` would go through pyarrow.dataset, which imports pandas,
+    # a slow import for an ingestion worker that only skips files
+    # (BENCHMARKS.md, "Figures that were in code comments").
     with pq.ParquetFile(path) as file:
         row = file.read().to_pylist()[0]
     # Entries written before a field existed lack it.

@@ -53,7 +53,8 @@ _duckdb_threads: int | None = None
 def share_cores(workers: int) -> None:
     """Run in each of `workers` ingestion processes that work side by side: each one's DuckDB
     takes its share of the cores instead of all of them. Measured at 10 M tickets with two
-    workers on two cores: one thread each ingests about 15 % faster than two each."""
+    workers on two cores, one thread each ingests faster than two each
+    (BENCHMARKS.md, "What limits each stage")."""
     global _duckdb_threads
     _duckdb_threads = max(1, (os.cpu_count() or 1) // workers)
 
@@ -279,8 +280,10 @@ def _load(
         data_staged = scratch / "data.parquet"
         rejects_staged = scratch / "rejects.parquet"
         # Rows keep their sheet and line; their order in the file carries no meaning, and
-        # sorting a large file back into line order cost a third of the write. zstd level 1
-        # writes a fifth faster than the default level 3 for files 4 % larger.
+        # sorting a large file back into line order was a large share of the write
+        # (BENCHMARKS.md, "Figures that were in code comments"). zstd level 1 writes faster
+        # than the default level 3, for slightly larger files
+        # (BENCHMARKS.md, "What limits each stage").
         con.execute(
             f"COPY (SELECT {fields}, {lineage_sql}, source_sheet, source_row FROM typed "
             f"WHERE reject_reason IS NULL) "

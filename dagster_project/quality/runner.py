@@ -88,7 +88,8 @@ PUSHDOWN_MIN_ROWS = 100_000  # below this GE validates the whole frames
 
 
 class _Validator:
-    """GE's validator for a suite, created on first use (importing GE takes seconds)."""
+    """GE's validator for a suite, created on first use (importing GE is slow:
+    BENCHMARKS.md, "What limits each stage")."""
 
     def __init__(self, suite: Suite) -> None:
         self._suite = suite

@@ -48,10 +48,11 @@ class ExpectationOutcome:
 
 
 def preload() -> None:
-    """Import Great Expectations now (about 3 s), while this process only waits on the
-    ingestion workers or dbt, so that the checks after them start at once. A full dbt build
-    keeps both cores busy and takes about as much longer; a build of one city's delivery
-    leaves room (measured at 10 M: the build 2 s shorter)."""
+    """Import Great Expectations now, while this process only waits on the ingestion workers
+    or dbt, so that the checks after them start at once: the import is slow
+    (BENCHMARKS.md, "What limits each stage"). A full dbt build keeps both cores busy and
+    takes about as much longer; a build of one city's delivery leaves room, and measured at
+    10 M it came out shorter (BENCHMARKS.md, "Figures that were in code comments")."""
     import great_expectations  # noqa: F401
 
 

@@ -1,5 +1,6 @@
-"""The dbt project on disk, readable without importing dagster-dbt or dbt (about 2 s): where
-it is, the files a parse reads, and what its manifest says."""
+"""The dbt project on disk: where it is, the files a parse reads, and what its manifest says,
+readable without importing dagster-dbt or dbt, slow imports that the commands running no dbt
+asset need not pay for (BENCHMARKS.md, "Figures that were in code comments")."""
 
 from __future__ import annotations
 

@@ -59,8 +59,8 @@ def _fsync(path: Path) -> None:
 def flushing(building: Path) -> Iterator[None]:
     """While the block runs (dbt), write the copy's pages to disk in a thread: the copy
     leaves the whole file dirty in the page cache, and `publish`'s fsync would otherwise
-    write it on the critical path (2.4 s for the 1.6 GB warehouse at 10 M tickets). The
-    final fsync then flushes only what dbt wrote meanwhile."""
+    write it on the critical path (BENCHMARKS.md, "A province-year end to end", the table
+    "What this round changed"). The final fsync then flushes only what dbt wrote meanwhile."""
     if not building.exists():  # a build from an empty file: dbt creates it
         yield
         return

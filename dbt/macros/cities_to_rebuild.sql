@@ -51,7 +51,7 @@
 
 {#- The post-hook of a mart incremental by city and built from fct_tickets: the rows of a
     city that left fct_tickets go too. `distinct`: NOT IN against 20 cities rather than
-    10 M rows, 0.03 s instead of 0.4 to 0.9 s. -#}
+    10 M rows is far quicker (BENCHMARKS.md, "Figures that were in code comments"). -#}
 {% macro incremental_by_city_post_hook() -%}
     delete from {{ this }}
     where city_code not in (select distinct city_code from {{ ref('fct_tickets') }})

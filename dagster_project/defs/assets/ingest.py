@@ -82,8 +82,8 @@ def configs_for(keys: list[str] | None, directory: Path) -> tuple[list[SourceCon
     return configs, errors
 
 
-# A byte of XLSX (zipped XML, parsed into Python objects) takes about ten times as long to
-# ingest as a byte of CSV or JSON; measured at 10 M tickets.
+# The time to ingest a byte of XLSX (zipped XML, parsed into Python objects), in bytes of CSV
+# or JSON; measured at 10 M tickets (BENCHMARKS.md, "Figures that were in code comments").
 _XLSX_COST_PER_BYTE = 10
 
 

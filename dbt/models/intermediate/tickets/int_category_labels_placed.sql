@@ -4,7 +4,8 @@
 -- a national class maps to it, else 未分类.
 -- A table of a few hundred rows per city, not a view: inlined into int_tickets_categorised,
 -- DuckDB planned its joins around the ten million tickets instead of placing the labels first
--- (categorising 10 M tickets took 14 s against 3 s with the placed labels as a table).
+-- (categorising them took far longer than with the placed labels as a table:
+-- BENCHMARKS.md, "What limits each stage").
 {{ config(materialized='table') }}
 
 with lake_labels as (
