@@ -15,9 +15,9 @@ What it finds, in free text:
 
 Full-width digits and signs count as their ASCII forms. The work is split so that no row pays
 for Python unless it may hold something: `CANDIDATE_PATTERN` (RE2 and Python `re` alike) marks
-text that may, and only such text goes to `find_personal_data`; among it, a value of ASCII letters
-and digits alone (an id such as `BJ201800090899`) needs the detector only if one of its runs of
-digits could be a number (`RISKY_RUN_PATTERN`). In SQL, `masked_sql` masks the
+text that may, and only such text goes to `find_personal_data`; among it, a value written like
+an id (`BJ201800090899`, `SH-2019-0067608`) needs the detector only if its digits could be a
+number (`RISKY_ID_PATTERN`). In SQL, `masked_sql` masks the
 plain forms with regular expressions and hands what still looks like a candidate to the
 detector, registered on a connection by `register`.
 """
@@ -46,15 +46,22 @@ CANDIDATE_PATTERN: Final = (
     "|[A-Za-z0-9._%+\\-Ａ-Ｚａ-ｚ０-９．][@＠][A-Za-z0-9\\-Ａ-Ｚａ-ｚ０-９]"
 )
 _CANDIDATE = re.compile(CANDIDATE_PATTERN)
-# In a value of ASCII letters and digits only, every run of digits stands whole between letters
-# (no separator, bracket or sign), and each detection below starts at a run's first digit. Such
-# a run can hold personal data only if it starts with 0 (a trunk or 00 prefix), 1 (a mobile
-# number or a carrier code) or 8 (the country code), or is about as long as an ID or card number
-# (15 to 19 digits). Any other value goes to the detector.
-ALPHANUMERIC_PATTERN: Final = "[A-Za-z0-9]*"  # the whole value
-RISKY_RUN_PATTERN: Final = "(?:^|[^0-9])(?:[018][0-9]{6}|[0-9]{15,19}(?:[^0-9]|$))"
-_ALPHANUMERIC = re.compile(ALPHANUMERIC_PATTERN)
-_RISKY_RUN = re.compile(RISKY_RUN_PATTERN)
+# A value written like an id (ASCII letters, digits and hyphens: BJ201800090899,
+# SH-2019-0067608) needs the detector only if it has one of:
+# - a run of digits and hyphens (between letters or the ends) that starts with 0, 1 or 8 and
+#   holds seven digits or more: `phonenumbers` reads such a run whole, from its first digit
+#   (a plain hyphen does not split it), and a number it keeps starts with a trunk 0, a 00 or
+#   86 prefix, or a mobile's 1;
+# - a group of digits starting like a mobile number, with or without its country code (1[3-9],
+#   86, 0086), where the mobile pattern may start;
+# - fifteen digits joined by nothing but hyphens: the length of an ID or card number.
+# Any other value goes to the detector whenever it is a candidate.
+ID_ALPHABET_PATTERN: Final = "[A-Za-z0-9-]*"  # the whole value
+RISKY_ID_PATTERN: Final = ("(?:^|[A-Za-z])-*[018](?:-*[0-9]){6}"
+                           "|(?:^|[^0-9])(?:1[3-9]|86|0086)"
+                           "|[0-9](?:-*[0-9]){14}")
+_ID_ALPHABET = re.compile(ID_ALPHABET_PATTERN)
+_RISKY_ID = re.compile(RISKY_ID_PATTERN)
 
 MASKS: Final[dict[str, str]] = {
     "mobile": "[手机号]",
@@ -133,7 +140,7 @@ def may_hold_personal_data(text: str) -> bool:
     """False only for text in which the detector cannot find anything (`candidate_sql` in
     Python)."""
     return bool(_CANDIDATE.search(text)) and (
-        not _ALPHANUMERIC.fullmatch(text) or bool(_RISKY_RUN.search(text)))
+        not _ID_ALPHABET.fullmatch(text) or bool(_RISKY_ID.search(text)))
 
 
 def mask_personal_data(text: str) -> str:
@@ -199,8 +206,8 @@ def candidate_sql(expression: str) -> str:
     """A DuckDB condition: the text may hold personal data (only such text needs the
     detector)."""
     return (f"(regexp_matches({expression}, {sql_literal(CANDIDATE_PATTERN)}) AND ("
-            f"NOT regexp_full_match({expression}, {sql_literal(ALPHANUMERIC_PATTERN)}) "
-            f"OR regexp_matches({expression}, {sql_literal(RISKY_RUN_PATTERN)})))")
+            f"NOT regexp_full_match({expression}, {sql_literal(ID_ALPHABET_PATTERN)}) "
+            f"OR regexp_matches({expression}, {sql_literal(RISKY_ID_PATTERN)})))")
 
 
 def _mask_batch(texts: pa.Array) -> pa.Array:

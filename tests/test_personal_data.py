@@ -295,12 +295,16 @@ def test_numbers_that_are_not_personal_data_are_left_alone(text: str) -> None:
     assert mask_personal_data(text) == text
 
 
-# Ids of letters and digits: runs of digits between letters, some of them personal data written
-# without a separator (a mobile with or without its country code, a landline with its trunk 0,
-# ID and card numbers), some not.
-LETTERS = st.from_regex(r"[A-Za-z]{1,3}", fullmatch=True)
+# Ids of letters, digits and hyphens: runs of digits between letters or hyphens, some of them
+# personal data written without a separator or with hyphens (a mobile with or without its
+# country code, a landline with its trunk 0, ID and card numbers), some not.
+LETTERS = st.from_regex(r"[A-Za-z]{1,3}|-{1,2}", fullmatch=True)
+HYPHENATED = st.one_of(mobiles, landlines, id_cards, cards).map(lambda v: v.written).filter(
+    lambda written: re.fullmatch(r"[0-9Xx-]+", written) is not None)
 DIGIT_RUNS = st.one_of(
     st.text("0123456789", min_size=1, max_size=22),
+    st.text("0123456789-", min_size=1, max_size=24),
+    HYPHENATED, HYPHENATED.map(lambda w: "86-" + w),
     mobiles.map(lambda v: v.core),
     mobiles.map(lambda v: "86" + v.core), mobiles.map(lambda v: "0086" + v.core),
     landlines.map(lambda v: "0" + v.core), landlines.map(lambda v: "86" + v.core),
@@ -330,13 +334,21 @@ def test_values_the_gate_spares_hold_nothing_the_detector_would_find(values: lis
 @pytest.mark.parametrize(("value", "spared", "kinds"), [
     ("BJ201800090899", True, []),
     ("202401010001", True, []),
-    ("SH20190000123456789012", True, []),
+    ("SH20190000123456789012", False, []),  # twenty digits: searched, and clean
     ("BJ13712340002", False, ["mobile"]),
     ("T008613712340002", False, ["mobile"]),
     ("089866123457", False, ["landline"]),
     ("ID11010519491231002X", False, ["id_card"]),
     ("BJ2018000908991", True, []),
     ("BJ201800090899123", False, []),  # as long as an old ID number: searched, and clean
+    ("SH-2019-0067608", True, []),
+    ("SH-2019-137-1234-0002", False, ["mobile"]),
+    ("NO-0898-66123457", False, ["landline"]),
+    ("ID-110105-19491231-002X", False, ["id_card"]),
+    # A mobile group inside a run that starts otherwise: the mobile pattern starts there.
+    ("T-2-13712340002", False, ["mobile"]),
+    ("T-2-8613712340002", False, ["mobile"]),
+    ("T-2019-008613712340002", False, ["mobile"]),
 ])
 def test_the_gate_spares_ids_and_passes_numbers_in_them(
         value: str, spared: bool, kinds: list[str]) -> None:
