@@ -17,7 +17,9 @@ from dagster_project.demo import generator
 from dagster_project.settings import DataPaths
 from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
+    WAREHOUSE_PATH_VAR,
     RuleOverridesError,
+    build_vars,
     rule_overrides,
 )
 
@@ -87,4 +89,10 @@ def test_a_misspelt_rule_is_refused_with_the_file_named(tmp_path: Path) -> None:
     with pytest.raises(RuleOverridesError, match=r"dbt_vars\.yml: response_sla_hour not among"):
         rule_overrides(tmp_path)
     path.write_text("response_sla_hours: 12\n", encoding="utf-8")
-    assert json.loads(rule_overrides(tmp_path) or "") == {"response_sla_hours": 12}
+    overrides = rule_overrides(tmp_path)
+    assert overrides == {"response_sla_hours": 12}
+    # What dbt is given: the overrides and the file the build writes, one JSON mapping.
+    building = tmp_path / "warehouse" / "warehouse.building.duckdb"
+    assert json.loads(build_vars(building, overrides)) == {
+        "response_sla_hours": 12, WAREHOUSE_PATH_VAR: str(building)}
+    assert json.loads(build_vars(building, None)) == {WAREHOUSE_PATH_VAR: str(building)}
