@@ -171,14 +171,7 @@ def outcome_of(job: str, result: dg.ExecuteInProcessResult) -> JobOutcome:
 
 
 def job_definition(job_name: str) -> dg.JobDefinition:
-    """A job of the code location. `ingest` and `report` come from the definitions without
-    dbt when they can (see `defs.without_dbt`): loading dagster-dbt and the dbt assets slows the
-    start of a run, and neither job runs them."""
-    from dagster_project.defs import without_dbt
-
-    job = without_dbt.job(job_name)
-    if job is not None:
-        return job
+    """A job of the code location."""
     from dagster_project.definitions import defs
 
     return defs.resolve_job_def(job_name)
