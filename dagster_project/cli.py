@@ -33,7 +33,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from dagster_project.settings import DATA_ROOT_ENV, data_paths, data_root
+from dagster_project.settings import DATA_ROOT_ENV, ScheduleConfigError, data_paths, data_root
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -794,12 +794,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [
         CliError, SourceConfigError, IngestError, PseudonymisationKeyError, SuiteError,
-        ReportDataError, WarehouseLockTimeout, duckdb.Error,
+        ReportDataError, WarehouseLockTimeout, ScheduleConfigError, duckdb.Error,
     ]
-    with contextlib.suppress(ImportError):
-        from dagster_project.defs.schedules import ScheduleConfigError
-
-        errors.append(ScheduleConfigError)
     return tuple(errors)
 
 

@@ -6,7 +6,11 @@ the git-ignored `data/` folder of the checkout.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
+import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -100,3 +104,56 @@ def ingest_workers() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{INGEST_WORKERS_ENV}={value!r}: expected a whole number of at least 1")
     return int(value)
+
+
+# --- schedules (defs/schedules.py), read when the definitions load ---------------------------
+REFRESH_CRON_ENV = "HOTLINE_REFRESH_CRON"
+REPORT_DUE_ENV = "HOTLINE_REPORT_DUE"
+TIMEZONE_ENV = "HOTLINE_TIMEZONE"
+DUE = re.compile(r"^(\d{2})-(\d{2})(?: (\d{2}):(\d{2}))?$")
+
+
+class ScheduleConfigError(ValueError):
+    """A schedule setting in the environment is malformed."""
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    refresh_cron: str
+    report_month: int
+    report_day: int
+    report_hour: int
+    report_minute: int
+    timezone: str
+
+    @property
+    def report_cron(self) -> str:
+        return (f"{self.report_minute} {self.report_hour} {self.report_day} "
+                f"{self.report_month} *")
+
+
+def schedule_settings(environ: dict[str, str] | None = None) -> ScheduleSettings:
+    env = os.environ if environ is None else environ
+    refresh = env.get(REFRESH_CRON_ENV) or "0 2 * * *"
+    if len(refresh.split()) != 5:
+        raise ScheduleConfigError(
+            f"{REFRESH_CRON_ENV}={refresh!r}: expected a cron expression of five fields, "
+            "e.g. '0 2 * * *' for 02:00 every day")
+    due = env.get(REPORT_DUE_ENV) or "03-01 09:00"
+    match = DUE.match(due)
+    if not match:
+        raise ScheduleConfigError(
+            f"{REPORT_DUE_ENV}={due!r}: expected MM-DD or 'MM-DD HH:MM', e.g. '03-01 09:00'")
+    month, day = int(match[1]), int(match[2])
+    hour, minute = int(match[3] or 9), int(match[4] or 0)
+    try:
+        dt.datetime(2001, month, day, hour, minute)  # not a leap year: 02-29 would skip years
+    except ValueError as exc:
+        raise ScheduleConfigError(
+            f"{REPORT_DUE_ENV}={due!r}: not a date and time of every year ({exc})") from exc
+    zone = env.get(TIMEZONE_ENV) or "Asia/Shanghai"
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ScheduleConfigError(f"{TIMEZONE_ENV}={zone!r}: unknown time zone") from exc
+    return ScheduleSettings(refresh, month, day, hour, minute, zone)

@@ -146,7 +146,7 @@ def test_yearly_report_renders_the_previous_year() -> None:
 
 
 def test_schedule_settings_come_from_the_environment() -> None:
-    from dagster_project.defs.schedules import ScheduleConfigError, schedule_settings
+    from dagster_project.settings import ScheduleConfigError, schedule_settings
 
     settings = schedule_settings({"HOTLINE_REPORT_DUE": "01-15 08:30",
                                   "HOTLINE_REFRESH_CRON": "30 1 * * *"})
