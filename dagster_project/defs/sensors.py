@@ -15,7 +15,6 @@ sensor was off is therefore caught up on its first evaluation.
 
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,89 +24,10 @@ from dagster_project.defs.assets.ingest import LAKE_MANIFEST, REPORT_YEARS_METAD
 from dagster_project.defs.assets.report import ANNUAL_REPORT, MART_DEPS, RENDERED_FROM_METADATA
 from dagster_project.defs.jobs import refresh_job, report_job
 from dagster_project.defs.partitions import REPORT_YEARS_NAME, source_partitions
-from dagster_project.ingest.lake import Lake, file_sha256
-from dagster_project.settings import data_paths, sources_dir
-from dagster_project.sources import SourceConfigError, load_source_config
+from dagster_project.ingest.lake import Lake
+from dagster_project.ingest.landing_scan import dump_cursor, parse_cursor, scan_landing
+from dagster_project.settings import data_paths
 from dagster_project.warehouse.build_state import PublishedBuild, published_build
-
-# Bytes hashed per evaluation at most; files beyond it are looked at on the next tick, so that
-# a first evaluation over a large landing folder stays within the sensor's time limit.
-HASH_BUDGET_BYTES = 4 << 30
-
-
-@dataclass(frozen=True)
-class Seen:
-    size: int
-    mtime_ns: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class LandingScan:
-    """What one evaluation found: new or changed files per source, and the new cursor."""
-
-    changed: dict[str, list[tuple[str, str]]]  # source -> [(landing path, sha256)]
-    cursor: dict[str, Seen]
-    deferred: int  # files left for the next tick (hash budget spent)
-    problems: list[str]
-
-
-def parse_cursor(cursor: str | None) -> dict[str, Seen]:
-    if not cursor:
-        return {}
-    try:
-        raw = json.loads(cursor)
-        return {path: Seen(*value) for path, value in raw.get("files", {}).items()}
-    except (ValueError, TypeError):
-        return {}  # an unreadable cursor: start over; the manifest prevents re-ingestion
-
-
-def dump_cursor(seen: dict[str, Seen]) -> str:
-    return json.dumps(
-        {"files": {p: [s.size, s.mtime_ns, s.sha256] for p, s in sorted(seen.items())}},
-        separators=(",", ":"),
-    )
-
-
-def scan_landing(
-    landing: Path, lake: Lake, sources: list[str], previous: dict[str, Seen],
-    budget: int = HASH_BUDGET_BYTES,
-) -> LandingScan:
-    changed: dict[str, list[tuple[str, str]]] = {}
-    cursor: dict[str, Seen] = {}
-    problems: list[str] = []
-    deferred = 0
-    for source in sources:
-        try:
-            config = load_source_config(sources_dir() / f"{source}.yaml")
-        except SourceConfigError as exc:
-            problems.append(str(exc))
-            # Keep what was known about its files: they are looked at again once it loads.
-            cursor.update({p: s for p, s in previous.items()
-                           if p.startswith(f"{source}/")})
-            continue
-        for path in config.landing_files(landing):
-            relative = path.relative_to(landing).as_posix()
-            stat = path.stat()
-            before = previous.get(relative)
-            if before and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                cursor[relative] = before  # unchanged: not read again
-                continue
-            if stat.st_size > budget:
-                deferred += 1
-                if before:
-                    cursor[relative] = before
-                continue
-            budget -= stat.st_size
-            sha = file_sha256(path)
-            cursor[relative] = Seen(stat.st_size, stat.st_mtime_ns, sha)
-            if before and before.sha256 == sha:
-                continue  # touched, same content
-            entry = lake.read_manifest_entry(source, sha)
-            if entry is not None and entry.status == "loaded":
-                continue  # this content is in the lake already
-            changed.setdefault(source, []).append((relative, sha))
-    return LandingScan(changed, cursor, deferred, problems)
 
 
 def run_request_for(source: str, files: list[tuple[str, str]]) -> dg.RunRequest:
