@@ -18,18 +18,6 @@ from dagster_project.settings import DATA_ROOT_ENV, SOURCES_DIR_ENV, DataPaths
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
-# Modules that build pipelines of their own, the longest first (from `--durations` of a whole
-# run). `make test` gives each worker a module at a time in collection order: started first,
-# they run beside one another instead of leaving one worker alone with the last of them.
-LONGEST_FIRST = (
-    "test_operations.py", "test_quality_gate.py", "test_incremental_build.py",
-    "test_rate_oracle.py", "test_partial_roots.py", "test_real_exports.py",
-    "test_automation.py", "test_end_to_end.py", "test_operations_ui.py",
-    "test_suites_planted.py", "test_personal_data.py", "test_crash_safety.py",
-    "test_build_rules.py", "test_analyst_access.py", "test_report_site.py",
-)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """Parse the dbt project once, before any worker starts (a fresh clone has no manifest):
     otherwise the first tests of two workers would each parse it into the same folder."""
@@ -37,11 +25,6 @@ def pytest_configure(config: pytest.Config) -> None:
         from dagster_project.defs.project import hotline_dbt_project, prepare_manifest
 
         prepare_manifest(hotline_dbt_project)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within kept
 
 
 @pytest.fixture
