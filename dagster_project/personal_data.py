@@ -17,9 +17,9 @@ Full-width digits and signs count as their ASCII forms. The work is split so tha
 for Python unless it may hold something: `CANDIDATE_PATTERN` (RE2 and Python `re` alike) marks
 text that may, and only such text goes to `find_personal_data`; among it, a value written like
 an id (`BJ201800090899`, `SH-2019-0067608`) needs the detector only if its digits could be a
-number (`RISKY_ID_PATTERN`). In SQL, `masked_sql` masks the
-plain forms with regular expressions and hands what still looks like a candidate to the
-detector, registered on a connection by `register`.
+number (`RISKY_ID_PATTERN`). In SQL, `masked_sql` masks the plain forms with regular
+expressions and hands what still looks like a candidate to the detector, registered on a
+connection by `register`.
 """
 
 from __future__ import annotations

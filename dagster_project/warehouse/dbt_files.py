@@ -101,8 +101,8 @@ class RuleOverridesError(ValueError):
 def rule_overrides(root: Path, project_dir: Path = DBT_PROJECT_DIR) -> dict[str, Any] | None:
     """The data root's reference/dbt_vars.yml, checked: a mapping whose keys are vars of
     dbt_project.yml (a misspelt key would silently change nothing). None when the root has
-    no such file. The file is part of the reference data,
-    so a change to it rebuilds the warehouse from scratch (build_state's fingerprint)."""
+    no such file. The file is part of the reference data, so a change to it rebuilds the
+    warehouse from scratch (build_state's fingerprint)."""
     import yaml
 
     path = root / RULE_OVERRIDES
