@@ -198,7 +198,9 @@ def masked_sql(expression: str) -> str:
     detector (`register` must have run on the connection)."""
     masked = expression
     for pattern, mask in _SQL_PLAIN_FORMS:
-        masked = f"regexp_replace({masked}, '{pattern}', '\\1{mask}\\2', 'g')"
+        replacement = "\\1" + mask + "\\2"  # the boundary characters captured, put back
+        masked = (f"regexp_replace({masked}, {sql_literal(pattern)}, "
+                  f"{sql_literal(replacement)}, 'g')")
     return f"CASE WHEN {candidate_sql(masked)} THEN {UDF_NAME}({masked}) ELSE {masked} END"
 
 
