@@ -143,13 +143,14 @@ def test_every_landing_row_is_accounted_for(demo: Demo) -> None:
 
 def test_no_phone_number_reaches_marts_or_report(demo: Demo) -> None:
     with demo.warehouse() as con:
-        # every schema: the marts, and the build record beside them
+        # every schema: the marts, and the build record beside them; and the tickets' texts
         text_columns = con.execute("""
             SELECT table_schema, table_name, column_name FROM information_schema.columns
             WHERE data_type = 'VARCHAR' AND (table_schema, table_name) IN (
                 SELECT (table_schema, table_name) FROM information_schema.tables
-                WHERE table_type = 'BASE TABLE')
+                WHERE table_type = 'BASE TABLE' OR table_name = 'fct_ticket_texts')
         """).fetchall()
+        assert ("main", "fct_ticket_texts", "content") in text_columns
         assert {schema for schema, _, _ in text_columns} == {"main", "hotline_meta"}
         digests = [*load_suite("personal_data").meta.data.exclude_columns,  # type: ignore[union-attr]
                    "fingerprint"]  # hotline_meta.build: a SHA-256 of the project

@@ -148,6 +148,7 @@ def test_a_delivery_rebuilds_only_its_cities_and_equals_a_build_from_scratch(
         assert (superseded, in_facts, balanced) == (written, 0, True) and written > 0
         assert con.execute(
             "SELECT title, channel, satisfaction FROM fct_tickets "
+            "JOIN fct_ticket_texts USING (city_code, ticket_id) "
             "WHERE city_code = ? AND ticket_id = ?", [BEIJING, ticket_id]
         ).fetchall() == [(CORRECTED_TITLE, "web", "dissatisfied")]
     assert tickets_of(paths.warehouse, YIBIN) > 0

@@ -387,7 +387,7 @@ def test_cli_refresh_ingests_builds_and_reports_the_years_it_loaded(
             ("refresh", None, dg.DagsterRunStatus.SUCCESS),
         ]
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-            assert con.execute("SELECT ticket_id FROM fct_tickets WHERE title = '更正后的标题'"
+            assert con.execute("SELECT ticket_id FROM fct_ticket_texts WHERE title = '更正后的标题'"
                                ).fetchall() == [(corrected[0],)]
 
 

@@ -1,5 +1,8 @@
 -- One row per work order: the latest version of every export, categorised, timed, flagged.
 --
+-- Narrow: the texts people read (诉求标题, 诉求内容) stay in the lake, and fct_ticket_texts shows
+-- them by ticket. Nothing that counts reads them, and storing them again was most of the table.
+--
 -- Incremental by city. Every step beneath (versions, categories, durations, repeats) works
 -- within one city, so a build rebuilds only the cities whose set of lake files changed since
 -- their rows were written, and replaces those cities' rows (delete+insert on city_code). A
@@ -69,8 +72,6 @@ select
     category_name,
     category_mapping,
     district,
-    title,
-    content,
     caller_key,
     caller_account_key,
     caller_key_kind,
@@ -110,6 +111,7 @@ select
     source_id,
     source_file,
     file_sha256,
+    source_sheet,
     source_row,
     ingested_at,
     lake_files_fingerprint,

@@ -1,0 +1,32 @@
+-- The texts of every work order in fct_tickets (诉求标题, 诉求内容), masked as ingestion wrote
+-- them. A view over the lake: the texts are read a ticket or a city at a time, and nothing that
+-- counts reads them, so fct_tickets does not store them again. It shows the version
+-- fct_tickets holds: the row of the same lake file, sheet and line.
+{{ config(materialized='view') }}
+
+with tickets as (
+
+    select city_code, ticket_id, file_sha256, source_sheet, source_row
+    from {{ ref('fct_tickets') }}
+
+),
+
+lake_texts as (
+
+    select city_code, file_sha256, source_sheet, source_row, title, content
+    from {{ ref('stg_lake__tickets') }}
+
+)
+
+select
+    tickets.city_code,
+    tickets.ticket_id,
+    lake_texts.title,
+    lake_texts.content
+
+from tickets
+inner join lake_texts
+    on tickets.city_code = lake_texts.city_code
+    and tickets.file_sha256 = lake_texts.file_sha256
+    and tickets.source_sheet is not distinct from lake_texts.source_sheet
+    and tickets.source_row = lake_texts.source_row
