@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -356,6 +357,8 @@ def runs_table(paths: DataPaths) -> RenderableType:
     return table
 
 
-def tables(paths: DataPaths) -> list[RenderableType]:
-    return [sources_table(paths), warehouse_table(paths), quality_table(paths),
-            rejects_table(paths), runs_table(paths)]
+def tables(paths: DataPaths) -> Iterator[RenderableType]:
+    """The tables one at a time, each shown as soon as it is made: the last runs need Dagster,
+    whose import takes longer than all the others together."""
+    for table in (sources_table, warehouse_table, quality_table, rejects_table, runs_table):
+        yield table(paths)
