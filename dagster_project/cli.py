@@ -232,11 +232,10 @@ def _count_landing_files(sources: list[str] | None) -> int:
 
 def _dbt_steps() -> int:
     from dagster_project.definitions import defs
+    from dagster_project.warehouse.dbt_tests import data_test_count
 
     job = defs.resolve_job_def("build")
-    graph = job.asset_layer.asset_graph
-    dbt_checks = [k for k in graph.asset_check_keys if not k.name.startswith("ge_")]
-    return len(list(job.asset_layer.selected_asset_keys)) + len(dbt_checks)
+    return len(list(job.asset_layer.selected_asset_keys)) + data_test_count()
 
 
 def _suite_count(lake: bool = True, warehouse: bool = True) -> int:

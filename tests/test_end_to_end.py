@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 import yaml
@@ -26,9 +27,10 @@ GENERATED_AT = re.compile(r"生成时间 [0-9: -]+")
 
 
 class Demo:
-    def __init__(self, paths: DataPaths, first: PipelineRun) -> None:
+    def __init__(self, paths: DataPaths, first: PipelineRun, instance: dg.DagsterInstance) -> None:
         self.paths = paths
         self.first = first
+        self.instance = instance
 
     def warehouse(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.paths.warehouse), read_only=True)
@@ -44,7 +46,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         patch.setenv(DATA_ROOT_ENV, str(root))
         paths = DataPaths(root=root)
         generate_demo(paths.landing, seed=11, total_tickets=6000)
-        yield Demo(paths, run_everything(log_level="WARNING"))
+        (root / "dagster_instance").mkdir()
+        with dg.DagsterInstance.local_temp(str(root / "dagster_instance")) as instance:
+            yield Demo(paths, run_everything(log_level="WARNING", instance=instance), instance)
 
 
 def test_pipeline_materialises_everything(demo: Demo) -> None:
@@ -139,6 +143,31 @@ def test_every_landing_row_is_accounted_for(demo: Demo) -> None:
     haikou = next(demo.paths.landing.glob("haikou_12345/*2019*.csv"))
     assert files[f"haikou_12345/{haikou.name}"][0] == data_rows_of_csv(haikou, "gbk", 2)
     assert sum(rejected for _, _, rejected in files.values()) > 0
+
+
+def test_each_model_s_materialisation_counts_its_dbt_tests(demo: Demo) -> None:
+    # Counted here from the manifest dbt wrote: the data tests that read each model.
+    nodes = json.loads((PROJECT_ROOT / "dbt" / "target" / "manifest.json").read_text())["nodes"]
+    expected: dict[str, int] = {}
+    for node in nodes.values():
+        if node["resource_type"] == "test":
+            for model in {nodes[n]["name"] for n in node["depends_on"]["nodes"] if n in nodes}:
+                expected[model] = expected.get(model, 0) + 1
+    assert expected["fct_tickets"] >= 10
+    recorded = {}
+    for model in ("fct_tickets", "dim_city", "kpi_city_year", "monitoring_awards"):
+        event = demo.instance.get_latest_materialization_event(dg.AssetKey(model))
+        assert event is not None and event.asset_materialization is not None
+        metadata = event.asset_materialization.metadata
+        assert "dbt_tests_not_passed" not in metadata
+        recorded[model] = metadata["dbt_tests_passed"].value
+    assert recorded == {m: expected[m] for m in recorded}
+    # dbt's tests are counted on the models, not declared and stored as asset checks one by
+    # one: the checks are the expectation suites'.
+    from dagster_project.definitions import defs
+
+    checks = defs.resolve_job_def("refresh").asset_layer.asset_graph.asset_check_keys
+    assert checks and all(k.name.startswith("ge_") for k in checks)
 
 
 def test_no_phone_number_reaches_marts_or_report(demo: Demo) -> None:

@@ -183,4 +183,7 @@ def test_a_failed_build_leaves_the_live_warehouse_byte_identical(root: Path) -> 
     result = hotline(root, "build")
     assert result.returncode != 0
     assert "the warehouse is unchanged" in result.stderr
+    # The failing dbt test, by name.
+    assert ("Failing dbt tests: stg_reference__cities: unique_stg_reference__cities_city_code "
+            "(fail, 1 failing row(s))") in " ".join(result.stderr.split())
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before

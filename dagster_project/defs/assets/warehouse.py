@@ -5,7 +5,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from dagster_project import progress
 from dagster_project.defs.project import hotline_dbt_project
@@ -24,6 +29,12 @@ from dagster_project.warehouse.dbt_files import (
     build_vars,
     forget_parse_of_other_project,
     rule_overrides,
+)
+from dagster_project.warehouse.dbt_tests import (
+    DataTestResult,
+    data_test_count,
+    model_summary,
+    not_passed,
 )
 from dagster_project.warehouse.publish import (
     BuildNotPublished,
@@ -45,21 +56,40 @@ class HotlineDbtTranslator(DagsterDbtTranslator):
 def _event_name(context: dg.AssetExecutionContext, event: object) -> str:
     if isinstance(event, dg.Output):
         return context.asset_key_for_output(event.output_name).path[-1]
-    if isinstance(event, dg.AssetCheckResult) and event.check_name:
-        return event.check_name
     return ""
+
+
+def _test_result(event: object) -> DataTestResult | None:
+    """A dbt test's result, as dagster-dbt observes it on a model the test reads; None for
+    any other event."""
+    if not isinstance(event, dg.AssetObservation):
+        return None
+    metadata = event.metadata
+    unique_id = str(getattr(metadata.get("unique_id"), "value", ""))
+    if not unique_id.startswith("test."):
+        return None
+    failed = metadata.get("dagster_dbt/failed_row_count")
+    return DataTestResult(
+        unique_id=unique_id,
+        model=event.asset_key.path[-1],
+        status=str(getattr(metadata.get("status"), "value", "")),
+        failed_rows=None if failed is None else int(getattr(failed, "value", 0)))
 
 
 @dbt_assets(
     manifest=hotline_dbt_project.manifest_path,
     project=hotline_dbt_project,
-    dagster_dbt_translator=HotlineDbtTranslator(),
+    # dbt's tests are summarised on the models, not recorded as asset checks (dbt_tests).
+    dagster_dbt_translator=HotlineDbtTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)),
     pool=WRITER_POOL,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """Seeds, staging views, intermediate models and marts, with their dbt tests: one
-    `dbt build` per run, whatever partitions of the lake the run covers. The only writer of
+    `dbt build` per run, whatever partitions of the lake the run covers. Each model's
+    materialisation counts its tests (`dbt_tests_passed`, and `dbt_tests_not_passed` by name);
+    a failing test fails the step by name. The only writer of
     the warehouse: it holds the pool `duckdb_writer` and the exclusive warehouse lock, writes
     warehouse.building.duckdb and replaces the live file with it only when dbt ends without an
     error (see `publish`)."""
@@ -67,9 +97,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     warehouse, building = paths.warehouse, paths.building_warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     ensure_results_schema(paths.lake)
-    progress.start("dbt", len(context.selected_asset_keys)
-                   + len(context.selected_asset_check_keys))
+    models = {key.path[-1] for key in context.selected_asset_keys}
+    progress.start("dbt", len(models) + data_test_count(models))
     events: list[Any] = []
+    tests: list[DataTestResult] = []
     counts: dict[str, int] = {}
     with warehouse_write_lock(warehouse, on_wait=context.log.info):
         fingerprint = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
@@ -96,8 +127,13 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         # The warehouse checks run after this step: Great Expectations is imported meanwhile.
         with preloading(), flushing(building):
             for event in invocation.stream():
+                if (test := _test_result(event)) is not None:
+                    if test.unique_id not in {t.unique_id for t in tests}:
+                        progress.advance("dbt", detail=test.name)
+                    tests.append(test)
+                    continue
                 events.append(event)
-                if isinstance(event, (dg.Output, dg.AssetMaterialization, dg.AssetCheckResult)):
+                if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                     progress.advance("dbt", detail=_event_name(context, event))
         error = invocation.get_error()
         if error is None:
@@ -109,15 +145,21 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
             # Counted on the published file, while no other build can replace it.
             counts = row_counts(warehouse, [_event_name(context, e) for e in events
                                             if isinstance(e, dg.Output)])
+    for warning in not_passed(tests, "warn"):
+        context.log.warning(f"dbt test warned: {warning}")
     if error is not None:
-        # The test results say why; nothing was materialised in the live warehouse.
-        yield from (e for e in events if isinstance(e, dg.AssetCheckResult))
+        # Nothing was materialised in the live warehouse; the failing tests say why.
+        failing = not_passed(tests, "fail") + not_passed(tests, "error")
         raise BuildNotPublished(
             f"the warehouse is unchanged ({warehouse} is still the previous build; the failed "
-            f"build is kept in {building} until the next one). {error}") from error
+            f"build is kept in {building} until the next one). "
+            + (f"Failing dbt tests: {'; '.join(failing)}. " if failing else "")
+            + str(error)) from error
     for event in events:
         if isinstance(event, dg.Output):
             name = _event_name(context, event)
+            metadata = {**event.metadata, **model_summary(tests, name)}
             if name in counts:
-                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[name]})
+                metadata["dagster/row_count"] = counts[name]
+            event = event.with_metadata(metadata)
         yield event
