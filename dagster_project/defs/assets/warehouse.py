@@ -89,10 +89,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     """Seeds, staging views, intermediate models and marts, with their dbt tests: one
     `dbt build` per run, whatever partitions of the lake the run covers. Each model's
     materialisation counts its tests (`dbt_tests_passed`, and `dbt_tests_not_passed` by name);
-    a failing test fails the step by name. The only writer of
-    the warehouse: it holds the pool `duckdb_writer` and the exclusive warehouse lock, writes
-    warehouse.building.duckdb and replaces the live file with it only when dbt ends without an
-    error (see `publish`)."""
+    a failing test fails the step by name. The only writer of the warehouse: it holds the pool
+    `duckdb_writer` and the exclusive warehouse lock, writes warehouse.building.duckdb and
+    replaces the live file with it only when dbt ends without an error (see `publish`)."""
     paths = data_paths()
     warehouse, building = paths.warehouse, paths.building_warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)

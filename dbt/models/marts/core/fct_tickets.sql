@@ -1,7 +1,8 @@
 -- One row per work order: the latest version of every export, categorised, timed, flagged.
 --
 -- Narrow: the texts people read (诉求标题, 诉求内容) stay in the lake, and fct_ticket_texts shows
--- them by ticket. Nothing that counts reads them, and storing them again was most of the table.
+-- them by ticket. Nothing that counts reads them, and storing them again was a third of the
+-- warehouse file.
 --
 -- Incremental by city. Every step beneath (versions, categories, durations, repeats) works
 -- within one city, so a build rebuilds only the cities whose set of lake files changed since
