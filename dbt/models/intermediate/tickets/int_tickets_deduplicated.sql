@@ -25,8 +25,5 @@ superseded as (
 select tickets.*
 from tickets
 left join superseded
-    on tickets.city_code = superseded.city_code
-    and tickets.file_sha256 = superseded.file_sha256
-    and tickets.source_sheet is not distinct from superseded.source_sheet
-    and tickets.source_row = superseded.source_row
+    on {{ same_lake_row('tickets', 'superseded') }}
 where superseded.is_superseded is null

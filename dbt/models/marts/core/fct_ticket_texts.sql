@@ -26,7 +26,4 @@ select
 
 from tickets
 inner join lake_texts
-    on tickets.city_code = lake_texts.city_code
-    and tickets.file_sha256 = lake_texts.file_sha256
-    and tickets.source_sheet is not distinct from lake_texts.source_sheet
-    and tickets.source_row = lake_texts.source_row
+    on {{ same_lake_row('tickets', 'lake_texts') }}
