@@ -100,6 +100,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     progress.start("dbt", len(models) + data_test_count(models))
     events: list[Any] = []
     tests: list[DataTestResult] = []
+    tested: set[str] = set()
     counts: dict[str, int] = {}
     with warehouse_write_lock(warehouse, on_wait=context.log.info):
         fingerprint = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
@@ -127,7 +128,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
         with preloading(), flushing(building):
             for event in invocation.stream():
                 if (test := _test_result(event)) is not None:
-                    if test.unique_id not in {t.unique_id for t in tests}:
+                    if test.unique_id not in tested:  # a test reading two models: once
+                        tested.add(test.unique_id)
                         progress.advance("dbt", detail=test.name)
                     tests.append(test)
                     continue
