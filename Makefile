@@ -4,15 +4,17 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
+SPARK_STAMP := $(VENV)/.spark-installed-from-lock
 export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 
 # Debian packages the demo needs to publish its PDF: a CJK font and fontconfig (whose fc-list
 # checks that the font covers the text), Pango (and HarfBuzz subsetting) for WeasyPrint. The
 # tests need these and Chromium for the browser tests, poppler-utils (pdftotext, pdffonts) for
-# the PDF tests.
+# the PDF tests, and Java for the warehouse on Spark (the engines' parity test).
 DEMO_DEBIAN_PACKAGES := fonts-noto-cjk fontconfig libpango-1.0-0 libpangoft2-1.0-0 \
 	libharfbuzz-subset0
-TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium poppler-utils
+SPARK_DEBIAN_PACKAGES := openjdk-17-jre-headless
+TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) $(SPARK_DEBIAN_PACKAGES) chromium poppler-utils
 DEBIAN_PACKAGES ?= $(TEST_DEBIAN_PACKAGES)
 
 .PHONY: demo test check lint ui lock clean system-packages ingest build refresh report publish \
@@ -28,8 +30,16 @@ $(STAMP): requirements.lock pyproject.toml
 	cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir .
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(MAKE) --no-print-directory system-packages DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES)"
+# The Spark extra (dbt-spark, PySpark), from its own lock whose pins agree with the main one.
+$(SPARK_STAMP): requirements-spark.lock $(STAMP)
+	$(BIN)/pip install -qq --requirement requirements-spark.lock
+	$(BIN)/python -c "import pyspark, dbt.adapters.spark"
+	touch $(SPARK_STAMP)
+
+# HOTLINE_ENGINE=spark builds the warehouse on Spark (docs/scale-out.md).
+demo: $(STAMP) $(if $(filter spark,$(HOTLINE_ENGINE)),$(SPARK_STAMP))
+	$(MAKE) --no-print-directory system-packages DEBIAN_PACKAGES="$(DEMO_DEBIAN_PACKAGES) \
+		$(if $(filter spark,$(HOTLINE_ENGINE)),$(SPARK_DEBIAN_PACKAGES))"
 	$(BIN)/hotline demo
 
 # Installs the missing ones only (apt-get, as root); does nothing when all are present.
@@ -51,7 +61,7 @@ system-packages:
 # The suite on every core (pytest-xdist), a module's tests on one worker so that its
 # fixtures are built once; TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= auto
-test: $(STAMP) system-packages
+test: $(STAMP) $(SPARK_STAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
@@ -93,6 +103,8 @@ ui: $(STAMP)
 # Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra spark --python-version 3.11 -c requirements.lock \
+		-o requirements-spark.lock
 
 clean:
 	rm -rf $(VENV) dbt/target dbt/logs

@@ -38,21 +38,12 @@
     {%- elif not cities -%}
         false
     {%- elif cities | length == 1 -%}
-        city_code = '{{ cities[0] | replace("'", "''") }}'
+        city_code = {{ string_literal(cities[0]) }}
     {%- else -%}
         city_code in (
             {%- for city in cities -%}
-                '{{ city | replace("'", "''") }}'{{ ', ' if not loop.last }}
+                {{ string_literal(city) }}{{ ', ' if not loop.last }}
             {%- endfor -%}
         )
     {%- endif -%}
-{%- endmacro %}
-
-
-{#- The post-hook of a mart incremental by city and built from fct_tickets: the rows of a
-    city that left fct_tickets go too. `distinct`: NOT IN against 20 cities rather than
-    10 M rows is far quicker (BENCHMARKS.md, "Figures that were in code comments"). -#}
-{% macro incremental_by_city_post_hook() -%}
-    delete from {{ this }}
-    where city_code not in (select distinct city_code from {{ ref('fct_tickets') }})
 {%- endmacro %}

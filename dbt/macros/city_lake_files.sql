@@ -6,11 +6,11 @@
 {% macro city_lake_files(tickets_relation, where='true') -%}
     select
         city_code,
-        md5(string_agg(lake_file, ',' order by lake_file)) as lake_files_fingerprint
+        md5({{ sorted_string_agg('lake_file', "','") }}) as lake_files_fingerprint
     from (
         select distinct
             city_code,
-            concat_ws('@', file_sha256, cast(ingested_at as varchar)) as lake_file
+            concat_ws('@', file_sha256, {{ timestamp_text('ingested_at') }}) as lake_file
         from {{ tickets_relation }}
         where {{ where }}
     )

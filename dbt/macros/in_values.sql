@@ -4,7 +4,7 @@
     {%- if values -%}
     {{ column }} in (
         {%- for value in values -%}
-        '{{ value | replace("'", "''") }}'{% if not loop.last %}, {% endif %}
+        {{ string_literal(value) }}{% if not loop.last %}, {% endif %}
         {%- endfor -%}
     )
     {%- else -%}

@@ -8,10 +8,11 @@
     to the lake lack it: a declared column that no file holds yet is null, so a lake need not be
     ingested again when the canonical fields grow. -#}
 {% macro lake_source(name) -%}
-    {%- set relation = source('lake', name) -%}
+    {#- The model depends on the source on every engine, whichever way it reads the files. -#}
+    {%- do source('lake', name) -%}
     {%- set declared = graph.sources['source.hotline.lake.' ~ name].columns.values() | list
         if execute else [] -%}
-    {%- if execute and not lake_files_exist(relation) -%}
+    {%- if execute and not lake_files_exist(name) -%}
     select
         {%- for column in declared %}
         cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}
@@ -21,7 +22,7 @@
     {%- else -%}
     {%- set present = [] -%}
     {%- if execute -%}
-        {%- set described = run_query("describe select * from " ~ relation) -%}
+        {%- set described = run_query("describe select * from " ~ lake_relation(name)) -%}
         {%- set present = described.columns[0].values() | map('lower') | list -%}
     {%- endif %}
     select
@@ -29,18 +30,6 @@
         {%- for column in declared if column.name | lower not in present %},
         cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}
         {%- endfor %}
-    from {{ relation }}
+    from {{ lake_relation(name) }}
     {%- endif -%}
-{%- endmacro %}
-
-
-{#- Whether the glob of a lake source's external location matches any file. -#}
-{% macro lake_files_exist(relation) -%}
-    {%- set found = modules.re.search("read_parquet\('([^']+)'", relation | string) -%}
-    {%- if not found -%}
-        {{ exceptions.raise_compiler_error(
-            "lake source " ~ relation ~ " is not read with read_parquet('<glob>', ...)") }}
-    {%- endif -%}
-    {%- set matches = run_query("select count(*) from glob('" ~ found.group(1) ~ "')") -%}
-    {{ return(matches.columns[0].values()[0] > 0) }}
 {%- endmacro %}

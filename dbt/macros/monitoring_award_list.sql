@@ -23,7 +23,7 @@
     case {{ key_column }}
         {%- for award in monitoring_award_list() %}
         when '{{ award.key }}' then
-            {%- if attribute == 'name' %} '{{ award.name | replace("'", "''") }}'
+            {%- if attribute == 'name' %} {{ string_literal(award.name) }}
             {%- else %} {{ award[attribute] }}
             {%- endif %}
         {%- endfor %}

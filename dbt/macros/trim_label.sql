@@ -1,5 +1,5 @@
 {#- A label without the padding exports add: ASCII spaces, tabs, no-break spaces (U+00A0) and
     ideographic spaces (U+3000); null when nothing is left. -#}
 {% macro trim_label(expression) -%}
-    nullif(trim({{ expression }}, ' ' || chr(9) || chr(160) || chr(12288)), '')
+    nullif({{ trim_characters(expression, string_literal(' \t\u00a0\u3000')) }}, '')
 {%- endmacro %}

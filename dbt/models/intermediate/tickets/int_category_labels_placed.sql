@@ -74,7 +74,7 @@ mapped as (
 placed as (
 
     select
-        mapped.* exclude (mapped_code, same_name_code),
+        {{ star_except('mapped', ['mapped_code', 'same_name_code']) }},
         coalesce(mapped.mapped_code, mapped.same_name_code, unclassified.category_code)
             as category_code,
         case

@@ -21,11 +21,11 @@ file_exports as (
         file_sha256,
         bool_or(
             exported_fields is null
-            or list_contains(string_split(exported_fields, ','), 'responded_at')
+            or ',' || exported_fields || ',' like '%,responded_at,%'
         ) as exports_responded_at,
         bool_or(
             exported_fields is null
-            or list_contains(string_split(exported_fields, ','), 'closed_at')
+            or ',' || exported_fields || ',' like '%,closed_at,%'
         ) as exports_closed_at
 
     from manifest
@@ -37,16 +37,14 @@ file_exports as (
 timed as (
 
     select
-        tickets.* replace (
-            -- exported due times run from the dispatch; a ticket never dispatched from receipt
-            coalesce(
-                tickets.due_at,
-                coalesce(dispatched_at, received_at)
-                    + to_days({{ due_days('request_type') }})
-            ) as due_at,
-            -- lake files written before every ticket had a status
-            coalesce(tickets.status, 'unknown') as status
-        ),
+        {{ star_except('tickets', ['due_at', 'status']) }},
+        -- exported due times run from the dispatch; a ticket never dispatched from receipt
+        coalesce(
+            tickets.due_at,
+            coalesce(dispatched_at, received_at) + {{ days_interval(due_days('request_type')) }}
+        ) as due_at,
+        -- lake files written before every ticket had a status
+        coalesce(tickets.status, 'unknown') as status,
         tickets.due_at is null as is_due_at_derived,
         -- null when the source does not say: unknown is neither a direct resolution nor not one
         direct_resolved as is_direct_resolved,
@@ -62,7 +60,7 @@ timed as (
         -- reached us, i.e. after ingested_at + 8 h on the exports' clock
         coalesce(
             greatest(received_at, dispatched_at, responded_at, closed_at)
-                > ingested_at + to_hours(8),
+                > ingested_at + {{ hours_interval(8) }},
             false
         ) as is_future_dated
 
@@ -72,14 +70,14 @@ timed as (
 )
 
 select
-    * exclude (direct_resolved),
+    {{ star_except('timed', ['direct_resolved']) }},
     is_closed_before_received or is_responded_before_dispatched or is_future_dated
         as is_impossible_record,
     case when is_dispatched and not is_responded_before_dispatched and not is_future_dated
-        then date_diff('second', dispatched_at, responded_at) / 3600.0
+        then cast({{ seconds_between('dispatched_at', 'responded_at') }} as double) / 3600
     end as hours_to_respond,
     case when not is_closed_before_received and not is_future_dated
-        then date_diff('second', received_at, closed_at) / 3600.0
+        then cast({{ seconds_between('received_at', 'closed_at') }} as double) / 3600
     end as hours_to_close
 
 from timed

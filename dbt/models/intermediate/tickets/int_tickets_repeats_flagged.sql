@@ -50,12 +50,13 @@ select
     end as caller_key_kind,
     coalesce(tickets.caller_key, tickets.caller_account_key) is not null as has_known_caller,
     previous_requests.previous_request_ticket_id,
-    date_diff('second', previous_requests.previous_request_at, tickets.received_at) / 86400.0
+    cast({{ seconds_between('previous_requests.previous_request_at', 'tickets.received_at') }}
+        as double) / 86400
         as days_since_previous_request,
     case when coalesce(tickets.caller_key, tickets.caller_account_key) is not null
         then coalesce(
             previous_requests.previous_request_at
-                >= tickets.received_at - to_days({{ var('repeat_window_days') }}),
+                >= tickets.received_at - {{ days_interval(var('repeat_window_days')) }},
             false
         )
     end as is_repeat_request

@@ -7,10 +7,10 @@
 {%- for name in rule_names() -%}
     {%- do rules.update({name: var(name)}) -%}
 {%- endfor -%}
-{%- set rules_json = tojson(rules, sort_keys=True) | replace("'", "''") %}
+{%- set rules_json = string_literal(tojson(rules, sort_keys=True)) %}
 
 select
-    cast('{{ rules_json }}' as varchar) as rules_json,
-    sha256(cast('{{ rules_json }}' as varchar)) as rules_sha256,
+    cast({{ rules_json }} as string) as rules_json,
+    {{ sha256_hex('cast(' ~ rules_json ~ ' as string)') }} as rules_sha256,
     cast({{ var('monitoring_weights').values() | sum }} as double) as monitoring_weight_sum,
     cast({{ var('three_rate_weights').values() | sum }} as double) as three_rate_weight_sum

@@ -33,8 +33,7 @@ bounds as (
 
 days as (
 
-    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as date_day
-    from bounds
+    {{ days_from('bounds', 'first_day', 'last_day') }}
 
 )
 
@@ -45,11 +44,14 @@ select
     cast(month(date_day) as integer) as month,
     cast(day(date_day) as integer) as day_of_month,
     cast(dayofyear(date_day) as integer) as day_of_year,
-    cast(isodow(date_day) as integer) as iso_day_of_week,
+    cast({{ iso_day_of_week('date_day') }} as integer) as iso_day_of_week,
     cast(weekofyear(date_day) as integer) as iso_week,
-    strftime(date_day, '%Y-%m') as year_month,
-    ['星期一', '星期二', '星期三', '星期四', '星期五', '星期六', '星期日'][isodow(date_day)]
-        as weekday_name,
-    isodow(date_day) >= 6 as is_weekend
+    {{ year_month_text('date_day') }} as year_month,
+    case {{ iso_day_of_week('date_day') }}
+        {%- for name in ['星期一', '星期二', '星期三', '星期四', '星期五', '星期六', '星期日'] %}
+        when {{ loop.index }} then '{{ name }}'
+        {%- endfor %}
+    end as weekday_name,
+    {{ iso_day_of_week('date_day') }} >= 6 as is_weekend
 
 from days

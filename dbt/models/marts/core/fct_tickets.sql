@@ -9,18 +9,7 @@
 -- their rows were written, and replaces those cities' rows (delete+insert on city_code). A
 -- build from other code, seeds or reference data starts from an empty warehouse instead
 -- (dagster_project/warehouse/build_state.py), and `dbt build --full-refresh` rebuilds every city.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='city_code',
-        on_schema_change='fail',
-        post_hook=[
-            "delete from {{ this }} where city_code not in
-                (select distinct city_code from {{ ref('stg_lake__tickets') }})",
-        ],
-    )
-}}
+{{ config(**incremental_by_city_config("ref('stg_lake__tickets')")) }}
 
 {#- The cities to rebuild: all (a full build), or those whose lake files changed. -#}
 {%- set changed_cities = cities_to_rebuild(city_lake_files(ref('stg_lake__tickets'))) -%}

@@ -33,7 +33,9 @@ rejected as (
     select
         file_sha256,
         source_id,
-        count(distinct (coalesce(source_sheet, ''), source_row)) as rows_rejected_in_lake
+        -- a row is its sheet and line; '#' cannot be part of a line number
+        count(distinct coalesce(source_sheet, '') || '#' || coalesce(cast(source_row as string), ''))
+            as rows_rejected_in_lake
     from rejects
     group by file_sha256, source_id
 

@@ -2,15 +2,7 @@
 -- superseded, and those in fct_tickets (file_reconciliation adds them up per file). A file's
 -- counts depend on the other files of its city, so they are kept per city and recounted only
 -- for the cities whose lake files changed: incremental by city, as fct_tickets is.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='city_code',
-        on_schema_change='fail',
-        post_hook=["{{ incremental_by_city_post_hook() }}"],
-    )
-}}
+{{ config(**incremental_by_city_config("ref('fct_tickets')")) }}
 {%- set cities = cities_changed_in_fct_tickets() %}
 
 -- Counted from the lake itself, not from the versions: file_reconciliation's balance then

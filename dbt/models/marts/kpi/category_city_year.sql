@@ -2,7 +2,9 @@
 -- change against the previous year and 热点诉求 (the top categories and the fastest risers;
 -- thresholds in var hot_topics). Every class gets a row for every city-year with tickets, so
 -- a class that vanished shows as 0 rather than as a missing row.
-{#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
+{#- Incremental by city, as fct_tickets is: a build rebuilds the cities whose
+    lake_files_fingerprint in fct_tickets changed and drops the cities gone from it. -#}
+{{ config(**incremental_by_city_config("ref('fct_tickets')")) }}
 {%- set cities = cities_changed_in_fct_tickets() %}
 {%- set hot = var('hot_topics') %}
 
@@ -132,13 +134,13 @@ select
     ticket_count,
     city_ticket_count,
     share_of_city,
-    rank_in_city,
+    cast(rank_in_city as bigint) as rank_in_city,
     prior_year_ticket_count,
     prior_year_share_of_city,
     ticket_count_change,
     ticket_count_change_rate,
     share_of_city_change,
-    riser_rank,
+    cast(riser_rank as bigint) as riser_rank,
     coalesce(rank_in_city <= {{ hot['top_n'] }} and ticket_count > 0, false) as is_top_category,
     coalesce(riser_rank <= {{ hot['riser_top_n'] }}, false) as is_fastest_riser,
     coalesce(

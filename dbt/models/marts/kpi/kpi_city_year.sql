@@ -5,7 +5,9 @@
 -- not a rate of 0), and the open backlog counts only tickets whose status is known.
 -- Closes are counted as of the year's cut-off (macro year_cutoff); callbacks and ratings carry
 -- no time, so 解决率 and 满意率 use what the latest export says.
-{#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
+{#- Incremental by city, as fct_tickets is: a build rebuilds the cities whose
+    lake_files_fingerprint in fct_tickets changed and drops the cities gone from it. -#}
+{{ config(**incremental_by_city_config("ref('fct_tickets')")) }}
 {%- set cities = cities_changed_in_fct_tickets() %}
 
 with tickets as (
@@ -44,7 +46,7 @@ measured as (
             as is_due_by_cutoff,
         is_dispatched
             and responded_at >= dispatched_at
-            and responded_at <= dispatched_at + to_hours({{ var('response_sla_hours') }})
+            and responded_at <= dispatched_at + {{ hours_interval(var('response_sla_hours')) }}
             as is_responded_within_sla
 
     from flagged
@@ -83,7 +85,7 @@ aggregated as (
             where is_closed_by_cutoff and hours_to_close is not null
         ) as closed_count,
         median(hours_to_close) filter (where is_closed_by_cutoff) as median_hours_to_close,
-        quantile_cont(hours_to_close, 0.9) filter (
+        {{ percentile_cont('hours_to_close', 0.9) }} filter (
             where is_closed_by_cutoff
         ) as p90_hours_to_close,
         count(*) filter (where is_status_known) as status_known_count,

@@ -2,7 +2,9 @@
 -- channel, request type and top-level category"; the category mix is category_city_year).
 -- Every enumerated value gets a row, so a channel nobody used shows as 0; shares are over the
 -- tickets whose source gives the dimension, and unknown (null) where it gives none.
-{#- Incremental by city (dbt_project.yml): only the cities whose tickets changed. -#}
+{#- Incremental by city, as fct_tickets is: a build rebuilds the cities whose
+    lake_files_fingerprint in fct_tickets changed and drops the cities gone from it. -#}
+{{ config(**incremental_by_city_config("ref('fct_tickets')")) }}
 {%- set cities = cities_changed_in_fct_tickets() %}
 with tickets as (
 
@@ -27,13 +29,18 @@ city_years as (
 
 dimension_values as (
 
-    select 'channel' as dimension, unnest(
-        ['phone', 'web', 'wechat', 'app', 'sms', 'other']
-    ) as dimension_value
-    union all
-    select 'request_type', unnest(
-        ['consult', 'help', 'complaint', 'report', 'suggestion', 'praise', 'other']
-    )
+    select dimension, dimension_value
+    from (values
+        {%- for dimension, values in [
+                ('channel', ['phone', 'web', 'wechat', 'app', 'sms', 'other']),
+                ('request_type', ['consult', 'help', 'complaint', 'report', 'suggestion',
+                                  'praise', 'other'])] %}
+        {%- set outer_loop = loop %}
+        {%- for value in values %}
+        ('{{ dimension }}', '{{ value }}'){{ ',' if not (outer_loop.last and loop.last) }}
+        {%- endfor %}
+        {%- endfor %}
+    ) as listed (dimension, dimension_value)
 
 ),
 
@@ -54,6 +61,14 @@ counted as (
 
 )
 
+{#- The city-year's tickets whose source gives the row's dimension. -#}
+{%- set known -%}
+    case dimension_values.dimension
+        when 'channel' then city_years.channel_known_count
+        else city_years.request_type_known_count
+    end
+{%- endset %}
+
 select
     city_years.city_code,
     cast(city_years.year as integer) as year,
@@ -61,21 +76,14 @@ select
     dimension_values.dimension_value,
     coalesce(counted.ticket_count, 0) as ticket_count,
     city_years.city_ticket_count,
-    known_ticket_count,
-    {{ safe_rate('coalesce(counted.ticket_count, 0)', 'known_ticket_count') }}
-        as share_of_city,
+    {{ known }} as known_ticket_count,
+    {{ safe_rate('coalesce(counted.ticket_count, 0)', known) }} as share_of_city,
 
     -- lineage
     city_years.lake_files_fingerprint
 
 from city_years
 cross join dimension_values
-cross join lateral (
-    select case dimension_values.dimension
-        when 'channel' then city_years.channel_known_count
-        else city_years.request_type_known_count
-    end as known_ticket_count
-)
 left join counted
     on city_years.city_code = counted.city_code
     and city_years.year = counted.year

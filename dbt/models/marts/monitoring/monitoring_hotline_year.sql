@@ -88,7 +88,7 @@ scored as (
         call_file_count,
         cast(connected_call_count as double) / call_count as connect_rate,
         mean_seconds_to_human,
-        round(100.0 * connected_call_count / call_count, 6) as connect_score,
+        round(100 * cast(connected_call_count as double) / call_count, 6) as connect_score,
         round(case
             when mean_seconds_to_human is null then 0
             else greatest(0, least(100,

@@ -27,8 +27,8 @@ regional as (
             as compared_hotline_count,
         count(top_ten.city_code) as top_ten_count,
         count(*) filter (where hotlines.line_class = '热线') as hot_line_count,
-        arg_min(hotlines.city_code, hotlines.national_rank) as best_city_code,
-        arg_min(hotlines.hotline_name, hotlines.national_rank) as best_hotline_name,
+        min_by(hotlines.city_code, hotlines.national_rank) as best_city_code,
+        min_by(hotlines.hotline_name, hotlines.national_rank) as best_hotline_name,
         min(hotlines.national_rank) as best_national_rank
 
     from hotlines

@@ -109,13 +109,13 @@ select
     cast(ticket_count as bigint) as ticket_count,
     cast(year_ticket_count as bigint) as year_ticket_count,
     share,
-    national_rank,
+    cast(national_rank as bigint) as national_rank,
     cast(comparable_ticket_count as bigint) as comparable_ticket_count,
     cast(prior_year_ticket_count as bigint) as prior_year_ticket_count,
     ticket_count_change_rate,
     share_change,
     top_city_count,
-    riser_rank,
+    cast(riser_rank as bigint) as riser_rank,
     coalesce(national_rank <= {{ hot['top_n'] }}, false) as is_top_category,
     coalesce(riser_rank <= {{ hot['riser_top_n'] }}, false) as is_fastest_riser
 

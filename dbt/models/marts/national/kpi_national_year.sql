@@ -54,7 +54,7 @@ durations as (
         median(hours_to_close) filter (
             where closed_at <= {{ year_cutoff('received_year') }}
         ) as median_hours_to_close,
-        quantile_cont(hours_to_close, 0.9) filter (
+        {{ percentile_cont('hours_to_close', 0.9) }} filter (
             where closed_at <= {{ year_cutoff('received_year') }}
         ) as p90_hours_to_close
 

@@ -13,7 +13,7 @@ select
     severity,
     expectation,
     column_name,
-    "partition" as checked_partition,
+    {{ adapter.quote("partition") }} as checked_partition,
     success,
     unexpected_count,
     unexpected_examples,

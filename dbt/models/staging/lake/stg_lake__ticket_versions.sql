@@ -9,7 +9,7 @@ renamed as (
     select
         {{ lake_ticket_columns() }},
         -- ingestion moves a file superseded whole into superseded/ beneath its folder
-        parse_dirpath(filename) like '%/superseded' as is_in_superseded_file
+        regexp_extract(filename, '/([^/]+)/[^/]+$', 1) = 'superseded' as is_in_superseded_file
 
     from source
 

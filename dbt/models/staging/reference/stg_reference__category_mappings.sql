@@ -1,12 +1,14 @@
 {#- The bundled seed's mappings, with a deployment's own laid over them from
     <data root>/reference/category_mappings.csv (same columns as the seed), read when the file
     exists at run time: for the same city and label, the data root's row wins. -#}
-{%- set added_literal = data_root_reference('category_mappings.csv') -%}
+{%- set added = data_root_reference(
+    'category_mappings.csv',
+    ['city_code', 'source_label', 'national_category_name', 'note']) -%}
 
 with seed as (
 
     select
-        cast(city_code as varchar) as city_code,
+        cast(city_code as string) as city_code,
         source_label,
         national_category_name,
         note,
@@ -15,7 +17,7 @@ with seed as (
 
 ),
 
-{% if added_literal -%}
+{% if added -%}
 added as (
 
     select
@@ -24,7 +26,7 @@ added as (
         national_category_name,
         note,
         'reference/category_mappings.csv' as defined_in
-    from read_csv({{ added_literal }}, header = true, all_varchar = true)
+    from {{ added }} as added_rows
 
 ),
 {%- endif %}
@@ -32,7 +34,7 @@ added as (
 source as (
 
     select * from seed
-    {%- if added_literal %}
+    {%- if added %}
     where not exists (
         select 1 from added
         where added.city_code = seed.city_code

@@ -1,11 +1,12 @@
 {#- Hotlines the bundled seed lacks come from <data root>/reference/cities.csv (same columns as
     the seed), read when the file exists at run time. A code in both fails the unique test. -#}
-{%- set added_literal = data_root_reference('cities.csv') -%}
+{%- set added = data_root_reference(
+    'cities.csv', ['city_code', 'city_name', 'province', 'region', 'population_2019']) -%}
 
 with seed as (
 
     select
-        cast(city_code as varchar) as city_code,
+        cast(city_code as string) as city_code,
         city_name,
         province,
         region,
@@ -15,7 +16,7 @@ with seed as (
 
 ),
 
-{% if added_literal -%}
+{% if added -%}
 added as (
 
     select
@@ -25,7 +26,7 @@ added as (
         trim(region) as region,
         cast(population_2019 as bigint) as population_2019,
         'reference/cities.csv' as defined_in
-    from read_csv({{ added_literal }}, header = true, all_varchar = true)
+    from {{ added }} as added_rows
 
 ),
 {%- endif %}
@@ -33,7 +34,7 @@ added as (
 source as (
 
     select * from seed
-    {%- if added_literal %}
+    {%- if added %}
     union all
     select * from added
     {%- endif %}

@@ -5,7 +5,7 @@ with source as (
 )
 
 select
-    cast(category_code as varchar) as category_code,
+    cast(category_code as string) as category_code,
     trim(category_name) as category_name,
     category_name_en,
     description as category_description,

@@ -1,0 +1,170 @@
+"""The same dbt project on DuckDB and on Apache Spark gives the same marts, row for row.
+
+The demo's lake (the session's shared demo, built on DuckDB by `hotline demo`) is built once more
+by `dbt build --target spark` on a local Spark session, its unit tests and data tests included,
+into a warehouse folder of this module's own. Every mart table of the two builds is then
+compared: the same columns, the same number of rows, and, rows sorted by their values, equal
+values (NULLs equal; floats within 1e-9 relative)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from dagster_project.settings import DATA_ROOT_ENV, DataPaths
+from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
+from dagster_project.warehouse.engines import (
+    SPARK_WAREHOUSE_ENV,
+    Engine,
+    spark_file_vars,
+    spark_table_dir,
+    spark_table_relation,
+)
+
+# A column that differs by design: when the build ran.
+BUILD_TIME_COLUMNS = {"built_at"}
+RELATIVE_TOLERANCE = 1e-9
+# Two floats both this close to zero are equal: a difference of two equal rates summed in
+# another order is 1e-17 on one engine and 0 on the other.
+ABSOLUTE_TOLERANCE = 1e-12
+
+
+class SparkBuild:
+    def __init__(self, warehouse: Path, target: Path) -> None:
+        self.warehouse = warehouse
+        self.target = target
+
+    def results(self) -> list[dict[str, Any]]:
+        run_results = json.loads((self.target / "run_results.json").read_text(encoding="utf-8"))
+        results: list[dict[str, Any]] = run_results["results"]
+        return results
+
+    def manifest(self) -> dict[str, Any]:
+        manifest: dict[str, Any] = json.loads(
+            (self.target / "manifest.json").read_text(encoding="utf-8"))
+        return manifest
+
+
+@pytest.fixture(scope="module")
+def spark_build(shared_demo: DataPaths, tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
+    assert shutil.which("java"), (
+        "the Spark build needs Java: install openjdk-17-jre-headless (`make test` does)")
+    work = tmp_path_factory.mktemp("spark")
+    build = SparkBuild(warehouse=work / "warehouse", target=work / "target")
+    done = subprocess.run(
+        [str(DBT_EXECUTABLE), "build", "--target", Engine.SPARK.dbt_target,
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(build.target), "--log-path", str(work / "logs"),
+         "--vars", json.dumps(spark_file_vars(shared_demo, DBT_PROJECT_DIR))],
+        env={**dbt_environment(), DATA_ROOT_ENV: str(shared_demo.root),
+             SPARK_WAREHOUSE_ENV: str(build.warehouse)},
+        cwd=work, capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, f"dbt build on Spark failed:\n{done.stdout[-6000:]}"
+    return build
+
+
+def mart_tables(manifest: dict[str, Any]) -> list[str]:
+    """The models under models/marts that are stored as tables (the views are SQL over them)."""
+    return sorted(
+        node["name"] for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+        and node["config"]["materialized"] in ("table", "incremental"))
+
+
+def test_spark_build_ran_every_unit_test_and_data_test(spark_build: SparkBuild) -> None:
+    manifest = spark_build.manifest()
+    results = {r["unique_id"]: r["status"] for r in spark_build.results()}
+    declared_tests = {uid for uid, node in manifest["nodes"].items()
+                      if node["resource_type"] == "test"}
+    declared_unit_tests = set(manifest["unit_tests"])
+    assert len(declared_unit_tests) >= 20 and len(declared_tests) >= 100
+    assert declared_unit_tests | declared_tests <= set(results)
+    assert {results[uid] for uid in declared_unit_tests | declared_tests} == {"pass"}
+
+
+def ordered_rows(connection: duckdb.DuckDBPyConnection, relation: str,
+                 columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of `relation`, `columns` in this order, sorted by their values: NULLs first,
+    floats after every other column (so that a last-digit difference does not reorder rows)."""
+    selected = ", ".join(f'"{column}"' for column in columns)
+    rows = connection.sql(f"select {selected} from {relation}").fetchall()
+
+    def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        exact = [(v is not None, v) for v in row if not isinstance(v, float)]
+        floats = [(v is not None and not math.isnan(v), v if v == v else 0.0)
+                  for v in row if isinstance(v, float)]
+        return (*exact, *floats)
+
+    return sorted(rows, key=key)
+
+
+def values_equal(left: Any, right: Any) -> bool:
+    if left is None or right is None:
+        return left is None and right is None
+    if isinstance(left, float) or isinstance(right, float):
+        return math.isclose(float(left), float(right), rel_tol=RELATIVE_TOLERANCE,
+                            abs_tol=ABSOLUTE_TOLERANCE)
+    return bool(left == right)
+
+
+def differences(mart: str, columns: Sequence[str], duck: list[tuple[Any, ...]],
+                spark: list[tuple[Any, ...]], shown: int = 5) -> list[str]:
+    """What differs between the two engines' rows of a mart, at most `shown` cells."""
+    if len(duck) != len(spark):
+        return [f"{mart}: {len(duck)} rows on DuckDB, {len(spark)} on Spark"]
+    found = []
+    for duck_row, spark_row in zip(duck, spark, strict=True):
+        for column, left, right in zip(columns, duck_row, spark_row, strict=True):
+            if not values_equal(left, right):
+                found.append(f"{mart}.{column}: DuckDB {left!r}, Spark {right!r} in the row "
+                             f"{dict(zip(columns, duck_row, strict=True))}")
+                if len(found) == shown:
+                    return found
+    return found
+
+
+def test_every_mart_is_equal_on_both_engines(shared_demo: DataPaths,
+                                             spark_build: SparkBuild) -> None:
+    marts = mart_tables(spark_build.manifest())
+    assert len(marts) >= 20, marts
+    found: list[str] = []
+    compared_rows = 0
+    with duckdb.connect(str(shared_demo.warehouse), read_only=True) as connection:
+        for mart in marts:
+            spark_relation = spark_table_relation(spark_table_dir(spark_build.warehouse, mart))
+            duck_columns = [c for c in connection.table(mart).columns
+                            if c not in BUILD_TIME_COLUMNS]
+            spark_columns = [c for c in connection.sql(f"select * from {spark_relation}").columns
+                             if c not in BUILD_TIME_COLUMNS]
+            if sorted(duck_columns) != sorted(spark_columns):
+                found.append(f"{mart}: columns {duck_columns} on DuckDB, {spark_columns} on Spark")
+                continue
+            duck = ordered_rows(connection, mart, duck_columns)
+            spark = ordered_rows(connection, spark_relation, duck_columns)
+            found += differences(mart, duck_columns, duck, spark)
+            compared_rows += len(duck)
+    assert not found, "\n".join(found)
+    # The demo's tickets alone are over 100 000 rows: the comparison read the marts, not nothing.
+    assert compared_rows > 100_000
+
+
+def test_the_comparison_finds_a_changed_value_a_missing_row_and_a_float_beyond_tolerance(
+) -> None:
+    columns = ["city_code", "ticket_count", "share"]
+    rows = [("110000", 3, 0.25), ("310000", None, None)]
+    assert differences("m", columns, rows, list(rows)) == []
+    assert differences("m", columns, [("110000", 3, 0.0)], [("110000", 3, 1e-13)]) == []
+    assert differences("m", columns, rows, [rows[0], ("310000", None, 1e-13)])
+    assert differences("m", columns, rows, [("110000", 4, 0.25), rows[1]])
+    assert differences("m", columns, rows, rows[:1])
+    assert differences("m", columns, rows, [("110000", 3, 0.25 * (1 + 1e-8)), rows[1]])
+    assert differences("m", columns, rows, [("110000", 3, 0.25), ("310000", 0, None)])
+    assert not differences("m", columns, rows, [("110000", 3, 0.25 * (1 + 1e-10)), rows[1]])
