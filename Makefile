@@ -4,7 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
-SPARK_STAMP := $(VENV)/.spark-installed-from-lock
+SPARK_VENV := .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed-from-lock
 export HOTLINE_DATA_ROOT ?= $(CURDIR)/data
 
 # Debian packages the demo needs to publish its PDF: a CJK font and fontconfig (whose fc-list
@@ -18,7 +19,7 @@ TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) $(SPARK_DEBIAN_PACKAGES) chromiu
 DEBIAN_PACKAGES ?= $(TEST_DEBIAN_PACKAGES)
 
 .PHONY: demo test check lint ui lock clean system-packages ingest build refresh report publish \
-	status
+	status spark-env
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -rf $(VENV)
@@ -30,11 +31,16 @@ $(STAMP): requirements.lock pyproject.toml
 	cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir .
 	touch $(STAMP)
 
-# The Spark extra (dbt-spark, PySpark), from its own lock whose pins agree with the main one.
-$(SPARK_STAMP): requirements-spark.lock $(STAMP)
-	$(BIN)/pip install -qq --requirement requirements-spark.lock
-	$(BIN)/python -c "import pyspark, dbt.adapters.spark"
+# The Spark engine's own environment (dbt-spark, PySpark), from its lock, whose pins agree with
+# the main one: kept apart from .venv, where PySpark would change what other libraries import.
+$(SPARK_STAMP): requirements-spark.lock
+	rm -rf $(SPARK_VENV)
+	$(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/pip install -qq --requirement requirements-spark.lock
+	$(SPARK_VENV)/bin/python -c "import pyspark, dbt.adapters.spark"
 	touch $(SPARK_STAMP)
+
+spark-env: $(SPARK_STAMP)
 
 # HOTLINE_ENGINE=spark builds the warehouse on Spark (docs/scale-out.md).
 demo: $(STAMP) $(if $(filter spark,$(HOTLINE_ENGINE)),$(SPARK_STAMP))
@@ -103,8 +109,8 @@ ui: $(STAMP)
 # Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
-	uv pip compile pyproject.toml --extra spark --python-version 3.11 -c requirements.lock \
+	uv pip compile requirements-spark.in --python-version 3.11 -c requirements.lock \
 		-o requirements-spark.lock
 
 clean:
-	rm -rf $(VENV) dbt/target dbt/logs
+	rm -rf $(VENV) $(SPARK_VENV) dbt/target dbt/logs

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,18 +18,24 @@ from typing import Any
 import duckdb
 import pytest
 
+from dagster_project.report.data import load_report
+from dagster_project.report.marts import monitoring_years
+from dagster_project.report.render import render_pages
 from dagster_project.settings import DATA_ROOT_ENV, DataPaths
-from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_environment
+from dagster_project.warehouse.dbt_files import DBT_PROJECT_DIR, dbt_environment
 from dagster_project.warehouse.engines import (
     SPARK_WAREHOUSE_ENV,
     Engine,
+    check_spark_can_run,
+    dbt_executable,
     spark_file_vars,
     spark_table_dir,
     spark_table_relation,
 )
+from dagster_project.warehouse.serving import copy_spark_tables, create_views
 
-# A column that differs by design: when the build ran.
-BUILD_TIME_COLUMNS = {"built_at"}
+# Columns that differ by design: when the build ran, and on which engine.
+BY_DESIGN_COLUMNS = {"built_at", "build_engine"}
 RELATIVE_TOLERANCE = 1e-9
 # Two floats both this close to zero are equal: a difference of two equal rates summed in
 # another order is 1e-17 on one engine and 0 on the other.
@@ -55,12 +60,11 @@ class SparkBuild:
 
 @pytest.fixture(scope="module")
 def spark_build(shared_demo: DataPaths, tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
-    assert shutil.which("java"), (
-        "the Spark build needs Java: install openjdk-17-jre-headless (`make test` does)")
+    check_spark_can_run()  # Java and Spark's dbt, or an error saying what to install
     work = tmp_path_factory.mktemp("spark")
     build = SparkBuild(warehouse=work / "warehouse", target=work / "target")
     done = subprocess.run(
-        [str(DBT_EXECUTABLE), "build", "--target", Engine.SPARK.dbt_target,
+        [str(dbt_executable(Engine.SPARK)), "build", "--target", Engine.SPARK.dbt_target,
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(build.target), "--log-path", str(work / "logs"),
          "--vars", json.dumps(spark_file_vars(shared_demo, DBT_PROJECT_DIR))],
@@ -141,9 +145,9 @@ def test_every_mart_is_equal_on_both_engines(shared_demo: DataPaths,
         for mart in marts:
             spark_relation = spark_table_relation(spark_table_dir(spark_build.warehouse, mart))
             duck_columns = [c for c in connection.table(mart).columns
-                            if c not in BUILD_TIME_COLUMNS]
+                            if c not in BY_DESIGN_COLUMNS]
             spark_columns = [c for c in connection.sql(f"select * from {spark_relation}").columns
-                             if c not in BUILD_TIME_COLUMNS]
+                             if c not in BY_DESIGN_COLUMNS]
             if sorted(duck_columns) != sorted(spark_columns):
                 found.append(f"{mart}: columns {duck_columns} on DuckDB, {spark_columns} on Spark")
                 continue
@@ -168,3 +172,36 @@ def test_the_comparison_finds_a_changed_value_a_missing_row_and_a_float_beyond_t
     assert differences("m", columns, rows, [("110000", 3, 0.25 * (1 + 1e-8)), rows[1]])
     assert differences("m", columns, rows, [("110000", 3, 0.25), ("310000", 0, None)])
     assert not differences("m", columns, rows, [("110000", 3, 0.25 * (1 + 1e-10)), rows[1]])
+
+
+def test_the_report_of_a_spark_build_is_the_duckdb_builds_but_for_the_engine(
+        shared_demo: DataPaths, spark_build: SparkBuild, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `hotline build` does after a Spark build: the tables copied into a DuckDB file and
+    dbt's views created there. The report read from that file is the DuckDB build's, page for
+    page, apart from the engine its footer names."""
+    monkeypatch.setenv(DATA_ROOT_ENV, str(shared_demo.root))
+    serving = tmp_path / "warehouse.duckdb"
+    copied = copy_spark_tables(spark_build.warehouse, serving, spark_build.target / "manifest.json")
+    assert copied["fct_tickets"] > 100_000
+    create_views(serving, tmp_path / "target", None)
+
+    with duckdb.connect(str(serving), read_only=True) as spark_con, \
+            duckdb.connect(str(shared_demo.warehouse), read_only=True) as duck_con:
+        def relations(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+            return set(con.sql("select table_name, table_type from information_schema.tables "
+                               "where table_schema = 'main'").fetchall())
+        assert relations(spark_con) == relations(duck_con)
+        texts = "select count(*), count(content) from fct_ticket_texts"
+        assert spark_con.sql(texts).fetchall() == duck_con.sql(texts).fetchall()
+
+    years = monitoring_years(shared_demo.warehouse)
+    assert years and monitoring_years(serving) == years
+    for year in years:
+        duck_pages = render_pages(load_report(shared_demo.warehouse, year, shared_demo.lake), "T")
+        spark_pages = render_pages(load_report(serving, year, shared_demo.lake), "T")
+        assert spark_pages.keys() == duck_pages.keys()
+        for page, html in duck_pages.items():
+            on_spark = spark_pages[page]
+            assert "计算引擎 DuckDB" in html and "计算引擎 Apache Spark" in on_spark
+            assert on_spark.replace("计算引擎 Apache Spark", "计算引擎 DuckDB") == html, page

@@ -114,6 +114,8 @@ CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "app": "APP"
 REQUEST_TYPES = {"consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
                  "suggestion": "建议", "praise": "感谢", "other": "其他"}
 NATIONAL_SCOPE = "全国"
+# The engines that build the marts (build_rules.build_engine), as the pages name them.
+ENGINE_NAMES = {"duckdb": "DuckDB", "spark": "Apache Spark"}
 
 
 @dataclass(frozen=True)
@@ -339,7 +341,9 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
         marts=MARTS,
         page_codes=index.page_codes,
     )
-    return ReportData(year=year, index=index, cities=cities, internal=internal)
+    return ReportData(year=year, index=index, cities=cities, internal=internal,
+                      build_engine=ENGINE_NAMES.get(marts.rules.build_engine,
+                                                    marts.rules.build_engine))
 
 
 def _monitoring(marts: Marts, year: int) -> MonitoringResults:

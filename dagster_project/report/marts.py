@@ -440,6 +440,7 @@ class BuildRules:
     rules_json: str
     monitoring_weight_sum: float
     three_rate_weight_sum: float
+    build_engine: str
 
     @property
     def rules(self) -> dict[str, Any]:

@@ -313,3 +313,5 @@ class ReportData:
     index: NationalPage
     cities: Mapping[str, CityPage]
     internal: OperatorAppendix
+    # The engine that computed the marts, as the pages' footer names it.
+    build_engine: str

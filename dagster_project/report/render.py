@@ -158,9 +158,11 @@ def render_pages(
     """Every HTML page of the year, by path relative to site/<year>/, the operator's appendix
     included; the national page says whether the PDF is published and current (`pdf`)."""
     env = env or environment()
-    common = {"generated_at": generated_at, "page_codes": data.index.page_codes}
+    common = {"generated_at": generated_at, "build_engine": data.build_engine,
+              "page_codes": data.index.page_codes}
     pages = {"index.html": env.get_template(SITE_INDEX_TEMPLATE).render(
-        **page_context(data.index), generated_at=generated_at, pdf=False,
+        **page_context(data.index), generated_at=generated_at,
+        build_engine=data.build_engine, pdf=False,
         pdf_download=_download(pdf))}
     template = env.get_template("city.html.j2")
     codes = sorted(data.cities)
@@ -172,7 +174,8 @@ def render_pages(
         pages[city_page(code)] = template.render(
             **page_context(data.cities[code]), **common, **neighbours)
     pages[INTERNAL_PAGE] = env.get_template("internal.html.j2").render(
-        **page_context(data.internal), generated_at=generated_at)
+        **page_context(data.internal), generated_at=generated_at,
+        build_engine=data.build_engine)
     return pages
 
 
@@ -197,9 +200,11 @@ def render_pdf_html(
     year = data.index.year
     # The contents follow whatever chapters the page has: read them off the page itself.
     body = env.get_template("index.html.j2").render(
-        **page_context(data.index), generated_at=generated_at, pdf=True)
+        **page_context(data.index), generated_at=generated_at,
+        build_engine=data.build_engine, pdf=True)
     return env.get_template(PUBLICATION_TEMPLATE).render(
-        **page_context(data.index), generated_at=generated_at, pdf=True,
+        **page_context(data.index), generated_at=generated_at,
+        build_engine=data.build_engine, pdf=True,
         publication_title=publication.title_of(year), publisher=publication.publisher,
         published_on=generated_at[:10], contents=contents_of(body))
 

@@ -4,7 +4,8 @@
 files changed and keeps the others. That is right only while the code that wrote the kept rows
 is the code of this build. A build therefore records a fingerprint of everything the models
 read besides the lake: the dbt project (SQL, YAML, macros, seeds, vars in dbt_project.yml),
-the profile, the data root's reference files, and the versions of dbt and DuckDB. When the
+the profile, the data root's reference files, the engine (HOTLINE_ENGINE) and the versions of
+dbt and the engine's packages. When the
 live warehouse carries another fingerprint (or none), the next build starts from an empty file
 and every model is built from scratch.
 """
@@ -21,15 +22,22 @@ import duckdb
 
 from dagster_project.settings import DataPaths
 from dagster_project.warehouse.dbt_files import DBT_PROJECT_DIR, project_files
+from dagster_project.warehouse.engines import (
+    Engine,
+    configured_engine,
+    dbt_executable,
+    installed_versions,
+)
 
 SCHEMA = "hotline_meta"
 TABLE = f"{SCHEMA}.build"
 VERSIONED = ("dbt-core", "dbt-duckdb", "duckdb")
+SPARK_VERSIONED = ("dbt-spark", "pyspark")
 
 
 def project_fingerprint(project_dir: Path, reference_dir: Path) -> str:
     """SHA-256 over the dbt project's files, the profile, the reference files of the data
-    root and the versions of dbt and DuckDB."""
+    root, the engine and the versions of dbt, DuckDB and (on Spark) dbt-spark and PySpark."""
     digest = hashlib.sha256()
     files = [(f"dbt/{f.relative_to(project_dir)}", f) for f in project_files(project_dir)]
     files.append(("dbt/profiles.yml", project_dir / "profiles.yml"))
@@ -39,8 +47,13 @@ def project_fingerprint(project_dir: Path, reference_dir: Path) -> str:
     for name, path in sorted(files):
         digest.update(f"{name}\0{path.stat().st_size}\0".encode())
         digest.update(path.read_bytes())
-    for package in VERSIONED:
-        digest.update(f"{package}=={metadata.version(package)}\0".encode())
+    engine = configured_engine()
+    digest.update(f"engine={engine.value}\0".encode())
+    versions = {package: metadata.version(package) for package in VERSIONED}
+    if engine is Engine.SPARK:  # Spark's dbt has an environment of its own
+        versions |= installed_versions(dbt_executable(engine), SPARK_VERSIONED)
+    for package, version in versions.items():
+        digest.update(f"{package}=={version}\0".encode())
     return digest.hexdigest()
 
 

@@ -18,10 +18,19 @@ from typing import Any
 
 import yaml
 
-from dagster_project.settings import DataPaths
+from dagster_project.settings import PROJECT_ROOT, DataPaths
+from dagster_project.warehouse.dbt_files import DBT_EXECUTABLE
 
 ENGINE_ENV = "HOTLINE_ENGINE"
 SPARK_WAREHOUSE_ENV = "HOTLINE_SPARK_WAREHOUSE"
+# Spark's dbt runs in an environment of its own (make spark-env): with PySpark installed beside
+# Great Expectations, its import of PySpark ends a Dagster step process (pyspark's check for
+# doctests calls sys.exit when the main module has no file).
+SPARK_DBT_ENV = "HOTLINE_SPARK_DBT"
+# The output of dbt/profiles.yml a Spark build uses: the local session by default, or one a
+# deployment adds (a Thrift Server: docs/scale-out.md).
+SPARK_TARGET_ENV = "HOTLINE_SPARK_TARGET"
+SPARK_VENV = PROJECT_ROOT / ".venv-spark"
 # The schema (Spark database) of the spark target in dbt/profiles.yml.
 SPARK_SCHEMA = "hotline"
 LAKE_SOURCES_FILE = Path("models") / "staging" / "lake" / "_lake__sources.yml"
@@ -34,7 +43,31 @@ class Engine(StrEnum):
     @property
     def dbt_target(self) -> str:
         """The output of dbt/profiles.yml that builds on this engine."""
-        return {Engine.DUCKDB: "local", Engine.SPARK: "spark"}[self]
+        if self is Engine.SPARK:
+            return os.environ.get(SPARK_TARGET_ENV) or "spark"
+        return "local"
+
+
+def dbt_executable(engine: Engine) -> Path:
+    """The dbt that builds on `engine`: this environment's for DuckDB; for Spark, that of
+    .venv-spark (HOTLINE_SPARK_DBT elsewhere)."""
+    if engine is Engine.DUCKDB:
+        return DBT_EXECUTABLE
+    configured = os.environ.get(SPARK_DBT_ENV)
+    return Path(configured) if configured else SPARK_VENV / "bin" / "dbt"
+
+
+def installed_versions(executable: Path, packages: tuple[str, ...]) -> dict[str, str]:
+    """The versions of `packages` in the virtual environment of `executable` (a dbt in its
+    bin/), read from the environment's package metadata without starting its Python; a
+    package not found there is "unknown"."""
+    found = {package: "unknown" for package in packages}
+    for site in executable.resolve().parent.parent.glob("lib/python*/site-packages"):
+        for package in packages:
+            prefix = package.replace("-", "_") + "-"
+            for info in site.glob(f"{prefix}*.dist-info"):
+                found[package] = info.name[len(prefix):-len(".dist-info")]
+    return found
 
 
 class EngineSettingError(ValueError):
@@ -53,18 +86,16 @@ def configured_engine() -> Engine:
 
 
 def check_spark_can_run() -> None:
-    """Spark needs Java and the project's Spark extra; say which is missing and how to get it."""
+    """Spark needs Java and its dbt environment; say which is missing and how to get it."""
     if shutil.which("java") is None:
         raise EngineSettingError(
             "the Spark engine needs Java 17 or later, and `java` is not on PATH: install the "
             "Debian package openjdk-17-jre-headless (make test does) or set HOTLINE_ENGINE=duckdb")
-    try:
-        import dbt.adapters.spark  # noqa: F401
-        import pyspark  # noqa: F401
-    except ImportError as exc:
+    executable = dbt_executable(Engine.SPARK)
+    if not executable.exists():
         raise EngineSettingError(
-            f"the Spark engine needs the project's Spark extra ({exc.name} is missing): "
-            "install it with `.venv/bin/pip install -r requirements-spark.lock`") from exc
+            f"the Spark engine's dbt is not at {executable}: create its environment with "
+            f"`make spark-env` (or point {SPARK_DBT_ENV} at a dbt with dbt-spark)")
 
 
 def spark_warehouse_dir(paths: DataPaths) -> Path:

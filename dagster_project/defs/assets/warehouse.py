@@ -36,12 +36,20 @@ from dagster_project.warehouse.dbt_tests import (
     model_summary,
     not_passed,
 )
+from dagster_project.warehouse.engines import (
+    Engine,
+    check_spark_can_run,
+    configured_engine,
+    spark_file_vars,
+    spark_warehouse_dir,
+)
 from dagster_project.warehouse.publish import (
     BuildNotPublished,
     flushing,
     prepare_building,
     publish,
 )
+from dagster_project.warehouse.serving import copy_spark_tables, create_views
 
 # The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
 # (1) is set in the instance's dagster.yaml (see local_runs.ensure_dagster_home).
@@ -91,8 +99,14 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     materialisation counts its tests (`dbt_tests_passed`, and `dbt_tests_not_passed` by name);
     a failing test fails the step by name. The only writer of the warehouse: it holds the pool
     `duckdb_writer` and the exclusive warehouse lock, writes warehouse.building.duckdb and
-    replaces the live file with it only when dbt ends without an error (see `publish`)."""
+    replaces the live file with it only when dbt ends without an error (see `publish`).
+
+    With HOTLINE_ENGINE=spark, dbt builds on Spark (its Parquet tables in warehouse/spark/),
+    and warehouse.building.duckdb is then made from them for the readers (`serving`)."""
     paths = data_paths()
+    engine = configured_engine()
+    if engine is Engine.SPARK:
+        check_spark_can_run()
     warehouse, building = paths.warehouse, paths.building_warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     ensure_results_schema(paths.lake)
@@ -110,14 +124,20 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
             "building from a copy of the live warehouse" if plan.from_previous
             else "building from an empty warehouse (none yet, or built from other code or "
                  "reference data)")
-        prepare_building(warehouse, building, from_previous=plan.from_previous)
+        # Spark keeps its tables from build to build in its own folder: the serving file is
+        # made anew from them after each build.
+        prepare_building(warehouse, building,
+                         from_previous=plan.from_previous and engine is Engine.DUCKDB)
         # Unit tests check the SQL on fixed rows, not the data: `make test` runs them
         # (tests/test_end_to_end.py); a production build need not repeat them each time.
-        args = ["build", "--exclude-resource-type", "unit_test"]
+        args = ["build", "--exclude-resource-type", "unit_test", "--target", engine.dbt_target]
         if (overrides := rule_overrides(paths.root)) is not None:
             context.log.info(f"rules set by {paths.root / RULE_OVERRIDES}: {overrides}")
-        args += ["--vars", build_vars(building, overrides)]
-        if plan.full_refresh:
+        spark_vars = (spark_file_vars(paths, DBT_PROJECT_DIR) if engine is Engine.SPARK
+                      else {})
+        args += ["--vars", build_vars(building, {**(overrides or {}), **spark_vars})]
+        # A build that does not start from the previous one rebuilds Spark's kept tables.
+        if plan.full_refresh or (engine is Engine.SPARK and not plan.from_previous):
             args.append("--full-refresh")
         if forget_parse_of_other_project(paths.dbt_target):
             context.log.info("dbt parses the whole project: its saved parse came from a "
@@ -137,6 +157,11 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
                 if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                     progress.advance("dbt", detail=_event_name(context, event))
         error = invocation.get_error()
+        if error is None and engine is Engine.SPARK:
+            copied = copy_spark_tables(spark_warehouse_dir(paths),
+                                       building, paths.dbt_target / "manifest.json")
+            context.log.info(f"copied {len(copied)} tables of the Spark build into {building}")
+            create_views(building, paths.dbt_target / "serving", overrides)
         if error is None:
             if plan.covers_every_model:
                 # A partial run leaves some models as the previous code built them: it keeps

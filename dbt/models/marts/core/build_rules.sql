@@ -13,4 +13,6 @@ select
     cast({{ rules_json }} as string) as rules_json,
     {{ sha256_hex('cast(' ~ rules_json ~ ' as string)') }} as rules_sha256,
     cast({{ var('monitoring_weights').values() | sum }} as double) as monitoring_weight_sum,
-    cast({{ var('three_rate_weights').values() | sum }} as double) as three_rate_weight_sum
+    cast({{ var('three_rate_weights').values() | sum }} as double) as three_rate_weight_sum,
+    -- the engine that computed the marts (the report's footer names it)
+    {{ string_literal(target.type) }} as build_engine
