@@ -8,11 +8,15 @@
         city_code,
         md5({{ sorted_string_agg('lake_file', "','") }}) as lake_files_fingerprint
     from (
-        select distinct
+        -- the files first, then their text: formatting a time per file, not per row
+        select
             city_code,
             concat_ws('@', file_sha256, {{ timestamp_text('ingested_at') }}) as lake_file
-        from {{ tickets_relation }}
-        where {{ where }}
-    )
+        from (
+            select distinct city_code, file_sha256, ingested_at
+            from {{ tickets_relation }}
+            where {{ where }}
+        ) as files
+    ) as lake_files
     group by city_code
 {%- endmacro %}
