@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,10 +43,17 @@ RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-12
 
 
+# The models incremental by city (dbt/macros/engines/incremental.sql).
+INCREMENTAL = ("fct_tickets", "kpi_city_year", "category_city_year", "ticket_mix_city_year",
+               "ticket_file_counts")
+
+
 class SparkBuild:
     def __init__(self, warehouse: Path, target: Path) -> None:
         self.warehouse = warehouse
         self.target = target
+        self.before_delivery: dict[str, dict[str, dict[str, int]]] = {}
+        self.delivery_log = ""
 
     def results(self) -> list[dict[str, Any]]:
         run_results = json.loads((self.target / "run_results.json").read_text(encoding="utf-8"))
@@ -58,20 +66,53 @@ class SparkBuild:
         return manifest
 
 
+# The city whose lake file the first Spark build does not see: the second build, a delivery of
+# that file, rebuilds its partitions alone.
+DELIVERED_SOURCE = "beijing_12345"
+DELIVERED_CITY = "110000"
+
+
+def run_spark_dbt(root: DataPaths, build: SparkBuild, logs: Path, *args: str) -> str:
+    done = subprocess.run(
+        [str(dbt_executable(Engine.SPARK)), *args, "--target", Engine.SPARK.dbt_target,
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(build.target), "--log-path", str(logs),
+         "--vars", json.dumps(spark_file_vars(root, DBT_PROJECT_DIR))],
+        env={**dbt_environment(), DATA_ROOT_ENV: str(root.root),
+             SPARK_WAREHOUSE_ENV: str(build.warehouse)},
+        cwd=logs.parent, capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, f"dbt {args[0]} on Spark failed:\n{done.stdout[-6000:]}"
+    return done.stdout
+
+
+def partition_files(build: SparkBuild, table: str) -> dict[str, dict[str, int]]:
+    """Each city partition of a Spark table: its Parquet files and their modification times."""
+    return {folder.name.removeprefix("city_code="): {
+                f.name: f.stat().st_mtime_ns for f in folder.glob("*.parquet")}
+            for folder in spark_table_dir(build.warehouse, table).glob("city_code=*")}
+
+
 @pytest.fixture(scope="module")
 def spark_build(shared_demo: DataPaths, tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
+    """The demo's lake built on Spark as a deployment builds it: first without one of
+    Beijing's files (models only), then, that file delivered, every model, unit test and data
+    test again, incrementally. The result must equal DuckDB's build of the whole lake."""
     check_spark_can_run()  # Java and Spark's dbt, or an error saying what to install
     work = tmp_path_factory.mktemp("spark")
     build = SparkBuild(warehouse=work / "warehouse", target=work / "target")
-    done = subprocess.run(
-        [str(dbt_executable(Engine.SPARK)), "build", "--target", Engine.SPARK.dbt_target,
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(build.target), "--log-path", str(work / "logs"),
-         "--vars", json.dumps(spark_file_vars(shared_demo, DBT_PROJECT_DIR))],
-        env={**dbt_environment(), DATA_ROOT_ENV: str(shared_demo.root),
-             SPARK_WAREHOUSE_ENV: str(build.warehouse)},
-        cwd=work, capture_output=True, text=True, timeout=1200, check=False)
-    assert done.returncode == 0, f"dbt build on Spark failed:\n{done.stdout[-6000:]}"
+    root = DataPaths(root=work / "root")
+    shutil.copytree(shared_demo.lake, root.lake)
+    if shared_demo.reference.is_dir():
+        shutil.copytree(shared_demo.reference, root.reference)
+    delivered = min((root.lake / "raw" / "tickets" / f"source={DELIVERED_SOURCE}").glob(
+        "*.parquet"))
+    held_back = work / delivered.name
+    delivered.rename(held_back)
+    run_spark_dbt(root, build, work / "logs", "build", "--resource-type", "seed",
+                  "--resource-type", "model")
+    build.before_delivery = {table: partition_files(build, table) for table in INCREMENTAL}
+    held_back.rename(delivered)
+    build.delivery_log = run_spark_dbt(root, build, work / "logs", "build")
     return build
 
 
@@ -92,6 +133,19 @@ def test_spark_build_ran_every_unit_test_and_data_test(spark_build: SparkBuild) 
     assert len(declared_unit_tests) >= 20 and len(declared_tests) >= 100
     assert declared_unit_tests | declared_tests <= set(results)
     assert {results[uid] for uid in declared_unit_tests | declared_tests} == {"pass"}
+
+
+def test_a_delivery_on_spark_overwrites_its_citys_partitions_alone(
+        spark_build: SparkBuild) -> None:
+    for table in INCREMENTAL:
+        assert f"{table}: rebuilding 1 city: {DELIVERED_CITY}" in spark_build.delivery_log
+        before, after = spark_build.before_delivery[table], partition_files(spark_build, table)
+        assert before.keys() == after.keys() and len(after) >= 10, table
+        for city, files in after.items():
+            if city == DELIVERED_CITY:
+                assert files and not files.keys() & before[city].keys(), table
+            else:
+                assert files == before[city], (table, city)
 
 
 def ordered_rows(connection: duckdb.DuckDBPyConnection, relation: str,

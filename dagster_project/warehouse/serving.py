@@ -60,7 +60,8 @@ def copy_spark_tables(spark_warehouse: Path, building: Path, manifest: Path) -> 
     A table without files (Spark writes none for a partitioned table without rows) is created
     empty from its declared columns."""
     copied: dict[str, int] = {}
-    with duckdb.connect(str(building)) as con:
+    # Row order carries no meaning (as in the dbt profile): DuckDB then writes in parallel.
+    with duckdb.connect(str(building), config={"preserve_insertion_order": False}) as con:
         for node in stored_relations(manifest):
             name = node.get("alias") or node["name"]
             table_dir = spark_table_dir(spark_warehouse, name)
