@@ -415,7 +415,7 @@ def test_the_public_check_summary_says_what_failed_in_chinese(site: Site) -> Non
                for r in planted.get(name, [result(name, True)])]
     html = environment().get_template("index.html.j2").render(
         **page_context(replace(data.index, check_families=check_families(results, suites))),
-        generated_at="2019-09-17 09:00", pdf=False)
+        generated_at="2019-09-17 09:00", build_engine=data.build_engine, pdf=False)
     rows = {cells[0]: re.sub(r"\s+", "", cells[2])
             for cells in body_rows(html, "check-family-table")}
     assert rows == {
@@ -635,7 +635,7 @@ def test_a_city_without_monitoring_or_tickets_still_gets_a_readable_page(site: S
                    kpi=None, kpi_history=(), categories=(), risers=(), mix=None, unmapped=(),
                    coverage=None, awards=(), charts=CityCharts(None, None))
     html = environment().get_template("city.html.j2").render(
-        **page_context(page), generated_at="2019-09-17 09:00",
+        **page_context(page), generated_at="2019-09-17 09:00", build_engine=data.build_engine,
         page_codes=data.index.page_codes, previous_city=None, next_city=None)
     name = page.name
     assert f"{name}未列入{YEAR}年监测。" in html
