@@ -790,10 +790,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from dagster_project.quality.suites import SuiteError
     from dagster_project.report.render import ReportDataError
     from dagster_project.sources import SourceConfigError
+    from dagster_project.warehouse.engines import EngineSettingError
 
     errors: list[type[BaseException]] = [
         CliError, SourceConfigError, IngestError, PseudonymisationKeyError, SuiteError,
-        ReportDataError, WarehouseLockTimeout, ScheduleConfigError, duckdb.Error,
+        ReportDataError, WarehouseLockTimeout, ScheduleConfigError, EngineSettingError,
+        duckdb.Error,
     ]
     return tuple(errors)
 

@@ -176,9 +176,12 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     if error is not None:
         # Nothing was materialised in the live warehouse; the failing tests say why.
         failing = not_passed(tests, "fail") + not_passed(tests, "error")
+        kept = (f"Spark's tables in {spark_warehouse_dir(paths)} may hold part of it; the "
+                "next build rebuilds the cities whose rows are not current"
+                if engine is Engine.SPARK else
+                f"the failed build is kept in {building} until the next one")
         raise BuildNotPublished(
-            f"the warehouse is unchanged ({warehouse} is still the previous build; the failed "
-            f"build is kept in {building} until the next one). "
+            f"the warehouse is unchanged ({warehouse} is still the previous build; {kept}). "
             + (f"Failing dbt tests: {'; '.join(failing)}. " if failing else "")
             + str(error)) from error
     for event in events:
