@@ -47,12 +47,27 @@ def all_sources_tags() -> dict[str, str]:
 
 
 def add_report_years(instance: dg.DagsterInstance, years: list[int]) -> list[str]:
-    """Make each year a report partition (in year order); returns the keys that were new."""
-    known = set(instance.get_dynamic_partitions(REPORT_YEARS_NAME))
-    new = [str(y) for y in sorted(set(years)) if str(y) not in known]
-    if new:
-        instance.add_dynamic_partitions(REPORT_YEARS_NAME, new)
-    return new
+    """Make each year a report partition (in year order); returns the keys this call added.
+
+    Two runs at once (two ingest runs, a sensor's and a person's) may both find a year missing
+    and both add it: the second insert then breaks the storage's unique key. That run reads
+    the partitions again and adds what is still missing."""
+    from sqlalchemy.exc import IntegrityError  # Dagster's storage is SQLAlchemy
+
+    attempts = 3
+    for attempt in range(attempts):
+        known = set(instance.get_dynamic_partitions(REPORT_YEARS_NAME))
+        new = [str(y) for y in sorted(set(years)) if str(y) not in known]
+        if not new:
+            return []
+        try:
+            instance.add_dynamic_partitions(REPORT_YEARS_NAME, new)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            continue
+        return new
+    return []
 
 
 def report_years(instance: dg.DagsterInstance) -> list[str]:
