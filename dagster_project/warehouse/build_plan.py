@@ -9,22 +9,13 @@ from typing import NamedTuple
 import duckdb
 
 from dagster_project.warehouse.build_state import recorded_fingerprint
-from dagster_project.warehouse.dbt_files import manifest_nodes
-
-COUNTED = ("table", "incremental", "seed")
+from dagster_project.warehouse.dbt_files import manifest_nodes, stored_nodes
 
 
 def _relations() -> dict[str, str]:
-    """Model or seed name -> quoted relation, for the nodes whose rows are counted."""
-    relations = {}
-    for node in manifest_nodes().values():
-        if node["resource_type"] not in ("model", "seed"):
-            continue
-        if node["config"].get("materialized", "seed") not in COUNTED:
-            continue
-        name = node.get("alias") or node["name"]
-        relations[node["name"]] = f'"{node["schema"]}"."{name}"'
-    return relations
+    """Model or seed name -> quoted relation, for the nodes stored as tables (counted)."""
+    return {node["name"]: f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+            for node in stored_nodes()}
 
 
 def keeps_previous_state() -> bool:

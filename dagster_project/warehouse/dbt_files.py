@@ -51,6 +51,18 @@ def manifest_nodes(manifest: Path = MANIFEST_PATH) -> dict[str, Any]:
     return nodes
 
 
+# The materialisations a build stores as tables (seeds have none in their config).
+STORED_MATERIALIZATIONS = ("table", "incremental", "seed")
+
+
+def stored_nodes(manifest: Path = MANIFEST_PATH) -> list[dict[str, Any]]:
+    """The manifest's models and seeds that a build stores as tables, by name."""
+    nodes = [node for node in manifest_nodes(manifest).values()
+             if node["resource_type"] in ("model", "seed")
+             and node["config"].get("materialized", "seed") in STORED_MATERIALIZATIONS]
+    return sorted(nodes, key=lambda node: str(node["name"]))
+
+
 def mart_tables(manifest: Path = MANIFEST_PATH) -> list[str]:
     """The dbt models built as tables (the marts, and small intermediate tables) and the seeds:
     every table of the warehouse, what analysts and the report read."""

@@ -22,23 +22,13 @@ from dagster_project.warehouse.dbt_files import (
     DBT_PROJECT_DIR,
     WAREHOUSE_PATH_VAR,
     dbt_environment,
-    manifest_nodes,
+    stored_nodes,
 )
 from dagster_project.warehouse.engines import Engine, spark_table_dir, spark_table_relation
-
-STORED = ("table", "incremental", "seed")
 
 
 class ServingCopyError(RuntimeError):
     """The Spark build's tables could not be copied into the serving file."""
-
-
-def stored_relations(manifest: Path) -> list[dict[str, Any]]:
-    """The manifest's models and seeds that a build stores as tables, in a stable order."""
-    nodes = [node for node in manifest_nodes(manifest).values()
-             if node["resource_type"] in ("model", "seed")
-             and node["config"].get("materialized", "seed") in STORED]
-    return sorted(nodes, key=lambda node: str(node["name"]))
 
 
 def _declared_columns(node: dict[str, Any]) -> list[tuple[str, str]]:
@@ -62,7 +52,7 @@ def copy_spark_tables(spark_warehouse: Path, building: Path, manifest: Path) -> 
     copied: dict[str, int] = {}
     # Row order carries no meaning (as in the dbt profile): DuckDB then writes in parallel.
     with duckdb.connect(str(building), config={"preserve_insertion_order": False}) as con:
-        for node in stored_relations(manifest):
+        for node in stored_nodes(manifest):
             name = node.get("alias") or node["name"]
             table_dir = spark_table_dir(spark_warehouse, name)
             declared = _declared_columns(node)
