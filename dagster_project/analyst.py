@@ -7,9 +7,11 @@ read, and nothing else.
   allowed folders can be read or written (`read_csv('/etc/passwd')`, `ATTACH`, `INSTALL`,
   `COPY … TO` anywhere else), except the database's own files (below);
 - `allowed_directories`: only the folders the warehouse's views read at query time, found in
-  the views' own SQL and kept only when they lie in the lake or the reference folder of the
-  data root (`lake/raw/tickets/`, `lake/manifest/`, …; `reference/` when the deployment has
-  reference files): never the data root itself, `secrets/`, `landing/` or the warehouse folder;
+  the views' own SQL and kept only when they lie in the lake, the reference or the text folder
+  of the data root (`lake/raw/tickets/`, `lake/manifest/`, …; `reference/` when the deployment
+  has reference files; `text/`, the text stage's results): never the data root itself,
+  `secrets/`, `landing/`, `models/` (the classifier, which is loaded as code) or the warehouse
+  folder;
 - `temp_directory = ''`: DuckDB never spills to disk (by default it would spill to
   `warehouse.duckdb.tmp/` beside the warehouse, and DuckDB adds the temp directory to the
   allowed directories when external access is off);
@@ -72,10 +74,10 @@ def _folder_of(pattern: str) -> PurePosixPath:
 
 def view_folders(con: duckdb.DuckDBPyConnection, paths: DataPaths) -> list[Path]:
     """The folders the warehouse's views read files from at query time, as far as they lie in
-    the data root's lake or reference folder: every absolute path written as a literal in a
+    the data root's lake, reference or text folder: every absolute path written as a literal in a
     view's SQL, up to its first glob character. A view reading elsewhere (a warehouse built
     for another data root) gets no folder, and fails with DuckDB's permission error."""
-    readable = (paths.lake.resolve(), paths.reference.resolve())
+    readable = (paths.lake.resolve(), paths.reference.resolve(), paths.text.resolve())
     folders: set[Path] = set()
     views = con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall()
     for (sql,) in views:

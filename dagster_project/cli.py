@@ -40,11 +40,13 @@ if TYPE_CHECKING:
     import duckdb
 
     from dagster_project.local_runs import JobOutcome
+    from dagster_project.text.classifier import Evaluation
 
 DEBUG_ENV = "HOTLINE_DEBUG"
 PHASES = {
     "ingest": "ingest files",
     "dbt": "dbt build",
+    "text": "text analysis",
     "checks": "quality suites",
     "report": "reports",
 }
@@ -416,6 +418,75 @@ def command_check(args: argparse.Namespace, ui: Ui) -> int:
     return 0
 
 
+def _print_evaluation(ui: Ui, evaluation: Evaluation, labelled: int, per_class: int) -> None:
+    from dagster_project.text.run import class_names_of_root
+
+    names = class_names_of_root(data_paths())
+    reference = {c.category_code: c for c in evaluation.reference_per_class or []}
+    ui.out.print(
+        f"{evaluation.folds}-fold stratified cross-validation on {evaluation.tickets:,} of "
+        f"{labelled:,} labelled tickets (at most {per_class:,} per class), the same folds for "
+        "both models", soft_wrap=True)
+    summary = Table(title="macro-F1", title_justify="left")
+    summary.add_column("model")
+    summary.add_column("macro-F1", justify="right")
+    summary.add_row("this project's classifier (character n-grams of title and content, "
+                    "TF-IDF, logistic regression)", f"{evaluation.macro_f1:.4f}")
+    if evaluation.reference_macro_f1 is not None:
+        summary.add_row("reference (character 1–3-gram TF-IDF, linear SVM)",
+                        f"{evaluation.reference_macro_f1:.4f}")
+    ui.out.print(summary)
+    table = Table(title="per class", title_justify="left")
+    for column in ("code", "class", "tickets", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column in {"code", "class"} else "right")
+    if reference:
+        table.add_column("reference F1", justify="right")
+    for scores in evaluation.per_class:
+        row = [scores.category_code, names.get(scores.category_code, ""),
+               f"{scores.support:,}", f"{scores.precision:.3f}", f"{scores.recall:.3f}",
+               f"{scores.f1:.3f}"]
+        if reference:
+            row.append(f"{reference[scores.category_code].f1:.3f}")
+        table.add_row(*row)
+    ui.out.print(table)
+
+
+def command_classify(args: argparse.Namespace, ui: Ui) -> int:
+    """Run the text analysis, or (--evaluate) cross-validate the classifier."""
+    from dagster_project.text.classifier import NoModel
+    from dagster_project.text.run import analyse, evaluate
+    from dagster_project.text.settings import load_text_settings
+
+    paths = data_paths()
+    _require_warehouse()
+    settings = load_text_settings(paths.reference)
+    if args.evaluate:
+        try:
+            with ui.err.status("cross-validating the classifier and the reference") as status:
+                evaluation, labelled = evaluate(
+                    paths, settings=settings, on_fold=lambda k: status.update(
+                        f"cross-validating: fold {k} of {settings.classifier.cv_folds} done"))
+        except NoModel as exc:
+            ui.out.print(f"no model can be trained: {exc}", soft_wrap=True)
+            return 0
+        _print_evaluation(ui, evaluation, labelled, settings.classifier.max_tickets_per_class)
+        return 0
+    with ui.err.status("classifying and finding hot issues"):
+        result = analyse(paths, settings=settings, log=ui.note)
+    run = result.classifier
+    if run.status == "not_trained":
+        ui.out.print(f"no model can be trained: {run.reason}", soft_wrap=True)
+    else:
+        ui.out.print(
+            f"classifier {run.model_version} ({run.status}; cross-validated macro-F1 "
+            f"{run.cv_macro_f1 if run.cv_macro_f1 is not None else '—'}): placed "
+            f"{run.placed_by_model:,} of {run.unclassified_tickets:,} unclassified tickets at a "
+            f"probability of {run.min_confidence} or more", soft_wrap=True)
+    ui.out.print(f"hot issues: {result.hot_issues:,} ({result.hot_issue_tickets:,} tickets, "
+                 f"{result.themes:,} themes); files in {paths.text}", soft_wrap=True)
+    return 0
+
+
 def _report_lines(ui: Ui, year: int | str) -> None:
     """Where the year's pages are, the operator's appendix among them, and whether the year's
     PDF is published and as current as the warehouse: refresh and report render HTML only, so
@@ -760,6 +831,17 @@ def build_parser() -> argparse.ArgumentParser:
                          "and the dry run (default 10000)")
     onboard.add_argument("--write", type=Path, metavar="PATH", help="write the YAML there (a "
                          "file, or a folder for <source_id>.yaml); else nothing is written")
+    classify = add(
+        "classify", command_classify, "classify 未分类 tickets and find hot issues",
+        "Run the text analysis on the warehouse as the pipeline does after a build: the "
+        "taxonomy classifier (retrained when the labelled tickets changed) places the 未分类 "
+        "tickets it is confident of, and the hot issues are found; written to <data root>/"
+        "text/ (docs/text-analysis.md). With --evaluate, cross-validate the classifier on the "
+        "labelled tickets beside a reference model instead, and change nothing.")
+    classify.add_argument("--evaluate", action="store_true",
+                          help="print stratified k-fold macro-F1 and per-class precision and "
+                               "recall, beside the reference (character 1–3-gram TF-IDF, "
+                               "linear SVM)")
     sql = add("sql", command_sql, "run a read-only query on the warehouse",
               "Run one query (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN …) on the "
               "warehouse as an analyst: a read-only connection that reads only the folders "
@@ -790,12 +872,14 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from dagster_project.quality.suites import SuiteError
     from dagster_project.report.render import ReportDataError
     from dagster_project.sources import SourceConfigError
+    from dagster_project.text.run import WarehouseMissing
+    from dagster_project.text.settings import TextSettingsError
     from dagster_project.warehouse.engines import EngineSettingError
 
     errors: list[type[BaseException]] = [
         CliError, SourceConfigError, IngestError, PseudonymisationKeyError, SuiteError,
         ReportDataError, WarehouseLockTimeout, ScheduleConfigError, EngineSettingError,
-        duckdb.Error,
+        TextSettingsError, WarehouseMissing, duckdb.Error,
     ]
     return tuple(errors)
 

@@ -1,6 +1,8 @@
-"""The Dagster code location: landing -> lake -> warehouse -> checks -> quality gate -> report.
+"""The Dagster code location: landing -> lake -> warehouse -> text -> checks -> quality gate ->
+report.
 
-Groups: ingest (partitioned by source), warehouse (dbt, one build per run), quality (the gate
+Groups: ingest (partitioned by source), warehouse (dbt, one build per run), text (the
+classifier and the hot issues, after the build), quality (the gate
 over every suite's latest result) and report (partitioned by monitoring year). Sensors and
 schedules start stopped; turn them on in the UI (Automation) or with `dagster sensor start`.
 """
@@ -20,6 +22,7 @@ os.environ.setdefault(DATA_ROOT_ENV, str(data_root()))
 from dagster_project.defs.assets.ingest import ingest_landing
 from dagster_project.defs.assets.quality import build_quality_gate, quality_results
 from dagster_project.defs.assets.report import annual_report
+from dagster_project.defs.assets.text import text_analysis
 from dagster_project.defs.assets.warehouse import warehouse_models
 from dagster_project.defs.checks.quality import build_quality_checks, checked_assets
 from dagster_project.defs.jobs import JOBS
@@ -36,7 +39,8 @@ defs = dg.Definitions(
     # dbt build, then checks that read what dbt wrote), and a process per step would import
     # the definitions again for each of the ~10 steps, which costs more than it parallelises.
     executor=dg.in_process_executor,
-    assets=[ingest_landing, warehouse_models, quality_gate, annual_report, quality_results],
+    assets=[ingest_landing, warehouse_models, text_analysis, quality_gate, annual_report,
+            quality_results],
     asset_checks=quality_checks,
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -187,6 +187,14 @@ def report_lock(
                      what=f"the report of {year}", on_wait=on_wait)
 
 
+def text_lock(
+    root: Path, *, on_wait: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """Exclusive: one text analysis at a time writes a root's text/ files and models."""
+    return file_lock(root / LOCKS_DIR / "text.lock", exclusive=True,
+                     what="the text analysis", on_wait=on_wait)
+
+
 def instance_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     """Exclusive while a process opens the data root's Dagster instance. The first to open it
     creates its SQLite databases and stamps their schema version; two doing so at once (two

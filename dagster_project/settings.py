@@ -57,6 +57,18 @@ class DataPaths(BaseModel):
         return self.root / "warehouse" / "dbt"
 
     @property
+    def text(self) -> Path:
+        """What the text analysis derived from the warehouse: predicted classes, hot issues
+        and the models (Parquet files the warehouse's `text` source reads)."""
+        return self.root / "text"
+
+    @property
+    def models(self) -> Path:
+        """Trained models (the taxonomy classifier). Not under text/, which analysts' views
+        read: a model file is loaded as code, so no analyst connection may reach it."""
+        return self.root / "models"
+
+    @property
     def reference(self) -> Path:
         """Reference data of this root that the models read besides the seeds (cities.csv)."""
         return self.root / "reference"

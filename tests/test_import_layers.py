@@ -7,13 +7,14 @@ Layers, lowest first (a module may import its own layer and those below it):
    locks and progress reporting, which every stage shares;
 2. ingest: landing -> lake;
 3. warehouse: the dbt project on disk, build state, publishing a finished build;
-4. quality: the expectation suites, their results and the quality gate;
-5. report: the yearly report's data, charts and pages;
-6. tools: what people run on the stages without Dagster (analysts' SQL, export, onboarding, the
+4. text: the taxonomy classifier and the hot issues, read from the warehouse;
+5. quality: the expectation suites, their results and the quality gate;
+6. report: the yearly report's data, charts and pages;
+7. tools: what people run on the stages without Dagster (analysts' SQL, export, onboarding, the
    demo generator);
-7. defs: the Dagster definitions (assets, checks, jobs, partitions, resources, schedules,
+8. defs: the Dagster definitions (assets, checks, jobs, partitions, resources, schedules,
    sensors, the dbt project);
-8. entry points: the code location, the in-process job runner, automation, status and the CLI.
+9. entry points: the code location, the in-process job runner, automation, status and the CLI.
 
 Only the last two import Dagster. Read from the source with `ast`, function-level imports and
 TYPE_CHECKING blocks included, so nothing is imported to check it.
@@ -37,6 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                 "dagster_project.progress")),
     ("ingest", ("dagster_project.ingest",)),
     ("warehouse", ("dagster_project.warehouse",)),
+    ("text", ("dagster_project.text",)),
     ("quality", ("dagster_project.quality",)),
     ("report", ("dagster_project.report",)),
     ("tools", ("dagster_project.analyst", "dagster_project.export", "dagster_project.onboard",

@@ -9,15 +9,18 @@ from dagster_project.defs.partitions import report_year_partitions, source_parti
 
 INGEST = dg.AssetSelection.groups("ingest")
 WAREHOUSE = dg.AssetSelection.groups("warehouse")
+# The text analysis reads what the build published: it runs with every build.
+TEXT = dg.AssetSelection.groups("text")
 PUBLISH = dg.AssetSelection.groups("quality", "report")
 
 refresh_job = dg.define_asset_job(
     name="refresh",
-    selection=INGEST | WAREHOUSE,
+    selection=INGEST | WAREHOUSE | TEXT,
     partitions_def=source_partitions,
     description=(
         "Ingest the landing files of the selected sources (one partition per source, or a "
-        "range in one run), then one dbt build of the whole warehouse and every check."
+        "range in one run), then one dbt build of the whole warehouse, every check and the "
+        "text analysis."
     ),
 )
 
@@ -30,8 +33,9 @@ ingest_job = dg.define_asset_job(
 
 build_job = dg.define_asset_job(
     name="build",
-    selection=WAREHOUSE,
-    description="One dbt build of the warehouse from the lake as it is, and every check.",
+    selection=WAREHOUSE | TEXT,
+    description=("One dbt build of the warehouse from the lake as it is, every check and the "
+                 "text analysis."),
 )
 
 report_job = dg.define_asset_job(

@@ -9,6 +9,7 @@ import dagster as dg
 
 from dagster_project import progress
 from dagster_project.defs.assets.quality import QUALITY_GATE
+from dagster_project.defs.assets.text import TEXT_ANALYSIS
 from dagster_project.defs.partitions import report_year_partitions
 from dagster_project.locks import report_lock, warehouse_read_lock
 from dagster_project.report.marts import MARTS
@@ -30,7 +31,7 @@ MART_DEPS = [dg.AssetKey([name]) for name, _ in MARTS]
 
 @dg.asset(
     group_name="report",
-    deps=[*MART_DEPS, QUALITY_GATE],
+    deps=[*MART_DEPS, QUALITY_GATE, TEXT_ANALYSIS],
     partitions_def=report_year_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description=(

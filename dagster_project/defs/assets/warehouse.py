@@ -50,6 +50,7 @@ from dagster_project.warehouse.publish import (
     publish,
 )
 from dagster_project.warehouse.serving import copy_spark_tables, create_views
+from dagster_project.warehouse.text_files import ensure_text_files
 
 # The Dagster concurrency pool of everything that opens the warehouse read-write. Its limit
 # (1) is set in the instance's dagster.yaml (see local_runs.ensure_dagster_home).
@@ -110,6 +111,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     warehouse, building = paths.warehouse, paths.building_warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     ensure_results_schema(paths.lake)
+    # The views on the text stage's files are created over them (empty before its first run).
+    ensure_text_files(paths.text, hotline_dbt_project.manifest_path)
     models = {key.path[-1] for key in context.selected_asset_keys}
     progress.start("dbt", len(models) + data_test_count(models))
     events: list[Any] = []

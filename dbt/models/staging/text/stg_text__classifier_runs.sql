@@ -1,0 +1,7 @@
+with source as (
+
+    {{ text_source('classifier_runs') }}
+
+)
+
+select * from source

@@ -1,0 +1,7 @@
+with source as (
+
+    {{ text_source('hot_issues') }}
+
+)
+
+select * from source

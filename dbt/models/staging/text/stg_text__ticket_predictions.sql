@@ -1,0 +1,7 @@
+with source as (
+
+    {{ text_source('ticket_predictions') }}
+
+)
+
+select * from source
