@@ -4,11 +4,11 @@ Within a city, two tickets are linked when they come from the same district, wer
 most `link_days` apart and their contents are alike: the cosine similarity of their character
 2–3-grams, weighted by TF-IDF over the city's tickets, reaches `min_similarity`. N-grams in
 more than `max_ngram_share` of the city's tickets (the templates of openings and asks, the
-wording every complaint of a kind shares) are left out, so what links two tickets is what
-they share beyond the usual: the place and the problem. An issue is a connected group of
-links with at least `min_tickets` tickets. Only request types that report a problem take part
-(`request_types`): a hundred people asking how to pay social insurance is a question, not an
-issue at a place.
+wording every complaint of a kind shares; at least `common_ngram_min_tickets` tickets) are
+left out, so what links two tickets is what they share beyond the usual: the place and the
+problem. An issue is a connected group of links with at least `min_tickets` tickets. Only
+request types that report a problem take part (`request_types`): a hundred people asking how
+to pay social insurance is a question, not an issue at a place.
 
 Each issue gets its size, first and last day, growth (the latter half of its days against the
 former), a representative text (the ticket nearest the issue's centre, its opening clause
@@ -67,8 +67,8 @@ def _empty() -> HotIssues:
 
 def _links(x: sparse.csr_matrix, district: np.ndarray, seconds: np.ndarray,
            settings: HotIssueSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j), i < j, of tickets of one district received at most link_days apart whose
-    rows of x (L2-normalised) have a dot product of min_similarity or more."""
+    """Pairs (i, j) of tickets of one district received at most link_days apart whose rows of
+    x (L2-normalised) have a dot product of min_similarity or more."""
     window = max(settings.link_days, 1) * _SECONDS_PER_DAY
     linked_i: list[np.ndarray] = []
     linked_j: list[np.ndarray] = []
@@ -88,9 +88,10 @@ def _links(x: sparse.csr_matrix, district: np.ndarray, seconds: np.ndarray,
             keep = product.data >= settings.min_similarity
             i, j = here[product.row[keep]], there[product.col[keep]]
             close = np.abs(seconds[i] - seconds[j]) <= settings.link_days * _SECONDS_PER_DAY
-            forward = i < j
-            linked_i.append(i[close & forward])
-            linked_j.append(j[close & forward])
+            # A pair within the block comes twice and a ticket with itself: harmless to the
+            # connected groups, which are all that is made of the links.
+            linked_i.append(i[close])
+            linked_j.append(j[close])
     if not linked_i:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(linked_i), np.concatenate(linked_j)
@@ -103,8 +104,8 @@ def _city_groups(texts: np.ndarray, district: np.ndarray, seconds: np.ndarray,
     groups = np.full(n, -1)
     if n < settings.min_tickets:
         return groups, None
-    # An n-gram in at most max_ngram_share of the tickets, and in two at least.
-    most = max(2, int(settings.max_ngram_share * n))
+    # An n-gram in two tickets at least, and not in the most (settings).
+    most = max(settings.common_ngram_min_tickets, int(settings.max_ngram_share * n))
     vectoriser = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), lowercase=False,
                                  sublinear_tf=True, min_df=2, max_df=most, dtype=np.float32)
     try:

@@ -82,9 +82,11 @@ class HotIssueSettings(_Settings):
     # received at most link_days apart; an issue is a connected group of links.
     min_similarity: _Fraction = 0.5
     link_days: int = Field(default=3, ge=0, le=60)
-    # n-grams found in more than this share of a city's tickets are template, not place or
-    # problem: they are left out of the similarity.
+    # n-grams found in more than this share of a city's tickets (and in more than
+    # common_ngram_min_tickets, so that a small city's issues keep their own words) are
+    # template, not place or problem: they are left out of the similarity.
     max_ngram_share: _Fraction = 0.02
+    common_ngram_min_tickets: int = Field(default=50, ge=2)
     # An issue has at least this many tickets.
     min_tickets: int = Field(default=8, ge=2)
     # Issues listed per city and month (by 热度).
