@@ -99,7 +99,8 @@ def reference_model(seed: int) -> Pipeline:
                          LinearSVC(random_state=seed))
 
 
-def _raw_text(tickets: LabelledTickets) -> list[str]:
+def raw_text(tickets: LabelledTickets) -> list[str]:
+    """The title and the content as they are, one string: the reference model's input."""
     title = tickets.title.fill_null("").to_pylist()
     content = tickets.content.fill_null("").to_pylist()
     return [f"{t} {c}" for t, c in zip(title, content, strict=True)]
@@ -262,7 +263,7 @@ def cross_validate(tickets: LabelledTickets, settings: ClassifierSettings, *,
     # model are fitted on each training fold alone.
     x = sparse.csr_matrix(_features(settings).fit_transform(
         text_frame(tickets.title, tickets.content)))
-    raw = np.asarray(_raw_text(tickets), dtype=object) if with_reference else None
+    raw = np.asarray(raw_text(tickets), dtype=object) if with_reference else None
     predicted = np.empty(len(truth), dtype=object)
     reference = np.empty(len(truth), dtype=object)
     for k, (train_rows, test_rows) in enumerate(folds.split(np.zeros(len(truth)), truth)):
