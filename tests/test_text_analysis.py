@@ -124,12 +124,21 @@ def _issue_tickets(seed: int = 7) -> tuple[pa.Table, dict[str, set[str]]]:
             rows.append({"ticket_id": ticket_id, "district": "朝阳区",
                          "received_at": first + dt.timedelta(hours=int(rng.integers(0, 240))),
                          "content": f"市民来电反映：{site}{problems[k % 3]}，请尽快处理。"})
-    places = [f"{a}{b}" for a in "东西南北中" for b in ("小区", "花园", "新村", "公寓")]
-    for k in range(300):  # the same problems at other places, any day of the year
+    places = [f"{a}{b}" for a in ("和平", "建设", "光明", "新华", "解放", "文化", "长安", "东风",
+                                  "胜利", "友谊", "朝阳", "金色")
+              for b in ("小区", "花园", "新村", "公寓", "家园")]
+    # Unrelated tickets in their own words: about noise too, and other problems, at the
+    # district's other places, any day; people rarely write the same sentence twice.
+    subjects = ["工地", "餐馆", "广场舞", "装修", "酒吧", "菜市场", "停车场", "路灯", "水管",
+                "电梯"]
+    troubles = ["噪音很大", "晚上很吵", "一直不修", "影响休息", "坏了好几天", "没人管理",
+                "天天如此", "越来越严重", "没有通知", "存在安全隐患"]
+    for k in range(300):
+        words = rng.choice(troubles, 2, replace=False)
         rows.append({"ticket_id": f"N{k}", "district": "朝阳区",
                      "received_at": start + dt.timedelta(hours=int(rng.integers(0, 24 * 200))),
-                     "content": f"市民来电反映：{places[k % len(places)]}{problems[k % 3]}，"
-                                "请尽快处理。"})
+                     "content": f"市民来电反映：{places[int(rng.integers(0, len(places)))]}"
+                                f"{rng.choice(subjects)}{words[0]}，{words[1]}，请尽快处理。"})
     table = pa.Table.from_pylist([{
         "city_code": "110000", "request_type": "complaint", "category_name": "城乡建设",
         "title": "投诉夜间施工噪音", **row} for row in rows])
@@ -159,7 +168,7 @@ def test_planted_issues_are_found_and_unrelated_tickets_are_not_grouped() -> Non
 
 
 def test_tickets_of_another_district_or_days_apart_are_not_linked() -> None:
-    settings = HotIssueSettings(min_tickets=2, link_days=3)
+    settings = HotIssueSettings(min_tickets=2, min_links=1, link_days=3)
     base = dt.datetime(2019, 1, 1)
     text = "阳光花园二期工地夜间施工噪音扰民，请尽快处理"
     other_text = "和平路公交站台广告牌松动有坠落危险，请尽快处理"
@@ -167,7 +176,8 @@ def test_tickets_of_another_district_or_days_apart_are_not_linked() -> None:
             ("c", "朝阳区", base + dt.timedelta(days=10), text),
             ("d", "朝阳区", base + dt.timedelta(days=1), text),
             ("e", "朝阳区", base + dt.timedelta(hours=1), other_text)]
-    filler = [(f"f{k}", "西城区", base, f"{k}号其他问题反映内容{k * 7}") for k in range(200)]
+    filler = [(f"f{k}", "西城区", base, f"{k}号其他问题反映内容{k * 7}，请尽快处理")
+              for k in range(200)]
     table = pa.Table.from_pylist([
         {"city_code": "110000", "ticket_id": t, "district": d, "received_at": r,
          "request_type": "complaint", "category_name": "城乡建设", "title": "", "content": c}

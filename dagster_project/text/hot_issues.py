@@ -1,14 +1,15 @@
 """Hot issues (热点议题): tickets about the same problem at the same place within a few days.
 
-Within a city, two tickets are linked when they come from the same district, were received at
+Within a city, two tickets are linked when they come from the same district (or both have
+none), were received at
 most `link_days` apart and their contents are alike: the cosine similarity of their character
 2–3-grams, weighted by TF-IDF over the city's tickets, reaches `min_similarity`. N-grams in
 more than `max_ngram_share` of the city's tickets (the templates of openings and asks, the
 wording every complaint of a kind shares; at least `common_ngram_min_tickets` tickets) are
 left out, so what links two tickets is what they share beyond the usual: the place and the
 problem. An issue is a connected group of links with at least `min_tickets` tickets. Only
-request types that report a problem take part (`request_types`): a hundred people asking how
-to pay social insurance is a question, not an issue at a place.
+request types that report a problem take part (`request_types`), and tickets of no known type:
+a hundred people asking how to pay social insurance is a question, not an issue at a place.
 
 Each issue gets its size, first and last day, growth (the latter half of its days against the
 former), a representative text (the ticket nearest the issue's centre, its opening clause
@@ -65,10 +66,28 @@ def _empty() -> HotIssues:
     return HotIssues(issues, tickets)
 
 
+def _background_similarity(x: sparse.csr_matrix, district: np.ndarray, seconds: np.ndarray,
+                           settings: HotIssueSettings) -> float:
+    """How alike unrelated tickets of the city are: the `background_quantile` of the
+    similarity of random pairs of one district received `background_days` apart or more
+    (too far apart to be one issue); 0 when there are too few such pairs to tell."""
+    n = x.shape[0]
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, n, 20 * n)
+    b = rng.integers(0, n, 20 * n)
+    apart = ((district[a] == district[b])
+             & (np.abs(seconds[a] - seconds[b]) >= settings.background_days * _SECONDS_PER_DAY))
+    a, b = a[apart][:200_000], b[apart][:200_000]
+    if len(a) < 1000:
+        return 0.0
+    similarity = np.asarray(x[a].multiply(x[b]).sum(axis=1)).ravel()
+    return float(np.quantile(similarity, settings.background_quantile))
+
+
 def _links(x: sparse.csr_matrix, district: np.ndarray, seconds: np.ndarray,
-           settings: HotIssueSettings) -> tuple[np.ndarray, np.ndarray]:
+           settings: HotIssueSettings, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i, j) of tickets of one district received at most link_days apart whose rows of
-    x (L2-normalised) have a dot product of min_similarity or more."""
+    x (L2-normalised) have a dot product of `threshold` or more."""
     window = max(settings.link_days, 1) * _SECONDS_PER_DAY
     linked_i: list[np.ndarray] = []
     linked_j: list[np.ndarray] = []
@@ -85,7 +104,7 @@ def _links(x: sparse.csr_matrix, district: np.ndarray, seconds: np.ndarray,
             upto = edges[k + 2] if k + 2 < len(edges) else edges[k + 1]
             there = rows[edges[k]:upto]
             product = (x[here] @ x[there].T).tocoo()
-            keep = product.data >= settings.min_similarity
+            keep = product.data >= threshold
             i, j = here[product.row[keep]], there[product.col[keep]]
             close = np.abs(seconds[i] - seconds[j]) <= settings.link_days * _SECONDS_PER_DAY
             # A pair within the block comes twice and a ticket with itself: harmless to the
@@ -112,13 +131,36 @@ def _city_groups(texts: np.ndarray, district: np.ndarray, seconds: np.ndarray,
         x = vectoriser.fit_transform(texts)
     except ValueError:  # no n-gram left: nothing alike
         return groups, None
-    i, j = _links(sparse.csr_matrix(x), district, seconds, settings)
+    x = sparse.csr_matrix(x)
+    # Alike means more alike than the city's unrelated tickets usually are: where its texts
+    # are short and formulaic, two tickets share words by chance, and the bar rises.
+    threshold = max(settings.min_similarity,
+                    _background_similarity(x, district, seconds, settings))
+    i, j = _links(x, district, seconds, settings, threshold)
+    distinct = i != j
+    i, j = i[distinct], j[distinct]
     if len(i) == 0:
         return groups, x
-    graph = sparse.coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    # Core tickets are alike with min_links others or more; issues grow from links between
+    # cores (as DBSCAN does), so a chance likeness between two unrelated tickets cannot chain
+    # them into one issue. A ticket alike with a core but with too few others joins that
+    # core's issue.
+    adjacency = sparse.coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)).tocsr()
+    adjacency = ((adjacency + adjacency.T) > 0).astype(np.int8)
+    core = np.asarray(adjacency.sum(axis=1)).ravel() >= settings.min_links
+    core_links = adjacency[core][:, core].tocoo()
+    cores = np.flatnonzero(core)
+    graph = sparse.coo_matrix((np.ones(core_links.nnz), (cores[core_links.row],
+                                                          cores[core_links.col])), shape=(n, n))
     _, component = connected_components(graph, directed=False)
-    sizes = np.bincount(component)
-    big = sizes[component] >= settings.min_tickets
+    component = np.where(core, component, -1)
+    border = adjacency[~core][:, core].tocsr()
+    has_core = np.diff(border.indptr) > 0
+    borders = np.flatnonzero(~core)[has_core]
+    component[borders] = component[cores[border.indices[border.indptr[:-1][has_core]]]]
+    in_issue = component >= 0
+    sizes = np.bincount(component[in_issue], minlength=n)
+    big = in_issue & (sizes[np.maximum(component, 0)] >= settings.min_tickets)
     # Number the issues by their first ticket, so the numbering follows time.
     by_time = np.argsort(seconds, kind="stable")
     in_order = component[by_time][big[by_time]]
@@ -127,6 +169,12 @@ def _city_groups(texts: np.ndarray, district: np.ndarray, seconds: np.ndarray,
     number[np.unique(in_order)[np.argsort(first_seen)]] = np.arange(len(first_seen))
     groups[big] = number[component[big]]
     return groups, x
+
+
+def _most_common(values: pd.Series) -> object:
+    """The most common known value, or None when none is known."""
+    known = values.dropna()
+    return known.mode().iloc[0] if len(known) else None
 
 
 def _issue_id(city_code: str, first_ticket: str) -> str:
@@ -192,8 +240,10 @@ def find_hot_issues(tickets: pa.Table, settings: HotIssueSettings) -> HotIssues:
     """The hot issues of the tickets (columns TICKET_COLUMNS), every city on its own."""
     if tickets.num_rows == 0:
         return _empty()
-    wanted = pc.and_(pc.is_in(tickets["request_type"], pa.array(settings.request_types)),
-                     pc.is_valid(tickets["district"]))
+    # A ticket of no known request type may report a problem (a message board's posts say
+    # none).
+    wanted = pc.or_kleene(pc.is_in(tickets["request_type"], pa.array(settings.request_types)),
+                          pc.is_null(tickets["request_type"]))
     tickets = tickets.filter(wanted)
     texts_all = normalised(tickets["content"])
     tickets = tickets.append_column("_text", texts_all).filter(
@@ -203,8 +253,10 @@ def find_hot_issues(tickets: pa.Table, settings: HotIssueSettings) -> HotIssues:
     member_rows: list[pd.DataFrame] = []
     for city_code, city in frame.groupby("city_code", sort=True):
         seconds = (city["received_at"].to_numpy("datetime64[s]").astype(np.int64))
-        groups, x = _city_groups(city["_text"].to_numpy(object),
-                                 city["district"].to_numpy(object), seconds, settings)
+        # Tickets without a district are linked among themselves: a city that exports no
+        # districts (a message board) is one block, where the text names the place.
+        district = city["district"].fillna("").to_numpy(object)
+        groups, x = _city_groups(city["_text"].to_numpy(object), district, seconds, settings)
         if x is None or groups.max() < 0:
             continue
         for g in range(groups.max() + 1):
@@ -217,7 +269,7 @@ def find_hot_issues(tickets: pa.Table, settings: HotIssueSettings) -> HotIssues:
             issue_rows.append({
                 "issue_id": issue_id,
                 "city_code": city_code,
-                "district": city["district"].iloc[rows].mode().iloc[0],
+                "district": _most_common(city["district"].iloc[rows]),
                 "first_day": days.min().date(),
                 "last_day": days.max().date(),
                 "tickets": len(rows),

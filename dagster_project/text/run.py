@@ -100,14 +100,15 @@ def read_unclassified(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 def read_issue_candidates(con: duckdb.DuckDBPyConnection, request_types: tuple[str, ...]
                           ) -> pa.Table:
-    """The tickets that may form hot issues: of the request types named, with a district."""
+    """The tickets that may form hot issues: of the request types named, or of no known
+    type (a message board's posts have none)."""
     return con.execute("""
         select tickets.city_code, tickets.ticket_id, tickets.received_at, tickets.district,
                tickets.request_type, tickets.category_name, texts.title, texts.content
         from fct_tickets as tickets
         inner join fct_ticket_texts as texts using (city_code, ticket_id)
         where tickets.request_type in (select unnest(?::varchar[]))
-          and tickets.district is not null
+           or tickets.request_type is null
         order by tickets.city_code, tickets.received_at, tickets.ticket_id""",
                        [list(request_types)]).to_arrow_table()
 

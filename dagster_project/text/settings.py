@@ -80,13 +80,24 @@ class HotIssueSettings(_Settings):
     # Two tickets of a city and district are linked when their contents' cosine similarity
     # (character 2–3-grams, weighted by rarity in the city) reaches this value and they were
     # received at most link_days apart; an issue is a connected group of links.
-    min_similarity: _Fraction = 0.5
-    link_days: int = Field(default=3, ge=0, le=60)
+    # Low, because two people describe one problem in different words and what they share
+    # is little besides the place; the district, the window and the rare n-grams keep
+    # unrelated tickets apart (docs/text-analysis.md, measured on the demo's planted issues).
+    min_similarity: _Fraction = 0.12
+    link_days: int = Field(default=4, ge=0, le=60)
+    # The bar rises to the background_quantile of the similarity of the city's unrelated
+    # tickets (random pairs of a district received background_days apart or more) where
+    # that is higher: a city whose tickets are short and formulaic shares words by chance.
+    background_quantile: _Fraction = 0.98
+    background_days: int = Field(default=30, ge=1)
     # n-grams found in more than this share of a city's tickets (and in more than
     # common_ngram_min_tickets, so that a small city's issues keep their own words) are
     # template, not place or problem: they are left out of the similarity.
-    max_ngram_share: _Fraction = 0.02
+    max_ngram_share: _Fraction = 0.005
     common_ngram_min_tickets: int = Field(default=50, ge=2)
+    # A ticket alike with at least this many others is a core of an issue; issues grow from
+    # links between cores, so one chance likeness does not chain unrelated tickets.
+    min_links: int = Field(default=2, ge=1)
     # An issue has at least this many tickets.
     min_tickets: int = Field(default=8, ge=2)
     # Issues listed per city and month (by 热度).
