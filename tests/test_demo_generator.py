@@ -183,6 +183,11 @@ def json_text(value: object) -> str:
 @pytest.fixture(scope="module")
 def tickets(landing: Path, configs: dict[str, SourceConfig]) -> dict[str, pd.DataFrame]:
     """Per source, all rows of both years with canonical column names."""
+    return read_all_tickets(landing, configs)
+
+
+def read_all_tickets(landing: Path, configs: dict[str, SourceConfig]) -> dict[str, pd.DataFrame]:
+    """Per source, all rows of both years with canonical column names."""
     out = {}
     for source_id in TICKET_SOURCES:
         config = configs[source_id]
@@ -675,8 +680,8 @@ def test_dirt_rates(tickets: dict[str, pd.DataFrame], configs: dict[str, SourceC
         counts["dupes"] += int((ids.duplicated() & (ids != "")).sum())
         counts["phone"] += int(frame["content"].str.contains(MOBILE).sum())
         counts["id_card"] += int(frame["content"].str.contains(ID_CARD).sum())
-        top = norm(frame["category"]).str.split("/").str[0]
-        counts["odd_category"] += int((~top.isin(NATIONAL | CITY_TOP_LEVELS)).sum())
+        top = norm(frame["category"]).str.split("/").str[0]  # empty: a post left unlabelled
+        counts["odd_category"] += int(((top != "") & ~top.isin(NATIONAL | CITY_TOP_LEVELS)).sum())
         for field, tally in padded.items():
             if field in frame:
                 values = frame[field][frame[field] != ""]
@@ -726,6 +731,234 @@ def test_personal_data_in_content(tickets: dict[str, pd.DataFrame]) -> None:
         total = int(np.dot([int(d) for d in number[:17]], weights))
         assert "10X98765432"[total % 11] == number[17]
     assert content.str.contains("\n").any()  # quoted multi-line content survives the CSV
+
+
+# --- texts and planted hot issues -----------------------------------------------------------
+
+DEMO_TOTAL = 150_000  # the default demo: enough tickets for every leaf and every hot issue
+SOURCE_OF_CITY = {code: source for source, code in TICKET_SOURCES.items()}
+TRUTH_COLUMNS = ["city_code", "year", "group_id", "ticket_id", "district", "place", "leaf"]
+# Problem and question sentences of the vocabulary -> their leaf (level 3), to tell from a
+# content which leaf its text is about.
+SENTENCE_LEAF = {sentence.removeprefix("*"): leaf
+                 for leaf, (_, sentences, _) in gen._TOPICS.items() for sentence in sentences}
+EXTRA_SENTENCES = [s for contexts, closings in gen._EXTRA_SENTENCES for s in contexts + closings]
+
+
+def _alternation(words: list[str], group: str = "?:") -> str:
+    """A regular expression of any of the words (longest first); a capturing group for
+    str.extract with group=""."""
+    return f"({group}" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> gen.DemoSummary:
+    return generate_demo(tmp_path_factory.mktemp("demo") / "landing", seed=2019,
+                         total_tickets=DEMO_TOTAL)
+
+
+@pytest.fixture(scope="module")
+def demo_tickets(demo: gen.DemoSummary, configs: dict[str, SourceConfig]
+                 ) -> dict[str, pd.DataFrame]:
+    return read_all_tickets(demo.landing_root, configs)
+
+
+@pytest.fixture(scope="module")
+def truth(demo: gen.DemoSummary) -> pd.DataFrame:
+    """The ground truth of the planted hot issues, as written next to the landing directory."""
+    path = demo.landing_root.parent / "demo_truth" / "planted_hot_issues.csv"
+    assert path == demo.landing_root.parent / gen.PLANTED_HOT_ISSUES_FILE
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def test_planted_hot_issues_ground_truth(truth: pd.DataFrame, demo: gen.DemoSummary) -> None:
+    assert list(truth.columns) == TRUTH_COLUMNS
+    assert truth.equals(demo.planted_hot_issues.astype(str))  # the file is what the summary says
+    assert truth["ticket_id"].is_unique and (truth["ticket_id"] != "").all()
+    groups = truth.groupby("group_id")
+    assert (groups[["city_code", "year", "district", "place", "leaf"]].nunique() == 1).all().all()
+    sizes = groups.size()
+    low, high = gen.HOT_ISSUE_TICKETS
+    # A group has what its window held, capped (fewer than the minimum: not planted); a ticket
+    # whose exported id the dirt left empty is not in the truth.
+    assert sizes.between(gen.HOT_ISSUE_MIN_TICKETS - 2, high).all(), sizes
+    assert (sizes >= low).mean() > 0.6  # most windows of the default demo hold enough
+    per_city_year = groups.first().groupby(["city_code", "year"])
+    assert (per_city_year.size() <= gen.HOT_ISSUE_GROUPS).all()
+    assert per_city_year["place"].nunique().eq(per_city_year.size()).all()  # distinct places
+    assert per_city_year["leaf"].nunique().eq(per_city_year.size()).all()  # distinct problems
+    assert len(sizes) >= 0.75 * len(TICKET_SOURCES) * len(gen.YEARS) * gen.HOT_ISSUE_GROUPS
+    leaves = {"/".join(leaf[:3]) for leaf in gen._LEAVES if not leaf[4]}  # problems, no questions
+    assert set(truth["leaf"]) <= leaves and len(set(truth["leaf"])) >= 4
+
+
+def test_planted_hot_issues_are_in_the_files(
+    truth: pd.DataFrame, demo_tickets: dict[str, pd.DataFrame], configs: dict[str, SourceConfig]
+) -> None:
+    """Read back from the written files: every planted ticket is there, in its group's
+    district (or with the district left empty by the dirt), received within the group's window,
+    of a request type that reports a problem, labelled with the group's leaf (but for label
+    noise and unmatched labels), naming the group's place; and the decoys (tickets of the same
+    leaf elsewhere in the city-year) are there too."""
+    request_types = {"help", "complaint", "report", "other"}
+    full_names: list[pd.Series] = []
+    for (city_code, year), planted in truth.groupby(["city_code", "year"]):
+        source = SOURCE_OF_CITY[city_code]
+        config, frame = configs[source], demo_tickets[source]
+        frame = frame[frame["year"] == int(year)].assign(_id=lambda f: norm(f["ticket_id"]))
+        rows = frame.drop_duplicates("_id", keep="last").set_index("_id").loc[planted["ticket_id"]]
+        rows = rows.assign(group=planted["group_id"].to_numpy(), place=planted["place"].to_numpy(),
+                           leaf=planted["leaf"].to_numpy(),
+                           want_district=planted["district"].to_numpy())
+        if "district" in rows and config.layout != "message_board":
+            district = norm(rows["district"])
+            in_district = pd.Series(  # Open311: an address in the district
+                [d.startswith(w) for d, w in zip(district, rows["want_district"], strict=True)],
+                index=district.index)
+            assert ((district == "") | in_district).all(), source
+            assert in_district.mean() > 0.9, source
+        if "request_type" in rows:
+            assert set(rows["request_type"].map(config.value_map["request_type"])) <= request_types
+        received = parse_ts(rows["received_at"], config)
+        for group, when in received.groupby(rows["group"]):
+            when = when.dropna()
+            assert len(when) and (when.dt.year == int(year)).all(), group
+            days = (when.max().normalize() - when.min().normalize()).days
+            assert days < gen.HOT_ISSUE_WINDOW_DAYS[1], (group, days)
+        for group, texts in rows.groupby("group"):  # the place in full, or abbreviated
+            place = texts["place"].iloc[0]
+            assert texts["content"].str.contains(place[:2], regex=False).all(), group  # the road
+            in_full = texts["content"].str.contains(place, regex=False)
+            assert in_full.mean() >= 0.25, group
+            full_names += [in_full]
+        leaf3 = rows["leaf"].str.split("/").str[2]
+        if gen.DEMO_CITIES[list(TICKET_SOURCES).index(source)].category_depth == 3:
+            labelled = norm(rows["category"]).str.split("/").str[-1]
+            assert (labelled == leaf3).mean() > 0.85, source
+            others = norm(frame["category"]).str.split("/").str[-1]
+            decoys = frame[~frame["_id"].isin(planted["ticket_id"])]
+            for leaf in set(leaf3):
+                assert (others[decoys.index] == leaf).sum() > 0, (source, year, leaf)
+    assert pd.concat(full_names).mean() > 0.5
+
+
+def test_text_shares(demo_tickets: dict[str, pd.DataFrame]) -> None:
+    """Short, long and mistyped contents and mislabelled tickets at their rates; a message
+    board leaves some posts without a category."""
+    content = pd.concat([f["content"] for f in demo_tickets.values()], ignore_index=True)
+    short = content.str.contains(_alternation(list(gen._SHORT_WORDS)))
+    long = content.str.contains(_alternation(EXTRA_SENTENCES))
+    typo = content.str.contains(_alternation(list(gen._TYPOS.values())))
+    assert abs(short.mean() - gen.SHORT_TEXT_RATE) < 0.01, short.mean()
+    assert abs(long.mean() - gen.LONG_TEXT_RATE) < 0.01, long.mean()
+    assert not (short & long).any()
+    assert 0.8 * gen.TYPO_RATE < typo.mean() < 1.2 * gen.TYPO_RATE, typo.mean()
+    # Label noise: the leaf of the text (its problem sentence) against the label's, where the
+    # label has three levels and matches a national class.
+    said = content.str.extract(_alternation(list(SENTENCE_LEAF), ""), expand=False)
+    said = said.map(SENTENCE_LEAF)
+    category = pd.concat([norm(f["category"]) for f in demo_tickets.values()], ignore_index=True)
+    parts = category.str.split("/")
+    known = said.notna() & (parts.str.len() == 3) & parts.str[0].isin(NATIONAL | CITY_TOP_LEVELS)
+    noise = (parts.str[2] != said)[known].mean()
+    assert abs(noise - gen.LABEL_NOISE_RATE) < 0.006, noise
+    posts = norm(demo_tickets["yanan_12345"]["category"])
+    assert abs((posts == "").mean() - gen.UNLABELED_POST_RATE) < 0.01
+    for source, frame in demo_tickets.items():  # elsewhere, every ticket has a category
+        assert source == "yanan_12345" or (norm(frame["category"]) != "").all(), source
+
+
+def test_wording_is_varied_and_shared_between_classes(
+    demo_tickets: dict[str, pd.DataFrame]
+) -> None:
+    """Every leaf is worded at least three ways and titled at least two; words that one class
+    uses turn up in another's texts too, so that no single word gives the class away."""
+    frame = pd.concat([f.reindex(columns=["title", "content", "category"], fill_value="")
+                       for f in demo_tickets.values()], ignore_index=True)  # Open311: no title
+    said = frame["content"].str.extract(_alternation(list(SENTENCE_LEAF), ""), expand=False)
+    distinct = said.dropna().drop_duplicates().map(SENTENCE_LEAF).value_counts()
+    assert set(distinct.index) == set(gen._TOPICS)
+    assert (distinct >= 3).all(), distinct[distinct < 3]
+    label = norm(frame["category"]).str.split("/").str[-1]
+    for leaf, (topics, _, _) in gen._TOPICS.items():
+        titles = frame.loc[label == leaf, "title"]
+        assert sum(titles.str.endswith(t).any() for t in topics) >= 2, leaf
+    shared = {
+        "噪音": ("夜间施工", "社会生活噪声"),
+        "停车": ("占道停车", "物业服务", "医院服务"),
+        "押金": ("物业服务", "培训机构退费", "拖欠工资"),
+        "收费": ("物业服务", "价格欺诈", "医院服务"),
+        "医保": ("医保报销", "医院服务"),
+        "户口": ("入学报名", "户口迁移", "职业培训"),
+        "补贴": ("职业培训", "农资质量", "低保申请"),
+    }
+    for word, leaves in shared.items():
+        has = frame["content"].str.contains(word, regex=False)
+        for leaf in leaves:
+            assert (has & (label == leaf)).any(), (word, leaf)
+
+
+def test_texts_and_truth_are_deterministic(demo: gen.DemoSummary, tmp_path: Path) -> None:
+    """The same seed gives the same files, ground truth and demo marker included."""
+    again = generate_demo(tmp_path / "landing", seed=2019, total_tickets=DEMO_TOTAL)
+    assert sha256_tree(again.landing_root.parent) == sha256_tree(demo.landing_root.parent)
+
+
+# What the generator wrote before the texts were reworked (commit 1bac3b9), seed 2019, TOTAL
+# tickets: per file, its rows and digests of the columns that rework left alone (ids, times,
+# channel, type, caller, handling and outcome; district and department of the tickets no hot
+# issue took). A deliberate change to one of these columns updates the digests.
+KEPT_FIELDS = ["ticket_id", "received_at", "channel", "request_type", "caller_phone",
+               "caller_name", "direct_resolved", "dispatched_at", "responded_at", "due_at",
+               "closed_at", "status", "resolved", "satisfaction"]
+KEPT_DIGESTS = {
+    '工单导出_2018.csv': (450, '18cf1ff2bdb1104b', 'c3a13f016622b375'),
+    '工单导出_2019.csv': (494, '08d9a8583485a713', '7bb5ec69e94518cc'),
+    'SH12345_工单_2018.csv': (396, 'd296ac6a284144d4', 'cd03818c4fb43a8d'),
+    'SH12345_工单_2019.csv': (436, '1464aaa4c209e552', '1d11b75e079efaf2'),
+    '海口12345工单明细_2018.csv': (45, '5d810bafa6311bed', 'aadbef6d2f14abfb'),
+    '海口12345工单明细_2019.csv': (49, '365e12034fa662f5', '21a7338363dcf442'),
+    '广州12345工单_2018年度.csv': (270, '44a549f9bf03409b', 'b5b68874bde29b81'),
+    '广州12345工单_2019年度.csv': (296, 'e607e7c6e2660c0e', 'a7007a5a8fb0b67f'),
+    'taizhou_orders_2018.csv': (72, '942ac752d497777f', '8fa13a6a8dcaa45e'),
+    'taizhou_orders_2019.csv': (80, 'fb8175edaed636f7', '87bb45dd6f6e7227'),
+    '宜宾12345_工单_2018.csv': (42, 'd88d54eb11f69125', '65767bf158e8e197'),
+    '宜宾12345_工单_2019.csv': (46, '63af79fc62137082', '2402711e2768dd77'),
+    '连云港12345工单_2018.xlsx': (47, '8c23464f5c083592', '1268a07a3f08404a'),
+    '连云港12345工单_2019.xlsx': (53, '3831cb2535b9a84f', 'f131a24935d4785e'),
+    'liaocheng_12345_2018.jsonl': (60, 'd7433b0299964ab9', '8e4047a3201c5bab'),
+    'liaocheng_12345_2019.jsonl': (65, '1097584edf7e7aae', '5df2603e66eaf283'),
+    'bazhong_requests_2018.json': (24, 'f746c9bd5a054ac7', 'c39cb325b445872c'),
+    'bazhong_requests_2019.json': (26, 'c5a99958fe1e8530', '5cababb142deff9f'),
+    '延安问政留言_2018.csv': (30, '5414bc1d27eb61ba', '04d70fb8a9450566'),
+    '延安问政留言_2019.csv': (32, '55ae3eaa651e7b10', '4691589913babdfb'),
+}  # fmt: skip
+
+
+def kept_digests(landing: Path, configs: dict[str, SourceConfig],
+                 planted: set[str]) -> dict[str, tuple[int, str, str]]:
+    out = {}
+    for source_id in TICKET_SOURCES:
+        config = configs[source_id]
+        for path in config.landing_files(landing):
+            frame = read_tickets(config, path).rename(columns=config.column_map)
+            kept = frame[[f for f in KEPT_FIELDS if f in frame]]
+            ids = norm(frame["ticket_id"])
+            untaken = frame.loc[(ids != "") & ~ids.isin(planted),
+                                [f for f in ("district", "department") if f in frame]]
+            out[path.name] = (len(frame), *(
+                hashlib.sha256(part.to_csv(index=False, lineterminator="\n").encode())
+                .hexdigest()[:16] for part in (kept, untaken)))
+    return out
+
+
+def test_columns_the_texts_do_not_touch_are_unchanged(
+    landing: Path, configs: dict[str, SourceConfig], summary: gen.DemoSummary
+) -> None:
+    planted = set(summary.planted_hot_issues["ticket_id"])
+    assert kept_digests(landing, configs, planted) == KEPT_DIGESTS
+    assert {f.path.name: f.rows for f in summary.files if f.source_id in TICKET_SOURCES} == {
+        name: rows for name, (rows, *_) in KEPT_DIGESTS.items()}
 
 
 # --- test calls -----------------------------------------------------------------------------
