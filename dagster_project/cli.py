@@ -460,6 +460,15 @@ def command_classify(args: argparse.Namespace, ui: Ui) -> int:
     paths = data_paths()
     _require_warehouse()
     settings = load_text_settings(paths.reference)
+    if args.per_class is not None:
+        from pydantic import ValidationError
+
+        try:
+            settings = settings.model_validate({**settings.model_dump(), "classifier": {
+                **settings.classifier.model_dump(), "cv_tickets_per_class": args.per_class}})
+        except ValidationError as exc:
+            raise CliError(f"--per-class {args.per_class}: "
+                           f"{exc.errors()[0]['msg']}") from exc
     if args.evaluate:
         try:
             with ui.err.status("cross-validating the classifier and the reference") as status:
@@ -469,7 +478,7 @@ def command_classify(args: argparse.Namespace, ui: Ui) -> int:
         except NoModel as exc:
             ui.out.print(f"no model can be trained: {exc}", soft_wrap=True)
             return 0
-        _print_evaluation(ui, evaluation, labelled, settings.classifier.max_tickets_per_class)
+        _print_evaluation(ui, evaluation, labelled, settings.classifier.cv_tickets_per_class)
         return 0
     with ui.err.status("classifying and finding hot issues"):
         result = analyse(paths, settings=settings, log=ui.note)
@@ -842,6 +851,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print stratified k-fold macro-F1 and per-class precision and "
                                "recall, beside the reference (character 1–3-gram TF-IDF, "
                                "linear SVM)")
+    classify.add_argument("--per-class", type=int, metavar="N",
+                          help="with --evaluate: at most N labelled tickets of each class "
+                               "(default: classifier.cv_tickets_per_class, 600)")
     sql = add("sql", command_sql, "run a read-only query on the warehouse",
               "Run one query (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN …) on the "
               "warehouse as an analyst: a read-only connection that reads only the folders "

@@ -16,6 +16,7 @@ the dirt are described in docs/demo-data.md.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import itertools
@@ -132,6 +133,13 @@ SHORT_TEXT_RATE: Final = 0.10
 GENERIC_TITLE_SHARE: Final = 0.5
 LONG_TEXT_RATE: Final = 0.10
 EXTRA_SENTENCES: Final = (1, 3)
+# Tickets whose caller raised a second problem in passing: the content ends with "另外，" and a
+# sentence of another leaf, while the title and the category name the main one.
+ASIDE_RATE: Final = 0.08
+# Tickets an operator classified by what the call was routed as: the title and the category
+# name its leaf, while the caller's words (the content) describe a related problem of a leaf
+# whose wording overlaps or of another class. Only the title tells the class.
+ROUTED_BY_TITLE_RATE: Final = 0.06
 # Message-board posts that the board's editors left without a category (未分类 in the warehouse):
 # under the 5 % of missing categories the WARN suite lake_field_nulls accepts, so the demo
 # passes every suite; a real board may leave all of them (docs/text-analysis.md).
@@ -1627,6 +1635,19 @@ def _wording(
     )
 
 
+def _routed_by_title(rng: np.random.Generator, words: _Words, leaf: np.ndarray) -> _Words:
+    """ROUTED_BY_TITLE_RATE of the tickets with a specific title and a full sentence say, in
+    their content, a problem of another leaf (drawn as label noise draws one)."""
+    n = len(leaf)
+    rows = np.flatnonzero(_choose(rng, ~words.short & ~words.hot & ~words.generic_title, n,
+                                  ROUTED_BY_TITLE_RATE))
+    other = np.argmax(_LABEL_NOISE_CDF[leaf[rows]] > rng.random(len(rows))[:, None], axis=1)
+    body, placed = words.body.copy(), words.placed.copy()
+    body[rows] = _variant(rng, _PROBLEM_START, _PROBLEM_COUNT, other)
+    placed[rows] = _PROBLEM_PLACED[body[rows]]
+    return dataclasses.replace(words, body=body, placed=placed)
+
+
 @functools.lru_cache(maxsize=64)
 def _typo_variants(vocab: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """vocab followed by its words mistyped (for each word of _TYPOS a word holds, the word with
@@ -1762,6 +1783,7 @@ def _tickets(
     district_name = _pick(districts, district)
     words = _wording(_rng(seed, f"texts/{layout.source_id}/{year}"), leaf, hot_issues,
                      layout.message_board)
+    words = _routed_by_title(_rng(seed, f"routed/{layout.source_id}/{year}"), words, leaf)
     question = _QUESTION[leaf] == 1
     title = pc.binary_join_element_wise(
         _pick(_TITLE_PREFIX, np.where(words.generic_title, -1, rtype)),
@@ -1781,6 +1803,11 @@ def _tickets(
     opening = _edit_where(named, _pick(openings, opening_idx),
                           lambda i, _: _cat(names.take(pa.array(i)), said))
     placed = words.placed & ~question  # questions have no place
+    aside_rng = _rng(seed, f"asides/{layout.source_id}/{year}")
+    aside = _choose(aside_rng, ~words.short, n, ASIDE_RATE)
+    other_leaf = (leaf + aside_rng.integers(1, len(_LEAVES), n)) % len(_LEAVES)
+    aside_body = np.where(aside, _variant(aside_rng, _PROBLEM_START, _PROBLEM_COUNT, other_leaf),
+                          -1)
     content = pc.binary_join_element_wise(
         opening,
         _pick(districts, np.where(placed, district, -1)),
@@ -1789,6 +1816,7 @@ def _tickets(
         _pick(*body),
         _pick(*ask),
         _pick(*extra_run),
+        _cat("另外，", _pick(_PROBLEM_WORDS, aside_body), "。"),
         "",
         null_handling="skip",
     )

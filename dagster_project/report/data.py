@@ -10,6 +10,11 @@ values. The one thing it works out is a city's difference from the national mean
 difference of the two figures printed beside it (formatting.difference), a rule of presentation
 the methods text states. tests/test_report_is_a_view.py keeps it that way.
 
+The text stage's marts (hot issues, their themes across cities, how tickets were placed in the
+national taxonomy, the classifier) are views over its files: before its first analysis they
+are empty, and a warehouse built before the stage has none; the pages then say the analysis
+has not run rather than fail (marts.TextMarts).
+
 The quality checks' outcomes are no mart: checks.py summarises their latest results from the
 lake (results of the check runs, not figures of the warehouse).
 
@@ -47,11 +52,13 @@ from dagster_project.report.marts import (
     CityFiles,
     CityKpi,
     CityMix,
+    HotIssue,
     HotlineYear,
     Marts,
     NationalCategory,
     NationalMix,
     ReportDataError,
+    TicketPlacement,
     UnmappedLabel,
     monitoring_years,
     read_marts,
@@ -79,6 +86,7 @@ from dagster_project.report.model import (
     ReportData,
     ScoreComparison,
     ShortRegion,
+    TextAnalysis,
     WeightSums,
 )
 from dagster_project.settings import PROJECT_ROOT
@@ -238,11 +246,13 @@ def _mix_coverage(rows: Sequence[NationalMix]) -> dict[str, MixCoverage]:
 
 
 def _city_coverage(
-    city_files: Sequence[CityFiles], kpis_year: Sequence[CityKpi], city_names: dict[str, str]
+    city_files: Sequence[CityFiles], kpis_year: Sequence[CityKpi], city_names: dict[str, str],
+    placements: dict[str, TicketPlacement],
 ) -> tuple[CityCoverage, ...]:
     """Per city with work-order files: its files (file_reconciliation_city) beside what its
-    year's figures could not use (未分类 tickets, the rates its exports leave unknown), in the
-    order of the ticket table: most tickets first, cities without the year's tickets last."""
+    year's figures could not use (未分类 tickets and how many of them the text classifier
+    placed, the rates its exports leave unknown), in the order of the ticket table: most
+    tickets first, cities without the year's tickets last."""
     kpi_by_city = {k.city_code: k for k in kpis_year}
     order = {k.city_code: index for index, k in enumerate(kpis_year)}
     rows = []
@@ -252,6 +262,7 @@ def _city_coverage(
             **_values(files),
             city_name=city_names.get(files.city_code, files.city_code),
             kpi=kpi_by_city.get(files.city_code),
+            placement=placements.get(files.city_code),
         ))
     return tuple(rows)
 
@@ -276,7 +287,12 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
     hot = national_hot_topics(marts.national_categories)
     quality = latest_checks(lake)
     suites = published_suites()
-    city_coverage = _city_coverage(marts.city_files, kpis_year, city_names)
+    text = marts.text
+    text_analysis = TextAnalysis(present=text.present, analysed=text.analysed,
+                                 classifier=text.classifier,
+                                 national_placement=text.national_placement)
+    placements = {p.city_code: p for p in text.placements}
+    city_coverage = _city_coverage(marts.city_files, kpis_year, city_names, placements)
     index = NationalPage(
         **_values(monitoring),
         year=year,
@@ -285,6 +301,8 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
         hot_topics=hot,
         mix=_mix(marts.national_mix, "share"),
         mix_coverage=_mix_coverage(marts.national_mix),
+        text_analysis=text_analysis,
+        hot_issue_themes=text.themes,
         entity_summary=marts.entities,
         data_coverage=marts.coverage,
         city_coverage=city_coverage,
@@ -312,13 +330,15 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
     mix_by_city = _group(marts.mix, lambda m: m.city_code)
     unmapped_by_city = _group(marts.unmapped, lambda u: u.city_code)
     coverage_by_city = {row.city_code: row for row in city_coverage}
+    issues_by_city = _group(text.hot_issues, lambda i: i.city_code)
     cities = {
         code: _city_page(
             code=code, year=year, index=index, city=city_rows.get(code, City(code)),
             history=history.get(code, []), hotline_count_by_year=hotline_count_by_year,
             kpis=kpi_history.get(code, []), categories=categories_by_city.get(code, []),
             mix=mix_by_city.get(code, []), coverage=coverage_by_city.get(code),
-            unmapped=unmapped_by_city.get(code, []))
+            unmapped=unmapped_by_city.get(code, []), text_analysis=text_analysis,
+            hot_issues=issues_by_city.get(code, []), placement=placements.get(code))
         for code in page_codes
     }
 
@@ -340,6 +360,7 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
         suite_titles={name: s.meta.public.title for name, s in suites.items()},
         marts=MARTS,
         page_codes=index.page_codes,
+        text_analysis=text_analysis,
     )
     return ReportData(year=year, index=index, cities=cities, internal=internal,
                       build_engine=ENGINE_NAMES.get(marts.rules.build_engine,
@@ -449,6 +470,9 @@ def _city_page(
     mix: Sequence[CityMix],
     coverage: CityCoverage | None,
     unmapped: Sequence[UnmappedLabel],
+    text_analysis: TextAnalysis,
+    hot_issues: Sequence[HotIssue],
+    placement: TicketPlacement | None,
 ) -> CityPage:
     national = index.national
     hotline = next((r for r in history if r.year == year), None)
@@ -507,4 +531,7 @@ def _city_page(
         coverage=coverage,
         config=index.config,
         charts=CityCharts(comparison=comparison_chart, rank_history=rank_chart),
+        text_analysis=text_analysis,
+        hot_issues=tuple(hot_issues),
+        placement=placement,
     )

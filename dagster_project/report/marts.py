@@ -48,7 +48,17 @@ MARTS = (
      "全部文件中读取失败、缺少列与核对不平衡的文件数，未归入全国分类的标签数与工单数"),
     ("file_reject_reasons", "拒收原因：各文件按原因与字段的拒收行数及首个行号"),
     ("build_rules", "本次计算所用的规则：权重、阈值、时限与评奖规则（本节所列数值）及权重之和"),
+    # The text stage's views (optional: a warehouse built before the text stage lacks them).
+    ("hot_issues", "城市页的热点议题：各城市各月按热度列出的议题"),
+    ("hot_issue_themes_year", "跨城市热点议题：涉及城市最多的议题主题及其覆盖的城市数"),
+    ("ticket_placement_city_year",
+     "各城市工单归入全国分类的方式：分类对照表、文本分类模型、未分类（数据覆盖表与城市页）"),
+    ("ticket_placement_national_year", "全国工单归入全国分类的方式及其城市覆盖（方法说明）"),
+    ("text_classifier", "文本分类模型：状态、交叉验证宏平均 F1、训练工单数、采用概率阈值、版本，"
+     "以及热点议题的识别规则（方法说明所列数值）"),
 )
+# Themes of hot issues the national page lists: the first by the cities they span.
+THEMES_LISTED = 10
 
 
 class ReportDataError(RuntimeError):
@@ -448,6 +458,129 @@ class BuildRules:
         return parsed
 
 
+# --- text analysis -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HotIssue:
+    """A listed hot issue (热点议题) of a city in the year: hot_issues."""
+
+    city_code: str
+    listed_month: int
+    district: str | None
+    first_day: dt.date
+    last_day: dt.date
+    tickets: int
+    active_days: int
+    growth: float | None
+    heat: float | None
+    rank_in_city_month: int
+    representative_title: str | None
+    representative_text: str | None
+    category_name: str | None
+    category_share: float | None
+
+
+@dataclass(frozen=True)
+class HotIssueTheme:
+    """A theme of hot issues of several cities in the year: hot_issue_themes_year."""
+
+    theme_rank: int
+    theme_label: str | None
+    cities: int
+    cities_with_tickets: int | None
+    city_names: str | None
+    issues: int
+    tickets: int
+    max_heat: float | None
+    category_name: str | None
+
+
+@dataclass(frozen=True)
+class TicketPlacement:
+    """How a city's tickets of the year were placed in the national taxonomy:
+    ticket_placement_city_year."""
+
+    city_code: str
+    tickets: int
+    placed_by_mapping: int
+    placed_by_model: int
+    not_placed: int
+    placed_by_mapping_share: float | None
+    placed_by_model_share: float | None
+    not_placed_share: float | None
+
+
+@dataclass(frozen=True)
+class NationalPlacement:
+    """How the year's tickets of every city were placed: ticket_placement_national_year."""
+
+    cities_with_tickets: int
+    tickets: int
+    placed_by_mapping: int
+    placed_by_model: int
+    not_placed: int
+    placed_by_mapping_share: float | None
+    placed_by_model_share: float | None
+    not_placed_share: float | None
+
+
+@dataclass(frozen=True)
+class TextClassifier:
+    """The taxonomy classifier of the latest text analysis: the one row of text_classifier."""
+
+    model_version: str | None
+    status: str
+    reason: str | None
+    labelled_tickets: int
+    training_tickets: int
+    classes: int
+    cv_folds: int | None
+    cv_macro_f1: float | None
+    min_confidence: float | None
+    unclassified_tickets: int
+    placed_by_model: int
+    analysed_at: dt.datetime | None
+    settings_json: str | None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The text stage's settings in effect (classifier, hot_issues); {} when not known
+        (a file an older analysis wrote)."""
+        if not self.settings_json:
+            return {}
+        parsed = json.loads(self.settings_json)
+        return parsed if isinstance(parsed, dict) else {}
+
+    def hot_issue_rule(self, key: str) -> Any:
+        """A value of the hot issues' settings (heat.* as heat_*), or None when not known."""
+        rules = self.settings.get("hot_issues", {})
+        if key.startswith("heat_"):
+            return rules.get("heat", {}).get(key.removeprefix("heat_"))
+        return rules.get(key)
+
+
+@dataclass(frozen=True)
+class TextMarts:
+    """What the text stage found, for the year. `present`: the warehouse has the text
+    stage's marts (a warehouse built before the stage has not); `classifier` is None until
+    the first analysis, whose row it is."""
+
+    present: bool
+    classifier: TextClassifier | None
+    hot_issues: tuple[HotIssue, ...]  # the listed issues, by city, month and rank
+    themes: tuple[HotIssueTheme, ...]  # of several cities, the first THEMES_LISTED by rank
+    placements: tuple[TicketPlacement, ...]  # by city
+    national_placement: NationalPlacement | None = None
+
+    @property
+    def analysed(self) -> bool:
+        """Whether the text analysis has run (and its marts are there)."""
+        return self.present and self.classifier is not None
+
+
+NO_TEXT_ANALYSIS = TextMarts(present=False, classifier=None, hot_issues=(), themes=(),
+                             placements=(), national_placement=None)
+
+
 # --- reading -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Marts:
@@ -474,6 +607,7 @@ class Marts:
     coverage: DataCoverage
     rejects: tuple[RejectReason, ...]
     rules: BuildRules
+    text: TextMarts = NO_TEXT_ANALYSIS
 
 
 Row = TypeVar("Row")
@@ -502,6 +636,32 @@ def _build_rules(con: duckdb.DuckDBPyConnection, warehouse: Path) -> BuildRules:
         raise ReportDataError(f"{warehouse}: no build_rules mart (the rules the marts were "
                               "computed with); rebuild the warehouse (hotline build)")
     return rows[0]
+
+
+def _text_marts(con: duckdb.DuckDBPyConnection, year: int) -> TextMarts:
+    """The text stage's marts for the year; NO_TEXT_ANALYSIS when the warehouse has none of
+    them (built before the text stage) or the files its views read are gone."""
+    try:
+        classifier = _select(con, TextClassifier, "text_classifier")
+        return TextMarts(
+            present=True,
+            classifier=classifier[0] if classifier else None,
+            hot_issues=_select(
+                con, HotIssue, "hot_issues",
+                "WHERE listed_year = ? AND is_listed "
+                "ORDER BY city_code, listed_month, rank_in_city_month, first_day", [year]),
+            themes=_select(
+                con, HotIssueTheme, "hot_issue_themes_year",
+                "WHERE listed_year = ? AND theme_rank <= ? AND cities > 1 ORDER BY theme_rank",
+                [year, THEMES_LISTED]),
+            placements=_select(con, TicketPlacement, "ticket_placement_city_year",
+                               "WHERE received_year = ? ORDER BY city_code", [year]),
+            national_placement=next(iter(_select(
+                con, NationalPlacement, "ticket_placement_national_year",
+                "WHERE received_year = ?", [year])), None),
+        )
+    except (duckdb.CatalogException, duckdb.IOException):
+        return NO_TEXT_ANALYSIS
 
 
 def read_marts(warehouse: Path, year: int) -> Marts:
@@ -560,4 +720,5 @@ def read_marts(warehouse: Path, year: int) -> Marts:
                 con, RejectReason, "file_reject_reasons",
                 "ORDER BY source_id, source_file, rejected_row_count DESC, reject_reason, "
                 "rejected_field NULLS LAST"),
+            text=_text_marts(con, year),
         )

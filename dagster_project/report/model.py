@@ -25,13 +25,18 @@ from dagster_project.report.marts import (
     DataCoverage,
     EntityFiles,
     FileRow,
+    HotIssue,
+    HotIssueTheme,
     HotlineYear,
     NationalCategory,
     NationalKpi,
     NationalMonitoring,
+    NationalPlacement,
     RegionYear,
     RejectReason,
     SourceFiles,
+    TextClassifier,
+    TicketPlacement,
     UnmappedLabel,
     UnmappedLabelTotal,
 )
@@ -136,6 +141,21 @@ class CityCoverage(CityFiles):
 
     city_name: str
     kpi: CityKpi | None  # the year's figures; None for a city without the year's tickets
+    # How its tickets of the year were placed in the national taxonomy (mapping, the text
+    # classifier, not at all); None without the year's tickets or the text stage's marts.
+    placement: TicketPlacement | None
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    """What the pages say about the text analysis (classifier and hot issues): whether the
+    warehouse has its marts (`present`; not one built before the text stage), whether it has
+    run (`analysed`: text_classifier has its row), and that row."""
+
+    present: bool
+    analysed: bool
+    classifier: TextClassifier | None
+    national_placement: NationalPlacement | None = None  # the year's, over every city
 
 
 @dataclass(frozen=True)
@@ -198,6 +218,9 @@ class NationalPage(MonitoringResults):
     hot_topics: HotTopics
     mix: Mix
     mix_coverage: Mapping[str, MixCoverage]
+    # the text analysis: the themes of hot issues spanning the most cities, the classifier
+    text_analysis: TextAnalysis
+    hot_issue_themes: tuple[HotIssueTheme, ...]
     # data coverage and quality
     entity_summary: tuple[EntityFiles, ...]
     data_coverage: DataCoverage
@@ -269,6 +292,11 @@ class CityPage:
     coverage: CityCoverage | None
     config: Mapping[str, Any]
     charts: CityCharts
+    # the text analysis: its listed hot issues of the year (by month and rank), how its
+    # tickets were placed in the national taxonomy
+    text_analysis: TextAnalysis
+    hot_issues: tuple[HotIssue, ...]
+    placement: TicketPlacement | None
 
 
 # --- operator's appendix -----------------------------------------------------------------------
@@ -303,6 +331,7 @@ class OperatorAppendix:
     suite_titles: Mapping[str, str]
     marts: tuple[tuple[str, str], ...]
     page_codes: frozenset[str]
+    text_analysis: TextAnalysis
 
 
 @dataclass(frozen=True)

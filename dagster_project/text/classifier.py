@@ -87,8 +87,15 @@ def _features(settings: ClassifierSettings) -> ColumnTransformer:
 
 
 def _learner(settings: ClassifierSettings) -> Pipeline:
+    """TF-IDF of each field on its own, each L2-normalised (a long content, or a second
+    problem raised in passing, does not drown the title), then the linear model."""
+    width = 2 ** settings.hash_bits
+    weighting = ColumnTransformer(
+        [("title", TfidfTransformer(sublinear_tf=True), slice(0, width)),
+         ("content", TfidfTransformer(sublinear_tf=True), slice(width, 2 * width))],
+        sparse_threshold=1.0)
     return make_pipeline(
-        TfidfTransformer(sublinear_tf=True),
+        weighting,
         SGDClassifier(loss="log_loss", alpha=settings.alpha, max_iter=30, tol=1e-4,
                       random_state=settings.seed))
 
@@ -198,6 +205,15 @@ def _level_2_labels(tickets: LabelledTickets, settings: ClassifierSettings) -> n
                       dtype=object)
 
 
+def _sample_per_label(labels: np.ndarray, most: int, seed: int) -> np.ndarray:
+    """The rows of the labelled ("" is none) tickets, at most `most` of each label, drawn at
+    random with the seed; in row order."""
+    rows = np.flatnonzero(labels != "")
+    shuffled = np.random.default_rng(seed).permutation(rows)
+    taken = pd.Series(labels[shuffled]).groupby(labels[shuffled]).cumcount().to_numpy() < most
+    return np.sort(shuffled[taken])
+
+
 def train(tickets: LabelledTickets, settings: ClassifierSettings, version: str,
           labelled_tickets: int | None = None) -> TaxonomyModel:
     """Fit the model on the labelled tickets of the learnable classes."""
@@ -207,7 +223,8 @@ def train(tickets: LabelledTickets, settings: ClassifierSettings, version: str,
     x = features.fit_transform(text_frame(tickets.title, tickets.content))
     top = _learner(settings).fit(x, tickets.category_code)
     level_2_labels = _level_2_labels(tickets, settings)
-    with_level_2 = np.flatnonzero(level_2_labels != "")
+    with_level_2 = _sample_per_label(level_2_labels, settings.max_tickets_per_level_2,
+                                     settings.seed)
     level_2 = None
     if len(np.unique(level_2_labels[with_level_2])) >= 2:
         level_2 = _learner(settings).fit(x[with_level_2],

@@ -141,6 +141,7 @@ class ClassifierRun:
     predicted_tickets: int
     placed_by_model: int
     analysed_at: dt.datetime
+    settings_json: str  # every setting in effect, for the report to print the rules
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,8 @@ def _model(paths: DataPaths, con: duckdb.DuckDBPyConnection, settings: TextSetti
         return load_model(saved), "reused", evaluation
     sample = read_labelled(con, classifier.max_tickets_per_class, classifier.seed)
     log(f"classifier {version}: training on {len(sample):,} of {labelled:,} labelled tickets")
-    evaluation = cross_validate(sample, classifier)
+    evaluation = cross_validate(
+        read_labelled(con, classifier.cv_tickets_per_class, classifier.seed), classifier)
     model = train(sample, classifier, version, labelled_tickets=labelled)
     model.save(saved)
     _evaluation_file(paths, version).write_text(
@@ -310,7 +312,8 @@ def analyse(paths: DataPaths, *, settings: TextSettings | None = None,
             min_confidence=classifier.min_confidence,
             unclassified_tickets=unclassified.num_rows,
             predicted_tickets=predictions.num_rows, placed_by_model=placed,
-            analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0))
+            analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+            settings_json=settings.model_dump_json())
         files = _write_all(paths, run, predictions, issues)
     return TextAnalysis(run, len(issues.issues), len(issues.tickets),
                         int(issues.issues["theme_id"].nunique()) if len(issues.issues) else 0,
@@ -323,7 +326,8 @@ RUN_SCHEMA = pa.schema([
     ("classes", pa.int64()), ("level_2_labels", pa.int64()), ("cv_folds", pa.int64()),
     ("cv_macro_f1", pa.float64()), ("min_confidence", pa.float64()),
     ("unclassified_tickets", pa.int64()), ("predicted_tickets", pa.int64()),
-    ("placed_by_model", pa.int64()), ("analysed_at", pa.timestamp("us"))])
+    ("placed_by_model", pa.int64()), ("analysed_at", pa.timestamp("us")),
+    ("settings_json", pa.string())])
 ISSUE_SCHEMA = pa.schema([
     ("issue_id", pa.string()), ("city_code", pa.string()), ("district", pa.string()),
     ("listed_month", pa.date32()), ("first_day", pa.date32()), ("last_day", pa.date32()),
@@ -361,6 +365,6 @@ def evaluate(paths: DataPaths, *, settings: TextSettings | None = None,
     classifier = settings.classifier
     with warehouse_read_lock(paths.warehouse), _open(paths) as con:
         labelled, _ = labelled_fingerprint(con)
-        sample = read_labelled(con, classifier.max_tickets_per_class, classifier.seed)
+        sample = read_labelled(con, classifier.cv_tickets_per_class, classifier.seed)
     return cross_validate(sample, classifier, with_reference=with_reference,
                           on_fold=on_fold), labelled

@@ -45,16 +45,23 @@ class ClassifierSettings(_Settings):
     # The second level (the cities' own level-2 labels) is predicted for labels with at least
     # this many tickets, and used when its probability reaches min_confidence too.
     min_level_2_tickets: int = Field(default=200, ge=2)
+    # The level-2 model learns from at most this many tickets of each label (a seeded sample
+    # of the training sample): there are many labels, and each costs a pass of the model.
+    max_tickets_per_level_2: int = Field(default=400, ge=2)
     # Training reads at most this many labelled tickets per class (a deterministic sample):
     # beyond some thousands a class gains little, and a national root has millions.
-    max_tickets_per_class: int = Field(default=4000, ge=10)
+    max_tickets_per_class: int = Field(default=3000, ge=10)
+    # The cross-validation (every training, and `hotline classify --evaluate`) runs on a
+    # smaller sample of at most this many per class: five more fits of the model, and of the
+    # reference in an evaluation.
+    cv_tickets_per_class: int = Field(default=600, ge=10)
     # Character n-grams (no word segmenter): lengths from..to.
     ngram_min: int = Field(default=1, ge=1, le=5)
     ngram_max: int = Field(default=4, ge=1, le=6)
     # Hashed feature space of each text field (title, content): 2 ** hash_bits features.
     hash_bits: int = Field(default=20, ge=12, le=24)
     # L2 regularisation of the linear model (scikit-learn's SGDClassifier alpha).
-    alpha: float = Field(default=2e-6, gt=0, le=1)
+    alpha: float = Field(default=5e-5, gt=0, le=1)
     # Folds of the cross-validation whose macro-F1 the report prints.
     cv_folds: int = Field(default=5, ge=2, le=10)
     seed: int = 2019

@@ -1,7 +1,9 @@
 {#- The rows of a text source (a file the text stage writes in <data root>/text/), with the
-    columns declared in _text__sources.yml. While the file is not there (dbt run by hand on a
-    root never analysed, or on Spark, whose serving copy gets these views from DuckDB: see
-    warehouse/serving.py), the model selects no rows of those columns. -#}
+    columns declared in _text__sources.yml, in their order. While the file is not there (dbt
+    run by hand on a root never analysed, or on Spark, whose serving copy gets these views from
+    DuckDB: see warehouse/serving.py), the model selects no rows of those columns. A file an
+    older analysis wrote may lack a column declared since: it reads as null until the next
+    analysis writes the file anew. -#}
 {% macro text_source(name) -%}
     {%- do source('text', name) -%}
     {%- set node = graph.sources['source.hotline.text.' ~ name] if execute else none -%}
@@ -16,6 +18,19 @@
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
     where false
+    {%- elif execute -%}
+    {%- set described = run_query("describe select * from " ~ source('text', name)) -%}
+    {%- set present = described.columns[0].values() | map('lower') | list -%}
+    select
+        {%- for column in declared %}
+        {% if column.name | lower in present -%}
+        {{ adapter.quote(column.name) }}
+        {%- else -%}
+        cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}
+        {%- endif %}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ source('text', name) }}
     {%- else -%}
     select * from {{ source('text', name) }}
     {%- endif -%}
