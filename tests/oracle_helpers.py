@@ -509,7 +509,7 @@ def load_reference(dbt_dir: Path, reference_dir: Path | None = None) -> Referenc
 def _national_class(city_code: str, category: str | None, ref: Reference) -> str:
     """The national class of a ticket by its top-level label (text before the first `/`,
     trimmed): the city's mapping, else a label spelled like a national class, else 未分类."""
-    if category is None:
+    if not isinstance(category, str):  # None, or pandas' NaN of an empty cell
         # Rule: a ticket without a category is in 未分类, as an unplaced label.
         return "未分类"
     label = category.split("/")[0].strip()

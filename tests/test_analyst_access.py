@@ -26,7 +26,7 @@ from dagster_project.settings import DATA_ROOT_ENV, DataPaths
 REFERENCE_CITY = "990100"
 # The folders the demo warehouse's views read: the lake's, and the reference file's.
 VIEW_FOLDERS = ("lake/manifest", "lake/quality", "lake/raw/test_calls", "lake/raw/tickets",
-                "lake/rejects", "reference")
+                "lake/rejects", "reference", "text")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,8 @@ def test_every_table_and_view_can_be_counted(con: duckdb.DuckDBPyConnection) -> 
     assert kinds == {"BASE TABLE", "VIEW"}
     names = {name for _, _, name, _ in relations}
     assert {"stg_lake__tickets", "stg_lake__ticket_versions", "stg_lake__quality_results",
-            "stg_reference__cities", "fct_tickets", "kpi_city_year", "build"} <= names
+            "stg_reference__cities", "fct_tickets", "kpi_city_year", "build",
+            "fct_ticket_classes", "hot_issues"} <= names
     counted = {}
     for catalog, schema, name, _ in relations:
         row = con.execute(f'SELECT count(*) FROM "{catalog}"."{schema}"."{name}"').fetchone()
@@ -101,6 +102,8 @@ def test_every_table_and_view_can_be_counted(con: duckdb.DuckDBPyConnection) -> 
         counted[name] = row[0]
     assert counted["stg_lake__tickets"] > 0
     assert counted["stg_lake__quality_results"] > 0
+    # The text stage's views read <root>/text/ at query time: a row per ticket.
+    assert counted["fct_ticket_classes"] == counted["fct_tickets"]
     # The reference view reads <root>/reference/cities.csv at query time.
     assert con.execute("SELECT count(*) FROM stg_reference__cities WHERE city_code = ?",
                        [REFERENCE_CITY]).fetchone() == (1,)
@@ -171,7 +174,7 @@ def test_duckdb_lets_the_database_files_be_written(demo_root: DataPaths, tmp_pat
     assert copy.warehouse.read_text() == "a\n1\n"
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "secrets", "landing"])
+@pytest.mark.parametrize("path", ["/etc/passwd", "secrets", "landing", "models"])
 def test_files_outside_the_view_folders_cannot_be_read(
     demo_root: DataPaths, con: duckdb.DuckDBPyConnection, path: str
 ) -> None:
@@ -180,6 +183,8 @@ def test_files_outside_the_view_folders_cannot_be_read(
         assert target.is_file()
     elif path == "landing":  # the exports as delivered: callers' numbers in clear
         target = next(demo_root.landing.glob("beijing_12345/*.csv"))
+    elif path == "models":  # the text classifier: loaded as code, never written by a reader
+        target = next(demo_root.models.glob("text_classifier/*.joblib"))
     else:
         target = Path(path)
     for function in ("read_csv", "read_text"):

@@ -742,6 +742,10 @@ TRUTH_COLUMNS = ["city_code", "year", "group_id", "ticket_id", "district", "plac
 # content which leaf its text is about.
 SENTENCE_LEAF = {sentence.removeprefix("*"): leaf
                  for leaf, (_, sentences, _) in gen._TOPICS.items() for sentence in sentences}
+# A topic some leaves share names none of them.
+_TOPIC_LEAVES = [(topic, leaf) for leaf, (topics, _, _) in gen._TOPICS.items() for topic in topics]
+TOPIC_LEAF = {topic: leaf for topic, leaf in _TOPIC_LEAVES
+              if sum(t == topic for t, _ in _TOPIC_LEAVES) == 1}
 EXTRA_SENTENCES = [s for contexts, closings in gen._EXTRA_SENTENCES for s in contexts + closings]
 
 
@@ -853,15 +857,23 @@ def test_text_shares(demo_tickets: dict[str, pd.DataFrame]) -> None:
     assert abs(long.mean() - gen.LONG_TEXT_RATE) < 0.01, long.mean()
     assert not (short & long).any()
     assert 0.8 * gen.TYPO_RATE < typo.mean() < 1.2 * gen.TYPO_RATE, typo.mean()
-    # Label noise: the leaf of the text (its problem sentence) against the label's, where the
-    # label has three levels and matches a national class.
+    # Label noise: the leaf of the title (its topic) against the label's, where the label has
+    # three levels and matches a national class. The title names the ticket's own leaf also
+    # where the content describes another (ROUTED_BY_TITLE_RATE): that is the content's
+    # sentence against the title's.
+    title = pd.concat([f["title"].fillna("") if "title" in f else pd.Series("", index=f.index)
+                       for f in demo_tickets.values()], ignore_index=True)
+    titled = title.str.extract(_alternation(list(TOPIC_LEAF), ""), expand=False).map(TOPIC_LEAF)
     said = content.str.extract(_alternation(list(SENTENCE_LEAF), ""), expand=False)
     said = said.map(SENTENCE_LEAF)
     category = pd.concat([norm(f["category"]) for f in demo_tickets.values()], ignore_index=True)
     parts = category.str.split("/")
-    known = said.notna() & (parts.str.len() == 3) & parts.str[0].isin(NATIONAL | CITY_TOP_LEVELS)
-    noise = (parts.str[2] != said)[known].mean()
+    labelled = (parts.str.len() == 3) & parts.str[0].isin(NATIONAL | CITY_TOP_LEVELS)
+    known = titled.notna() & labelled
+    noise = (parts.str[2] != titled)[known].mean()
     assert abs(noise - gen.LABEL_NOISE_RATE) < 0.006, noise
+    routed = (said != titled)[titled.notna() & said.notna()].mean()
+    assert 0.5 * gen.ROUTED_BY_TITLE_RATE < routed < 1.2 * gen.ROUTED_BY_TITLE_RATE, routed
     posts = norm(demo_tickets["yanan_12345"]["category"])
     assert abs((posts == "").mean() - gen.UNLABELED_POST_RATE) < 0.01
     for source, frame in demo_tickets.items():  # elsewhere, every ticket has a category

@@ -81,7 +81,8 @@ def test_groups_partitions_and_descriptions() -> None:
 
     graph = defs.resolve_asset_graph()
     nodes = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
-    assert {n.group_name for n in nodes.values()} == {"ingest", "warehouse", "quality", "report"}
+    assert {n.group_name for n in nodes.values()} == {"ingest", "warehouse", "text", "quality",
+                                                        "report"}
     assert all(n.description for n in nodes.values()), [k for k, n in nodes.items()
                                                         if not n.description]
     lake = nodes["lake/tickets"]

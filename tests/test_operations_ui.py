@@ -132,13 +132,14 @@ RUN = """query($id: ID!) { runOrError(runId: $id) { __typename
 
 def test_the_asset_graph_has_groups_partitions_and_descriptions(dev: Dev) -> None:
     nodes = {"/".join(n["assetKey"]["path"]): n for n in dev.query(ASSETS)["assetNodes"]}
-    assert {n["groupName"] for n in nodes.values()} == {"ingest", "warehouse", "quality",
-                                                         "report"}
+    assert {n["groupName"] for n in nodes.values()} == {"ingest", "warehouse", "text",
+                                                         "quality", "report"}
     assert all(n["description"] for n in nodes.values())
     assert nodes["lake/tickets"]["partitionDefinition"]["type"] == "STATIC"
     assert nodes["annual_report"]["partitionDefinition"]["type"] == "DYNAMIC"
     assert not nodes["fct_tickets"]["isPartitioned"]
     assert nodes["quality_gate"]["groupName"] == "quality"
+    assert nodes["text_analysis"]["groupName"] == "text"
 
 
 def test_a_partitioned_refresh_launched_from_the_ui_succeeds(dev: Dev) -> None:

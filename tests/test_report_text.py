@@ -10,6 +10,7 @@ placements from the tickets' classes, the coverage from the tickets."""
 from __future__ import annotations
 
 import html as html_text
+import json
 import re
 import shutil
 from collections import defaultdict
@@ -267,15 +268,33 @@ def test_the_placement_of_each_citys_tickets_equals_their_classes(demo: Rendered
 
 
 def test_the_methods_state_the_classifier(demo: Rendered) -> None:
-    ((status, version, folds, f1, training, labelled, classes, min_confidence, reason),) = (
+    ((status, version, folds, f1, training, labelled, classes, min_confidence, reason,
+      settings_json),) = (
         demo.query("""
             SELECT status, model_version, cv_folds, cv_macro_f1, training_tickets,
-                   labelled_tickets, classes, min_confidence, reason
+                   labelled_tickets, classes, min_confidence, reason, settings_json
             FROM text_classifier"""))
     methods = section(demo.pages["index.html"], "methods")
     text = plain(methods)
     assert f"最高概率不低于 {min_confidence:g} 时采用" in text
-    assert "热度 = 工单数 ×（1 + 增长权重 × 趋势）× 0.5 ^（距月末天数 ÷ 半衰期天数）" in text
+    # The rules in effect, as the analysis recorded them.
+    rules = json.loads(settings_json)["hot_issues"]
+    assert (f"热度 = 工单数 ×（1 + {rules['heat']['growth_weight']:g} × 趋势）× 0.5 ^"
+            f"（距月末天数 ÷ {rules['heat']['half_life_days']:g}）") in text
+    assert f"受理时间相隔不超过 {rules['link_days']} 天" in text
+    assert f"达到 {rules['min_tickets']} 件即为一个热点议题" in text
+    assert f"每个城市每月按热度列出前 {rules['top_per_city_month']} 个议题" in text
+    # The year's national placement, summed here from the tickets.
+    ((cities, tickets, mapping, model, none),) = demo.query("""
+        SELECT count(DISTINCT city_code), count(*),
+               count(*) FILTER (WHERE category_placement = 'mapping'),
+               count(*) FILTER (WHERE category_placement = 'model'),
+               count(*) FILTER (WHERE category_placement = 'none')
+        FROM fct_ticket_classes WHERE received_year = ?""", [demo.year])
+    assert (f"全国 {cities} 个报送工单的城市共 {fmt.count(tickets)} 件工单：按诉求分类标签的对照"
+            f"归入全国分类 {fmt.count(mapping)} 件") in text
+    assert f"由文本分类模型归入 {fmt.count(model)} 件" in text
+    assert f"仍未分类 {fmt.count(none)} 件" in text
     if status == "not_trained":
         assert "未能训练模型" in text and "交叉验证" not in text
         assert reason not in text  # the operator's reason is in the appendix

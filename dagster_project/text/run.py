@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import duckdb
@@ -35,6 +35,7 @@ from dagster_project.text.classifier import (
 )
 from dagster_project.text.hot_issues import TICKET_COLUMNS, HotIssues, find_hot_issues
 from dagster_project.text.settings import TextSettings, load_text_settings
+from dagster_project.warehouse.build_state import published_build
 
 # The files of text/, as the warehouse's `text` source names its tables.
 PREDICTIONS = "ticket_predictions"
@@ -142,6 +143,8 @@ class ClassifierRun:
     placed_by_model: int
     analysed_at: dt.datetime
     settings_json: str  # every setting in effect, for the report to print the rules
+    # The published build and the settings analysed: the next analysis of the same is skipped.
+    analysed_build: str
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,35 @@ def _placed(candidates: pa.Table, predictions: pa.Table) -> pa.Table:
     return joined.append_column("category_name", name).select(list(TICKET_COLUMNS))
 
 
+def _build_and_settings(paths: DataPaths, settings: TextSettings) -> str:
+    """The published build (its file's identity and fingerprint) and the settings."""
+    build = published_build(paths.warehouse)
+    identity = (f"{build.mtime_ns}:{build.size}:{build.fingerprint}" if build is not None
+                else "none")
+    return f"{identity}|{settings.fingerprint()}"
+
+
+def _previous_analysis(paths: DataPaths, analysed_build: str) -> TextAnalysis | None:
+    """What the last analysis wrote, when it analysed this build with these settings and its
+    files are all there; else None. A rerun on an unchanged warehouse so changes nothing (the
+    report it renders is the same, to the byte)."""
+    files = [paths.text / f"{name}.parquet"
+             for name in (PREDICTIONS, CLASSIFIER_RUNS, HOT_ISSUES, HOT_ISSUE_TICKETS)]
+    if not all(f.exists() for f in files):
+        return None
+    runs = pq.read_table(files[1])
+    if "analysed_build" not in runs.column_names or runs.num_rows != 1:
+        return None
+    row = runs.to_pylist()[0]
+    if row["analysed_build"] != analysed_build:
+        return None
+    issues = pq.read_table(files[2], columns=["theme_id"])
+    return TextAnalysis(
+        ClassifierRun(**{f.name: row.get(f.name) for f in fields(ClassifierRun)}),
+        issues.num_rows, pq.read_metadata(files[3]).num_rows,
+        len(set(issues["theme_id"].to_pylist())), 0.0, files)
+
+
 def _open(paths: DataPaths) -> duckdb.DuckDBPyConnection:
     if not paths.warehouse.exists():
         raise WarehouseMissing(f"{paths.warehouse} does not exist: build the warehouse first "
@@ -283,6 +315,10 @@ def analyse(paths: DataPaths, *, settings: TextSettings | None = None,
         # The texts are read under the readers' lock (one build throughout), then released:
         # a build may publish while the models compute.
         with warehouse_read_lock(paths.warehouse, on_wait=log), _open(paths) as con:
+            analysed_build = _build_and_settings(paths, settings)
+            if (previous := _previous_analysis(paths, analysed_build)) is not None:
+                log("text analysis: this build was analysed with these settings already")
+                return previous
             names = class_names(con)
             unclassified = read_unclassified(con)
             candidates = read_issue_candidates(con, settings.hot_issues.request_types)
@@ -313,7 +349,7 @@ def analyse(paths: DataPaths, *, settings: TextSettings | None = None,
             unclassified_tickets=unclassified.num_rows,
             predicted_tickets=predictions.num_rows, placed_by_model=placed,
             analysed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
-            settings_json=settings.model_dump_json())
+            settings_json=settings.model_dump_json(), analysed_build=analysed_build)
         files = _write_all(paths, run, predictions, issues)
     return TextAnalysis(run, len(issues.issues), len(issues.tickets),
                         int(issues.issues["theme_id"].nunique()) if len(issues.issues) else 0,
@@ -327,7 +363,7 @@ RUN_SCHEMA = pa.schema([
     ("cv_macro_f1", pa.float64()), ("min_confidence", pa.float64()),
     ("unclassified_tickets", pa.int64()), ("predicted_tickets", pa.int64()),
     ("placed_by_model", pa.int64()), ("analysed_at", pa.timestamp("us")),
-    ("settings_json", pa.string())])
+    ("settings_json", pa.string()), ("analysed_build", pa.string())])
 ISSUE_SCHEMA = pa.schema([
     ("issue_id", pa.string()), ("city_code", pa.string()), ("district", pa.string()),
     ("listed_month", pa.date32()), ("first_day", pa.date32()), ("last_day", pa.date32()),
