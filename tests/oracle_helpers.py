@@ -568,7 +568,7 @@ def kpi_city_year(tickets: Tickets, ref: Reference, ingested_at: dt.datetime) ->
     frame["year"] = frame.received_at.dt.year
     frame["national_class"] = [_national_class(c, cat, ref)
                                for c, cat in zip(frame.city_code, frame.category, strict=True)]
-    frame["top_label"] = [None if cat is None else cat.split("/")[0].strip()
+    frame["top_label"] = [cat.split("/")[0].strip() if isinstance(cat, str) else None
                           for cat in frame.category]
     # The caller: the phone number, or where there is none the message board's user account.
     frame["caller_kind"] = None
