@@ -247,6 +247,11 @@ def test_a_root_with_no_labelled_tickets_says_no_model_can_be_trained(
     # The hot issues are found all the same.
     assert result.hot_issues == 3
     assert not (data_root.models / "text_classifier").exists()
+    # The same inputs again: nothing is analysed or written anew.
+    stamps = {p: p.stat().st_mtime_ns for p in result.files}
+    again = analyse(data_root)
+    assert again.classifier == run and again.hot_issues == result.hot_issues
+    assert {p: p.stat().st_mtime_ns for p in again.files} == stamps
     code, out, err = run_cli("classify", "--evaluate")
     assert code == 0, err
     assert "no model can be trained: no labelled tickets" in " ".join(out.split())

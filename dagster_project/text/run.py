@@ -35,7 +35,6 @@ from dagster_project.text.classifier import (
 )
 from dagster_project.text.hot_issues import TICKET_COLUMNS, HotIssues, find_hot_issues
 from dagster_project.text.settings import TextSettings, load_text_settings
-from dagster_project.warehouse.build_state import published_build
 
 # The files of text/, as the warehouse's `text` source names its tables.
 PREDICTIONS = "ticket_predictions"
@@ -143,7 +142,7 @@ class ClassifierRun:
     placed_by_model: int
     analysed_at: dt.datetime
     settings_json: str  # every setting in effect, for the report to print the rules
-    # The published build and the settings analysed: the next analysis of the same is skipped.
+    # A digest of the inputs and the settings: the next analysis of the same is skipped.
     analysed_build: str
 
 
@@ -267,17 +266,21 @@ def _placed(candidates: pa.Table, predictions: pa.Table) -> pa.Table:
     return joined.append_column("category_name", name).select(list(TICKET_COLUMNS))
 
 
-def _build_and_settings(paths: DataPaths, settings: TextSettings) -> str:
-    """The published build (its file's identity and fingerprint) and the settings."""
-    build = published_build(paths.warehouse)
-    identity = (f"{build.mtime_ns}:{build.size}:{build.fingerprint}" if build is not None
-                else "none")
-    return f"{identity}|{settings.fingerprint()}"
+def _inputs_and_settings(con: duckdb.DuckDBPyConnection, settings: TextSettings) -> str:
+    """A digest of what the analysis reads (every ticket's id, the lake row that holds its
+    texts, and what it is grouped and classified by) and of the settings. A build that
+    changed none of it (a rerun of the same lake) is not analysed again."""
+    count, digest = con.execute("""
+        select count(*), coalesce(bit_xor(hash(city_code, ticket_id, file_sha256,
+               source_sheet, source_row, category_code, category_mapping, request_type,
+               district, received_at)), 0)
+        from fct_tickets""").fetchone() or (0, 0)
+    return f"{count}:{digest}|{settings.fingerprint()}"
 
 
 def _previous_analysis(paths: DataPaths, analysed_build: str) -> TextAnalysis | None:
-    """What the last analysis wrote, when it analysed this build with these settings and its
-    files are all there; else None. A rerun on an unchanged warehouse so changes nothing (the
+    """What the last analysis wrote, when it analysed the same inputs with these settings and
+    its files are all there; else None. A rerun on an unchanged warehouse so changes nothing (the
     report it renders is the same, to the byte)."""
     files = [paths.text / f"{name}.parquet"
              for name in (PREDICTIONS, CLASSIFIER_RUNS, HOT_ISSUES, HOT_ISSUE_TICKETS)]
@@ -315,7 +318,7 @@ def analyse(paths: DataPaths, *, settings: TextSettings | None = None,
         # The texts are read under the readers' lock (one build throughout), then released:
         # a build may publish while the models compute.
         with warehouse_read_lock(paths.warehouse, on_wait=log), _open(paths) as con:
-            analysed_build = _build_and_settings(paths, settings)
+            analysed_build = _inputs_and_settings(con, settings)
             if (previous := _previous_analysis(paths, analysed_build)) is not None:
                 log("text analysis: this build was analysed with these settings already")
                 return previous

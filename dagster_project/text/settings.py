@@ -57,7 +57,7 @@ class ClassifierSettings(_Settings):
     cv_tickets_per_class: int = Field(default=600, ge=10)
     # Character n-grams (no word segmenter): lengths from..to.
     ngram_min: int = Field(default=1, ge=1, le=5)
-    ngram_max: int = Field(default=4, ge=1, le=6)
+    ngram_max: int = Field(default=3, ge=1, le=6)
     # Hashed feature space of each text field (title, content): 2 ** hash_bits features.
     hash_bits: int = Field(default=20, ge=12, le=24)
     # L2 regularisation of the linear model (scikit-learn's SGDClassifier alpha).
