@@ -2,7 +2,7 @@
 hot issues, each beside a reference measured in the same run.
 
     .venv/bin/python benchmarks/text_analysis.py --root <a built data root> \\
-        [--predictions 1000000] [--json results.json]
+        [--predictions 1000000] [--per-class N] [--json results.json]
 
 On the root's published warehouse (e.g. `hotline demo`'s):
 
@@ -62,10 +62,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--predictions", type=int, default=1_000_000)
+    parser.add_argument("--per-class", type=int, help="labelled tickets per class both models "
+                        "train on (default: the setting max_tickets_per_class)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     paths = DataPaths(root=args.root.resolve())
     settings = load_text_settings(paths.reference)
+    if args.per_class is not None:
+        settings = settings.model_validate({**settings.model_dump(), "classifier": {
+            **settings.classifier.model_dump(), "max_tickets_per_class": args.per_class}})
     classifier = settings.classifier
     figures: dict[str, dict[str, float]] = {}
 

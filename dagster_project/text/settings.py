@@ -112,7 +112,7 @@ class HotIssueSettings(_Settings):
     heat: HeatSettings = HeatSettings()
     # Issues of several cities are one theme when their representative texts' similarity
     # (common n-grams, no rarity weight) reaches this value.
-    theme_similarity: _Fraction = 0.5
+    theme_similarity: _Fraction = 0.4
 
 
 class TextSettings(_Settings):
