@@ -178,8 +178,8 @@ def test_every_listed_hot_issue_is_on_its_city_page(demo: Rendered) -> None:
         for cells, (month, rank, district, title, tickets, heat) in zip(
                 rows, listed[code], strict=True):
             # A city that exports no district has issues without one.
-            shown = mask_personal_data(district) if district else "—"
-            assert cells[:3] == [f"{month}月", str(rank), shown], code
+            shown_district = mask_personal_data(district) if district else "—"
+            assert cells[:3] == [f"{month}月", str(rank), shown_district], code
             shown_title = mask_personal_data(title) if title else "（无标题）"
             assert cells[3].startswith(shown_title), (code, cells[3], title)
             assert cells[4:] == [fmt.count(tickets), fmt.number(heat)], code
