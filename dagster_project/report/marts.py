@@ -495,11 +495,9 @@ class HotIssueTheme:
 
 
 @dataclass(frozen=True)
-class TicketPlacement:
-    """How a city's tickets of the year were placed in the national taxonomy:
-    ticket_placement_city_year."""
+class Placement:
+    """How tickets were placed in the national taxonomy: by mapping, by the classifier, not."""
 
-    city_code: str
     tickets: int
     placed_by_mapping: int
     placed_by_model: int
@@ -510,17 +508,17 @@ class TicketPlacement:
 
 
 @dataclass(frozen=True)
-class NationalPlacement:
-    """How the year's tickets of every city were placed: ticket_placement_national_year."""
+class TicketPlacement(Placement):
+    """A city's tickets of the year: ticket_placement_city_year."""
+
+    city_code: str
+
+
+@dataclass(frozen=True)
+class NationalPlacement(Placement):
+    """The year's tickets of every city: ticket_placement_national_year."""
 
     cities_with_tickets: int
-    tickets: int
-    placed_by_mapping: int
-    placed_by_model: int
-    not_placed: int
-    placed_by_mapping_share: float | None
-    placed_by_model_share: float | None
-    not_placed_share: float | None
 
 
 @dataclass(frozen=True)

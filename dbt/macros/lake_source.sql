@@ -13,12 +13,7 @@
     {%- set declared = graph.sources['source.hotline.lake.' ~ name].columns.values() | list
         if execute else [] -%}
     {%- if execute and not lake_files_exist(name) -%}
-    select
-        {%- for column in declared %}
-        cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    where false
+    {{ no_rows_of(declared) }}
     {%- else -%}
     {%- set present = [] -%}
     {%- if execute -%}
@@ -32,4 +27,15 @@
         {%- endfor %}
     from {{ lake_relation(name) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A relation of no rows with the declared columns (name, data_type), of their types. -#}
+{% macro no_rows_of(columns) -%}
+    select
+        {%- for column in columns %}
+        cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    where false
 {%- endmacro %}

@@ -15,12 +15,7 @@
             "select count(*) from glob(" ~ string_literal(text_file(name)) ~ ")"
         ).columns[0].values()[0] > 0 -%}
     {%- if execute and not exists -%}
-    select
-        {%- for column in declared %}
-        cast(null as {{ column.data_type }}) as {{ adapter.quote(column.name) }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    where false
+    {{ no_rows_of(declared) }}
     {%- elif execute -%}
     {%- set relation = "read_parquet(" ~ string_literal(text_file(name)) ~ ")" -%}
     {%- set described = run_query("describe select * from " ~ relation) -%}
