@@ -18,11 +18,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sklearn
 
 from dagster_project.locks import text_lock, warehouse_read_lock
 from dagster_project.settings import DataPaths
 from dagster_project.text.classifier import (
     LEVEL_2_SEPARATOR,
+    MODEL_CODE_VERSION,
     ClassScores,
     Evaluation,
     LabelledTickets,
@@ -268,14 +270,15 @@ def _placed(candidates: pa.Table, predictions: pa.Table) -> pa.Table:
 
 def _inputs_and_settings(con: duckdb.DuckDBPyConnection, settings: TextSettings) -> str:
     """A digest of what the analysis reads (every ticket's id, the lake row that holds its
-    texts, and what it is grouped and classified by) and of the settings. A build that
-    changed none of it (a rerun of the same lake) is not analysed again."""
+    texts, and what it is grouped and classified by), of the settings and of the model's
+    code. A build that changed none of it (a rerun of the same lake) is not analysed again."""
     count, digest = con.execute("""
         select count(*), coalesce(bit_xor(hash(city_code, ticket_id, file_sha256,
                source_sheet, source_row, category_code, category_mapping, request_type,
                district, received_at)), 0)
         from fct_tickets""").fetchone() or (0, 0)
-    return f"{count}:{digest}|{settings.fingerprint()}"
+    return (f"{count}:{digest}|{settings.fingerprint()}|{sklearn.__version__}|"
+            f"{MODEL_CODE_VERSION}")
 
 
 def _previous_analysis(paths: DataPaths, analysed_build: str) -> TextAnalysis | None:
