@@ -45,6 +45,11 @@ MODEL_CODE_VERSION = "1"
 LEVEL_2_SEPARATOR = "/"
 
 
+NO_LABELLED_TICKETS = ("no labelled tickets: no ticket's category is placed by a mapping, so "
+                       "there is nothing to learn from (map the cities' labels in "
+                       "reference/category_mappings.csv)")
+
+
 class NoModel(Exception):
     """No model can be trained from a root's labelled tickets; the message says why."""
 
@@ -122,9 +127,7 @@ def learnable_classes(category_code: np.ndarray, settings: ClassifierSettings) -
 
 def _check_trainable(tickets: LabelledTickets, settings: ClassifierSettings) -> list[str]:
     if len(tickets) == 0:
-        raise NoModel("no labelled tickets: no ticket's category is placed by a mapping, so "
-                      "there is nothing to learn from (map the cities' labels in "
-                      "reference/category_mappings.csv)")
+        raise NoModel(NO_LABELLED_TICKETS)
     classes = learnable_classes(tickets.category_code, settings)
     if len(classes) < 2:
         raise NoModel(f"{len(tickets)} labelled tickets, but {len(classes)} class(es) with at "
@@ -201,8 +204,7 @@ def _level_2_labels(tickets: LabelledTickets, settings: ClassifierSettings) -> n
     labels, counts = np.unique(tickets.level_2, return_counts=True)
     frequent = {str(label) for label, n in zip(labels, counts, strict=True)
                 if label and n >= settings.min_level_2_tickets}
-    return np.asarray([label if label in frequent else "" for label in tickets.level_2],
-                      dtype=object)
+    return np.where(np.isin(tickets.level_2, list(frequent)), tickets.level_2, "").astype(object)
 
 
 def _sample_per_label(labels: np.ndarray, most: int, seed: int) -> np.ndarray:

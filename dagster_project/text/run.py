@@ -25,6 +25,7 @@ from dagster_project.settings import DataPaths
 from dagster_project.text.classifier import (
     LEVEL_2_SEPARATOR,
     MODEL_CODE_VERSION,
+    NO_LABELLED_TICKETS,
     ClassScores,
     Evaluation,
     LabelledTickets,
@@ -181,15 +182,14 @@ def _forget_other_models(paths: DataPaths, keep: str) -> None:
 
 
 def _model(paths: DataPaths, con: duckdb.DuckDBPyConnection, settings: TextSettings,
-           log: Callable[[str], None]) -> tuple[TaxonomyModel, str, Evaluation | None]:
-    """The root's model for its labelled set of now: the saved one if the set, the settings
-    and the code are those it was trained on, else a new one (with its cross-validation)."""
+           labelled: int, digest: str, log: Callable[[str], None]
+           ) -> tuple[TaxonomyModel, str, Evaluation | None]:
+    """The root's model for its labelled set of now (`labelled_fingerprint`): the saved one
+    if the set, the settings and the code are those it was trained on, else a new one (with
+    its cross-validation)."""
     classifier = settings.classifier
-    labelled, digest = labelled_fingerprint(con)
     if labelled == 0:
-        raise NoModel("no labelled tickets: no ticket's category is placed by a mapping, so "
-                      "there is nothing to learn from (map the cities' labels in "
-                      "reference/category_mappings.csv)")
+        raise NoModel(NO_LABELLED_TICKETS)
     version = model_version(digest, settings.classifier.model_dump_json())
     saved = _model_file(paths, version)
     if saved.exists():
@@ -328,12 +328,12 @@ def analyse(paths: DataPaths, *, settings: TextSettings | None = None,
             names = class_names(con)
             unclassified = read_unclassified(con)
             candidates = read_issue_candidates(con, settings.hot_issues.request_types)
-            labelled, _ = labelled_fingerprint(con)
+            labelled, digest = labelled_fingerprint(con)
             model: TaxonomyModel | None = None
             evaluation: Evaluation | None = None
             reason = None
             try:
-                model, status, evaluation = _model(paths, con, settings, log)
+                model, status, evaluation = _model(paths, con, settings, labelled, digest, log)
             except NoModel as exc:
                 status, reason = "not_trained", str(exc)
                 log(f"classifier: no model can be trained: {exc}")
