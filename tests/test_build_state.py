@@ -14,8 +14,12 @@ import duckdb
 from dagster_project.settings import DataPaths
 from dagster_project.warehouse.build_state import (
     built_by_current_code,
+    data_version,
+    forget_data_version,
+    lake_digest,
     project_fingerprint,
     record_fingerprint,
+    recorded_data_version,
     recorded_fingerprint,
 )
 from dagster_project.warehouse.dbt_files import (
@@ -72,6 +76,53 @@ def test_a_build_records_its_fingerprint_and_the_next_one_reads_it(tmp_path: Pat
     assert recorded_fingerprint(warehouse) == "b" * 64
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM hotline_meta.build").fetchone() == (1,)
+
+
+def test_the_data_version_follows_the_lake_files_the_tables_read_and_the_code(
+    tmp_path: Path,
+) -> None:
+    lake = tmp_path / "lake"
+    empty = lake_digest(lake)
+    raw = lake / "raw" / "tickets" / "source_id=bj"
+    raw.mkdir(parents=True)
+    (raw / "a.parquet").write_bytes(b"PAR1 one")
+    one = lake_digest(lake)
+    assert one != empty and lake_digest(lake) == one
+    # The quality results are read by a view, live: a check run changes no table.
+    (lake / "quality" / "suite=x").mkdir(parents=True)
+    (lake / "quality" / "suite=x" / "r.parquet").write_bytes(b"PAR1 result")
+    assert lake_digest(lake) == one
+    (lake / "manifest" / "source_id=bj").mkdir(parents=True)
+    (lake / "manifest" / "source_id=bj" / "m.parquet").write_bytes(b"PAR1 entry")
+    two = lake_digest(lake)
+    assert two != one
+    os.utime(raw / "a.parquet", ns=(1, 1))  # written anew under the same name
+    assert lake_digest(lake) != two
+
+    version = data_version("a" * 64, two, two)
+    assert version is not None and len(version) == 64
+    assert data_version("a" * 64, two, two) == version
+    assert data_version("b" * 64, two, two) != version  # other code or reference data
+    # A file ingested while dbt ran may or may not have been read: no version.
+    assert data_version("a" * 64, one, two) is None
+
+
+def test_a_build_records_its_data_version_and_a_partial_build_forgets_it(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert recorded_data_version(warehouse) is None
+    with duckdb.connect(str(warehouse)) as con:  # a build recorded before data versions
+        con.execute("CREATE SCHEMA hotline_meta")
+        con.execute("CREATE TABLE hotline_meta.build AS SELECT 'a' AS fingerprint, "
+                    "now()::TIMESTAMP AS built_at_utc")
+    assert recorded_data_version(warehouse) is None and recorded_fingerprint(warehouse) == "a"
+    forget_data_version(warehouse)  # nothing to forget
+    record_fingerprint(warehouse, "a" * 64, "d" * 64)
+    assert recorded_data_version(warehouse) == "d" * 64
+    forget_data_version(warehouse)
+    assert recorded_data_version(warehouse) is None
+    assert recorded_fingerprint(warehouse) == "a" * 64  # the fingerprint stays
 
 
 def test_a_warehouse_held_read_write_elsewhere_counts_as_unknown(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The quality gate blocks every path that renders a report, by itself: `hotline report`,
 `hotline refresh`, the report sensor's runs, the yearly schedule's run and the report job as the
-UI launches it, while an ERROR suite's latest result failed, never ran, or is older than the
-warehouse it checked. A failing WARN suite never blocks.
+UI launches it, while an ERROR suite's latest result failed, never ran, or did not read the data
+the live warehouse holds. A failing WARN suite never blocks.
 
 The data are a clean demo, checked; each test then plants the state it needs in the recorded
 results (`lake/quality/`), so that nothing but the gate stands between the data and the page."""
@@ -23,8 +23,10 @@ from pipeline_helpers import run_hotline as hotline
 from dagster_project.demo import generator
 from dagster_project.quality import write_results
 from dagster_project.quality.runner import SuiteOutcome
+from dagster_project.quality.suites import load_suite
 from dagster_project.quality.validate import ExpectationOutcome
 from dagster_project.settings import DATA_ROOT_ENV, DataPaths
+from dagster_project.warehouse.build_state import forget_data_version, recorded_data_version
 
 YEAR = 2019
 BLOCKED = "blocked by the quality gate"
@@ -51,11 +53,14 @@ def root(checked: Path, tmp_path: Path) -> Path:
 
 def plant(root: Path, suite: str, severity: str, success: bool,
           checked_at: dt.datetime | None = None) -> None:
-    """A recorded result of `suite`, by default newer than anything a run will record."""
+    """A recorded result of `suite`, by default newer than anything a run will record; of a
+    suite of the warehouse, on the live warehouse's data."""
     when = checked_at or dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
+    version = (recorded_data_version(DataPaths(root=root).warehouse)
+               if load_suite(suite).reads_warehouse else None)
     outcome = SuiteOutcome(suite, "marts", severity, 10, [ExpectationOutcome(
         "expect_column_values_to_not_be_null", "ticket_id", success,
-        unexpected_count=0 if success else 3)])
+        unexpected_count=0 if success else 3)], data_version=version)
     write_results(outcome, root / "lake", f"planted-{suite}", when)
 
 
@@ -79,8 +84,37 @@ def test_hotline_report_refuses_while_an_error_suite_never_ran(root: Path) -> No
     assert not page(root).exists()
 
 
-def test_hotline_report_refuses_while_a_result_is_older_than_the_warehouse(root: Path) -> None:
+def test_hotline_report_refuses_while_no_check_has_read_the_live_data(root: Path) -> None:
+    # A build of other data was published, and its checks did not run (its process died).
+    with duckdb.connect(str(DataPaths(root=root).warehouse)) as con:
+        con.execute("UPDATE hotline_meta.build SET data_version = 'a build of other data'")
+    result = hotline(root, "report", "--year", str(YEAR))
+    assert result.returncode != 0
+    assert "has not run since its data changed" in result.stderr
+    assert not page(root).exists()
+
+
+def test_a_build_of_the_same_data_after_the_checks_keeps_them_current(root: Path) -> None:
+    # Another operator's run built the same lake with the same code after these checks ran:
+    # the live file is newer than every result, its data the ones they read.
     warehouse = DataPaths(root=root).warehouse
+    version = recorded_data_version(warehouse)
+    assert version is not None
+    rebuilt = warehouse.with_name("rebuilt.duckdb")
+    shutil.copy(warehouse, rebuilt)
+    later = dt.datetime.now().timestamp() + 3600
+    os.utime(rebuilt, (later, later))
+    os.replace(rebuilt, warehouse)
+    result = hotline(root, "report", "--year", str(YEAR))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert page(root).exists()
+
+
+def test_a_warehouse_of_unknown_data_is_judged_by_its_time(root: Path) -> None:
+    # A partial build (a selection in the UI) leaves no data version: a result older than the
+    # file is stale.
+    warehouse = DataPaths(root=root).warehouse
+    forget_data_version(warehouse)
     later = dt.datetime.now().timestamp() + 3600
     os.utime(warehouse, (later, later))
     result = hotline(root, "report", "--year", str(YEAR))
@@ -102,7 +136,9 @@ def test_hotline_refresh_renders_no_report_while_the_gate_is_shut(root: Path) ->
     export = root / "landing" / "beijing_12345" / f"工单导出_{YEAR}.csv"
     text = export.read_text(encoding="utf-8")
     export.write_text(text.replace(",满意\n", ",基本满意\n", 1), encoding="utf-8")
-    plant(root, "monitoring_coverage", "ERROR", success=False)
+    # A suite of the lake, so that the refresh's own checks of the new data do not replace
+    # the planted result.
+    plant(root, "ticket_versions", "ERROR", success=False)
     result = hotline(root, "refresh")
     assert result.returncode != 0
     assert BLOCKED in result.stderr, result.stderr[-3000:]

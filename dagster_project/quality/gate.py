@@ -2,8 +2,8 @@
 read from the lake's quality results, and whether it blocks the report.
 
 A suite blocks while it is an ERROR suite whose latest result failed, that never ran, or that
-is older than the data it validates. The Dagster asset `quality_gate` and `hotline status`
-both read it from here.
+did not read the data the warehouse holds now (or is older than the lake files it validates).
+The Dagster asset `quality_gate` and `hotline status` both read it from here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from dagster_project.quality.runner import latest_results
 from dagster_project.quality.suites import LakeData, QueryData, Suite, load_suite, suite_names
 from dagster_project.settings import DataPaths
+from dagster_project.warehouse.build_state import recorded_data_version
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,18 @@ def _data_changed_at(suite: Suite, paths: DataPaths) -> dt.datetime | None:
     return _utc_mtime(paths.warehouse)
 
 
+def _stale(suite: Suite, paths: DataPaths, checked_at: dt.datetime,
+           checked_version: str | None, live_version: str | None) -> bool:
+    """Whether the data changed since the suite ran. A suite of the warehouse that read the
+    live data version is current even when a later build (another run's, of the same lake and
+    code) replaced the file; a version known on both sides and different is stale. Otherwise
+    the data's modification time decides."""
+    if suite.reads_warehouse and checked_version is not None and live_version is not None:
+        return checked_version != live_version
+    changed = _data_changed_at(suite, paths)
+    return changed is not None and checked_at < changed
+
+
 def _lake_files_read(suite: Suite, paths: DataPaths) -> list[Path] | None:
     """The lake files a suite of the lake alone reads; None for a suite of the warehouse."""
     data = suite.meta.data
@@ -76,8 +89,10 @@ def _describe(row: dict) -> str:
 
 
 def suite_statuses(paths: DataPaths) -> list[SuiteStatus]:
-    """Every suite in expectations/ with its latest result from lake/quality."""
-    rows = latest_results(paths.lake)
+    """Every suite in expectations/ with its latest result from lake/quality: for a suite of
+    the warehouse, its latest on the live warehouse's data version where there is one."""
+    version = recorded_data_version(paths.warehouse)
+    rows = latest_results(paths.lake, version)
     statuses = []
     for name in suite_names():
         suite = load_suite(name)
@@ -91,10 +106,9 @@ def suite_statuses(paths: DataPaths) -> list[SuiteStatus]:
             continue
         checked_at = max(r["checked_at"] for r in mine)
         failed = [r for r in mine if not r["success"]]
-        changed = _data_changed_at(suite, paths)
         if failed:
             result = "failed"
-        elif changed is not None and checked_at < changed:
+        elif _stale(suite, paths, checked_at, mine[0].get("data_version"), version):
             result = "stale"
         else:
             result = "passed"

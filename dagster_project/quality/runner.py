@@ -45,8 +45,8 @@ from dagster_project.quality.validate import (
 )
 from dagster_project.settings import DataPaths, sources_dir
 from dagster_project.sources import SourceConfigError, load_source_config
-from dagster_project.sql import quote_identifier
-from dagster_project.warehouse.build_state import built_by_current_code
+from dagster_project.sql import quote_identifier, sql_literal
+from dagster_project.warehouse.build_state import built_by_current_code, recorded_data_version
 
 RESULT_SCHEMA = pa.schema([
     ("run_id", pa.string()),
@@ -62,6 +62,9 @@ RESULT_SCHEMA = pa.schema([
     ("unexpected_examples", pa.string()),
     ("observed_value", pa.string()),
     ("rows_validated", pa.int64()),
+    # The live warehouse's data version a suite of the warehouse read (build_state); null for
+    # suites of the lake alone, and for warehouses that do not know theirs.
+    ("data_version", pa.string()),
 ])
 
 
@@ -72,6 +75,7 @@ class SuiteOutcome:
     severity: str
     rows_validated: int
     expectations: list[ExpectationOutcome]
+    data_version: str | None = None
 
     @property
     def success(self) -> bool:
@@ -137,6 +141,8 @@ def check_suite(
           else contextlib.nullcontext()):
         outcome = run_suite(suite, paths, built_by_current_code(paths) if reads_warehouse
                             else None)
+        if suite.reads_warehouse:
+            outcome = replace(outcome, data_version=recorded_data_version(paths.warehouse))
     progress.advance("checks", detail=suite.name)
     return outcome
 
@@ -470,7 +476,7 @@ def write_results(outcome: SuiteOutcome, lake_root: Path, run_id: str,
         "unexpected_examples": json.dumps(e.unexpected_examples, ensure_ascii=False,
                                           default=str),
         "observed_value": json.dumps(e.observed_value, ensure_ascii=False, default=str),
-        "rows_validated": outcome.rows_validated,
+        "rows_validated": outcome.rows_validated, "data_version": outcome.data_version,
     } for e in outcome.expectations]
     lake = Lake(lake_root)
     target = (lake_root / "quality" / f"suite={outcome.suite}"
@@ -485,23 +491,30 @@ def ensure_results_schema(lake_root: Path) -> Path:
     """An empty results file with the schema, so that the warehouse's view over the results
     (`stg_lake__quality_results`) can be created before any check has run."""
     target = lake_root / "quality" / "_schema.parquet"
-    if not target.exists():
+    # Rewritten when a column was added since it was written.
+    if not target.exists() or pq.read_schema(target) != RESULT_SCHEMA:
         staged = Lake(lake_root).staging_dir() / f"quality-schema-{os.getpid()}.parquet"
         write_and_publish(staged, target,
                           lambda path: pq.write_table(RESULT_SCHEMA.empty_table(), path))
     return target
 
 
-def latest_results(lake_root: Path) -> list[dict[str, Any]]:
-    """The most recent run of every suite (each row one expectation), failures first."""
-    files = list((lake_root / "quality").glob("*/*.parquet"))
+def latest_results(lake_root: Path, data_version: str | None = None) -> list[dict[str, Any]]:
+    """The most recent run of every suite (each row one expectation), failures first. Given
+    the live warehouse's `data_version`, a suite's most recent run on that very data where
+    there is one: a run that built the same data again since does not make it stale."""
+    files = [str(f) for f in (lake_root / "quality").glob("*/*.parquet")]
     if not files:
         return []
-    relation = duckdb.sql(
-        f"SELECT * FROM read_parquet({[str(f) for f in files]}, union_by_name = true, "
-        "hive_partitioning = false) "
-        "QUALIFY checked_at = max(checked_at) OVER (PARTITION BY suite) "
-        "ORDER BY success, severity, suite, expectation, column_name"
+    results = duckdb.read_parquet(files, union_by_name=True, hive_partitioning=False)
+    latest = "max(checked_at) OVER (PARTITION BY suite)"
+    if data_version is not None and "data_version" in results.columns:
+        latest = (f"coalesce(max(checked_at) FILTER (WHERE data_version = "
+                  f"{sql_literal(data_version)}) OVER (PARTITION BY suite), {latest})")
+    relation = results.query(
+        "results",
+        f"SELECT * FROM results QUALIFY checked_at = {latest} "
+        "ORDER BY success, severity, suite, expectation, column_name",
     )
     names = relation.columns
     return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]

@@ -120,6 +120,14 @@ class Suite(BaseModel):
     expectations: list[dict[str, Any]]
 
     @property
+    def reads_warehouse(self) -> bool:
+        """Whether the suite validates the warehouse (the lake's suites run before it is
+        built)."""
+        data = self.meta.data
+        return not isinstance(data, LakeData) and not (
+            isinstance(data, QueryData) and not data.reads_warehouse)
+
+    @property
     def columns(self) -> list[str]:
         """The columns the expectations read: load nothing else."""
         seen: dict[str, None] = {}

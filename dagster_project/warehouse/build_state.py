@@ -57,10 +57,10 @@ def project_fingerprint(project_dir: Path, reference_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def recorded_fingerprint(warehouse: Path) -> str | None:
-    """The fingerprint the live warehouse was built with; None when there is no warehouse, it
-    predates fingerprints, or it cannot be opened (a process outside the project holds it
-    read-write): the build then starts from an empty file, which needs no reading of it."""
+def _recorded_build(warehouse: Path) -> dict[str, str | None] | None:
+    """The build record of the live warehouse by column; None when there is no warehouse, it
+    predates the record, or it cannot be opened (a process outside the project holds it
+    read-write)."""
     if not warehouse.exists():
         return None
     try:
@@ -74,18 +74,78 @@ def recorded_fingerprint(warehouse: Path) -> str | None:
         ).fetchone()
         if not found or not found[0]:
             return None
-        row = con.execute(f"SELECT fingerprint FROM {TABLE}").fetchone()
-    return str(row[0]) if row else None
+        relation = con.sql(f"SELECT * FROM {TABLE}")
+        row = relation.fetchone()
+        if row is None:
+            return None
+        return {name: None if value is None else str(value)
+                for name, value in zip(relation.columns, row, strict=True)}
 
 
-def record_fingerprint(building: Path, fingerprint: str) -> None:
-    """Write the fingerprint into a finished build, before it is published."""
+def recorded_fingerprint(warehouse: Path) -> str | None:
+    """The fingerprint the live warehouse was built with; None when there is no warehouse, it
+    predates fingerprints, or it cannot be opened: the build then starts from an empty file,
+    which needs no reading of it."""
+    record = _recorded_build(warehouse)
+    return record.get("fingerprint") if record else None
+
+
+def recorded_data_version(warehouse: Path) -> str | None:
+    """What the live warehouse's tables were built from (`data_version`); None when that is
+    not known: no warehouse, one built before data versions, by a partial run, or while the
+    lake changed under the build."""
+    record = _recorded_build(warehouse)
+    return record.get("data_version") if record else None
+
+
+# The lake folders whose files the warehouse's tables are built from. The quality results are
+# read by a view, at query time, and change with every check.
+LAKE_TABLE_FOLDERS = ("raw", "rejects", "manifest")
+
+
+def lake_digest(lake: Path) -> str:
+    """SHA-256 over the path, size and modification time of every file the warehouse's tables
+    are built from. Lake files are written once under new names (a delivery that supersedes
+    another moves the old file), so a listing identifies their contents."""
+    digest = hashlib.sha256()
+    for folder in LAKE_TABLE_FOLDERS:
+        for file in sorted((lake / folder).rglob("*.parquet")):
+            stat = file.stat()
+            digest.update(f"{file.relative_to(lake)}\0{stat.st_size}\0{stat.st_mtime_ns}\0"
+                          .encode())
+    return digest.hexdigest()
+
+
+def data_version(fingerprint: str, lake_before: str, lake_after: str) -> str | None:
+    """The version of a complete build's data: its code and reference data (`fingerprint`) and
+    the lake it read, when the lake was the same when dbt started and when it ended (a file
+    ingested meanwhile may or may not have been read: then no version)."""
+    if lake_before != lake_after:
+        return None
+    return hashlib.sha256(f"{fingerprint}\0{lake_before}".encode()).hexdigest()
+
+
+def record_fingerprint(building: Path, fingerprint: str,
+                       data_version: str | None = None) -> None:
+    """Write the fingerprint and data version into a finished build, before it is published."""
     with duckdb.connect(str(building)) as con:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         con.execute(f"CREATE OR REPLACE TABLE {TABLE} (fingerprint VARCHAR NOT NULL, "
-                    "built_at_utc TIMESTAMP NOT NULL)")
-        con.execute(f"INSERT INTO {TABLE} VALUES (?, ?)",
-                    [fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+                    "built_at_utc TIMESTAMP NOT NULL, data_version VARCHAR)")
+        con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)",
+                    [fingerprint, dt.datetime.now(dt.UTC).replace(tzinfo=None), data_version])
+
+
+def forget_data_version(building: Path) -> None:
+    """A partial build keeps the previous build's record (its fingerprint says which code built
+    the models it did not run) but not its data version: its tables are no longer that data."""
+    with duckdb.connect(str(building)) as con:
+        (has_column,) = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? "
+            "AND table_name = 'build' AND column_name = 'data_version'", [SCHEMA]).fetchone() \
+            or (0,)
+        if has_column:
+            con.execute(f"UPDATE {TABLE} SET data_version = NULL")
 
 
 @dataclass(frozen=True)

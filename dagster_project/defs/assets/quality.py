@@ -3,8 +3,8 @@
 The suites run as asset checks (blocking within a run) and by `hotline check`, each appending
 its results to `lake/quality/`. The report is rendered in runs of its own (one partition per
 year), so it cannot rely on a check blocking inside the same run: it depends on this gate,
-which fails while any ERROR suite's latest result failed, was never run, or is older than the
-data it validated.
+which fails while any ERROR suite's latest result failed, was never run, or did not read the
+data the live warehouse holds (quality/gate.py).
 """
 
 
@@ -59,8 +59,8 @@ def build_quality_gate(checked_assets: list[dg.AssetKey]) -> dg.AssetsDefinition
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
             "The latest result of every Great Expectations suite in expectations/, read from "
-            "lake/quality/. Fails while an ERROR suite failed, was never run, or is older than "
-            "the data it validates, and so blocks the report."
+            "lake/quality/. Fails while an ERROR suite failed, was never run, or did not read "
+            "the data as they are now, and so blocks the report."
         ),
     )
     def quality_gate(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

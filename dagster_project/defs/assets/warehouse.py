@@ -20,6 +20,9 @@ from dagster_project.quality.validate import preloading
 from dagster_project.settings import data_paths
 from dagster_project.warehouse.build_plan import plan_build, row_counts
 from dagster_project.warehouse.build_state import (
+    data_version,
+    forget_data_version,
+    lake_digest,
     project_fingerprint,
     record_fingerprint,
 )
@@ -121,6 +124,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
     counts: dict[str, int] = {}
     with warehouse_write_lock(warehouse, on_wait=context.log.info):
         fingerprint = project_fingerprint(DBT_PROJECT_DIR, paths.reference)
+        lake_before = lake_digest(paths.lake)
         plan = plan_build(context.selected_asset_keys == context.assets_def.keys, warehouse,
                           fingerprint)
         context.log.info(
@@ -167,9 +171,12 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> 
             create_views(building, paths.dbt_target / "serving", overrides)
         if error is None:
             if plan.covers_every_model:
+                record_fingerprint(building, fingerprint, data_version(
+                    fingerprint, lake_before, lake_digest(paths.lake)))
+            else:
                 # A partial run leaves some models as the previous code built them: it keeps
                 # the previous fingerprint, so the next complete build starts afresh.
-                record_fingerprint(building, fingerprint)
+                forget_data_version(building)
             publish(warehouse, building, on_wait=context.log.info)
             # Counted on the published file, while no other build can replace it.
             counts = row_counts(warehouse, [_event_name(context, e) for e in events
