@@ -24,7 +24,7 @@ from dagster_project.canonical import (
     fields_of,
 )
 from dagster_project.ingest.pseudonymise import hmac_sha256_sql
-from dagster_project.personal_data import CANDIDATE_PATTERN, masked_sql
+from dagster_project.personal_data import SCREEN_PATTERN, masked_sql
 from dagster_project.sources import (
     CATEGORY_LEVEL_SEPARATOR,
     WAREHOUSE_TIMEZONE,
@@ -106,12 +106,13 @@ def _clean_kind(field: str, sql_type: str) -> str:
 _NEEDS_WORK = {
     "code": ("[\uFF01-\uFF5E\u3000]",),
     "phone": ("[\uFF01-\uFF5E\u3000]",),
-    # Anything that may be personal data (a run of digits with separators, an @) sends a cell
-    # to masking.
-    "prose": (_PROSE_CONTROL, "[０-９]", CANDIDATE_PATTERN),
+    # Anything that may be personal data (a run of digits with separators, an @, the words
+    # around a name) sends a cell to masking.
+    "prose": (_PROSE_CONTROL, "[０-９]", SCREEN_PATTERN),
     "text": (_PROSE_CONTROL,),
 }
-# Cells joined by a character that no pattern above matches: a gate over the joined row
+# Cells joined by a character that no pattern above matches within a value (the name forms of
+# personal_data take it, as they take ^, for the start of a cell): a gate over the joined row
 # matches wherever one of its cells would, so a row it passes needs no per-cell scan.
 _GATE_SEPARATOR = "|"
 _GATE_OF_KIND = {"code": "__gate_codes", "phone": "__gate_codes", "prose": "__gate_texts",

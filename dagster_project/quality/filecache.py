@@ -3,7 +3,8 @@
 A lake file is named by the sha256 of its landing file and is only ever replaced whole, by an
 atomic rename; its name, inode, size and modification time therefore identify its content. An entry
 holds one file's rows and outcomes under a fingerprint of the suite (its expectations and data
-block) and of the Great Expectations version: change either and every file is validated again.
+block), of the Great Expectations version and, for the personal-data suite, of the detector:
+change any and every file is validated again.
 Entries are JSON under `lake/quality/_validated/suite=<name>/`, outside the `*.parquet` results
 the warehouse reads; each is written once, atomically, so concurrent checks cannot corrupt one.
 """
@@ -18,7 +19,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from dagster_project.ingest.lake import Lake, write_and_publish
-from dagster_project.quality.suites import Suite
+from dagster_project.personal_data import detector_identity
+from dagster_project.quality.suites import Suite, TextColumnsData
 from dagster_project.quality.validate import ExpectationOutcome
 
 CACHE_VERSION = 1
@@ -32,6 +34,8 @@ def fingerprint(suite: Suite) -> str:
         "data": suite.meta.data.model_dump(),
         "extra_columns": suite.meta.extra_columns,
     }
+    if isinstance(suite.meta.data, TextColumnsData):  # its verdicts are the detector's
+        identity["detector"] = detector_identity()
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
 
 
