@@ -32,6 +32,7 @@ from dagster_project.report.render import (
     render_pdf,
 )
 from dagster_project.settings import DataPaths
+from dagster_project.warehouse.build_state import recorded_data_version
 
 YEAR = 2019
 PUBLISHER = "某省12345热线工作办公室"
@@ -237,9 +238,12 @@ def test_publish_refuses_while_the_quality_gate_is_shut(built: Path, tmp_path: P
     root = tmp_path / "root"
     shutil.copytree(built, root, symlinks=True)
     when = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
+    # A failed check of the live warehouse's data (the version it read, as a real check's).
+    version = recorded_data_version(root / "warehouse" / "warehouse.duckdb")
+    assert version is not None
     write_results(SuiteOutcome("ticket_plausibility", "marts", "ERROR", 10, [ExpectationOutcome(
-        "expect_column_values_to_not_be_null", "ticket_id", False, unexpected_count=3)]),
-        root / "lake", "planted-ticket_plausibility", when)
+        "expect_column_values_to_not_be_null", "ticket_id", False, unexpected_count=3)],
+        data_version=version), root / "lake", "planted-ticket_plausibility", when)
     result = hotline(root, "publish", "--year", str(YEAR))
     assert result.returncode != 0
     assert "blocked by the quality gate" in result.stderr

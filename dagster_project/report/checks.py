@@ -69,14 +69,12 @@ class CheckFamily:
     status: str  # passed, warned, failed or not_run
 
 
-def latest_checks(lake: Path | None, data_version: str | None = None
-                  ) -> tuple[CheckResult, ...]:
-    """The latest result of every suite (as the quality gate chose it: on the warehouse's
-    `data_version` where it is known), personal data masked in the examples, failures
+def latest_checks(lake: Path | None) -> tuple[CheckResult, ...]:
+    """The latest result of every suite, personal data masked in the examples, failures
     first."""
     if lake is None:
         return ()
-    rows: list[Mapping[str, Any]] = latest_results(lake, data_version)
+    rows: list[Mapping[str, Any]] = latest_results(lake)
     results = [CheckResult(
         suite=str(r["suite"]), success=bool(r["success"]),
         unexpected_count=r["unexpected_count"], severity=r["severity"],

@@ -90,7 +90,6 @@ from dagster_project.report.model import (
     WeightSums,
 )
 from dagster_project.settings import PROJECT_ROOT
-from dagster_project.warehouse.build_state import recorded_data_version
 
 __all__ = [
     "AWARDS",
@@ -286,7 +285,7 @@ def load_report(warehouse: Path, year: int, lake: Path | None = None) -> ReportD
     page_codes = sorted(monitored | with_tickets)
 
     hot = national_hot_topics(marts.national_categories)
-    quality = latest_checks(lake, recorded_data_version(warehouse))
+    quality = latest_checks(lake)
     suites = published_suites()
     text = marts.text
     text_analysis = TextAnalysis(present=text.present, analysed=text.analysed,
