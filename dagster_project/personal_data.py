@@ -33,6 +33,7 @@ connection by `register`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -299,6 +300,7 @@ def findings_in(values: Iterable[str | None]) -> list[tuple[str, list[Finding]]]
     return [(v, f) for v in values if v is not None and (f := find_personal_data(v))]
 
 
+@functools.cache
 def detector_identity() -> str:
     """What the detector is: this module's code and the phone-number metadata's version. A
     check's verdicts kept from a run of another detector do not hold (quality/filecache)."""
